@@ -1,0 +1,5 @@
+import sys
+
+from gluebench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""Reference predictors that need no model: majority class, constant, seeded random.
+
+They write ordinary prediction folders, so they are reference rows in every
+table and make every command testable offline. The majority class comes from
+the task's training labels (AX uses MNLI's); where the training file is not
+available it falls back to the evaluated split's own labels and says so, since
+that is an oracle choice.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from gluebench.data import DataSource, Examples
+from gluebench.errors import GlueBenchWarning, UsageError
+from gluebench.predictions import write_predictions
+from gluebench.stats import rng_for
+from gluebench.tasks import Benchmark, Task, get_task
+
+KINDS = ("majority", "constant", "random")
+STSB_RANGE = (0.0, 5.0)
+
+
+def _evaluated(source: DataSource, benchmark: Benchmark, split: str) -> tuple[Task, Examples]:
+    task = get_task(benchmark.task)
+    key = benchmark.dev if split == "dev" else benchmark.test
+    examples = source.load(task, key)
+    if split == "dev":
+        examples.index = np.arange(len(examples), dtype=np.int64)  # dev index = position
+    return task, examples
+
+
+def majority_value(benchmark: Benchmark, source: DataSource, fallback: Examples | None):
+    """The most frequent training label (train mean for STS-B), and where it came from."""
+    train_task = get_task("MNLI" if benchmark.task == "AX" else benchmark.task)
+    if source.has(train_task, "train"):
+        labels, origin = source.load(train_task, "train").labels, f"{train_task.name} train"
+    elif fallback is not None and fallback.labels is not None:
+        labels, origin = fallback.labels, f"{benchmark.name} {fallback.split} (no train file)"
+        warnings.warn(f"{benchmark.name}: no {train_task.name} training data in "
+                      f"{source.description}; majority taken from the evaluated labels "
+                      "(an oracle choice)", GlueBenchWarning, stacklevel=2)
+    else:
+        raise UsageError(f"{benchmark.name}: no {train_task.name} training labels to take a "
+                         "majority from")
+    if train_task.is_regression:
+        return float(np.mean(labels)), origin
+    return int(np.bincount(labels, minlength=len(train_task.labels)).argmax()), origin
+
+
+def predict(kind: str, benchmark: Benchmark, task: Task, examples: Examples,
+            source: DataSource, *, seed: int = 0, label: str | None = None) -> np.ndarray:
+    """One baseline's predictions for ``examples`` (class ids, or floats for STS-B)."""
+    n = len(examples)
+    if kind == "majority":
+        value, _ = majority_value(benchmark, source, examples)
+        return np.full(n, value)
+    if kind == "constant":
+        if task.is_regression:
+            return np.full(n, float(np.mean(STSB_RANGE)))
+        chosen = label if label in (task.labels or ()) else task.labels[0]
+        return np.full(n, task.labels.index(chosen), np.int64)
+    if kind == "random":
+        rng = rng_for(seed, benchmark.name)
+        if task.is_regression:
+            return rng.uniform(*STSB_RANGE, size=n)
+        return rng.integers(0, len(task.labels), size=n)
+    raise UsageError(f"Unknown baseline '{kind}'; expected one of: {', '.join(KINDS)}")
+
+
+def write_baseline(kind: str, source: DataSource, split: str, out_dir: str | os.PathLike,
+                   benchmarks: Iterable[Benchmark], *, seed: int = 0,
+                   label: str | None = None) -> dict[str, Path]:
+    """Write one prediction file per benchmark whose data is available; skip the rest."""
+    written = {}
+    for b in benchmarks:
+        task = get_task(b.task)
+        if not source.has(task, b.dev if split == "dev" else b.test):
+            continue
+        task, examples = _evaluated(source, b, split)
+        values = predict(kind, b, task, examples, source, seed=seed, label=label)
+        written[b.name] = write_predictions(Path(out_dir) / b.submission_file, task,
+                                            examples.index, values)
+    if not written:
+        raise UsageError(f"no {split} data found in {source.description} for the chosen tasks")
+    return written

@@ -1,0 +1,253 @@
+"""The ``gluebench`` command line: parse flags, call the library, print.
+
+Every user error (``GlueBenchError``) is printed as one ``error:`` line with exit
+code 2; warnings are printed as one ``warning:`` line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from gluebench import __version__
+from gluebench.errors import GlueBenchError, GlueBenchWarning
+
+EXIT_USAGE = 2
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=max(140, Console().width), highlight=False)
+
+
+def write_json(path: str | os.PathLike, obj: dict) -> None:
+    """Write JSON atomically: an interrupted run never leaves a truncated file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(f.name, path)
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+def cmd_tasks(args) -> int:
+    from rich.table import Table
+
+    from gluebench.tasks import BENCHMARKS, TASKS
+
+    if args.json:
+        rows = {n: {"task": b.task, "metrics": list(b.metrics), "submission_file":
+                    b.submission_file, "in_glue_score": b.glue_group is not None,
+                    "labels": TASKS[b.task].labels, "label_names": TASKS[b.task].label_names,
+                    "input_fields": TASKS[b.task].input_fields,
+                    "splits": {k: {"path": f.path, "size": f.size}
+                               for k, f in TASKS[b.task].files.items()}}
+                for n, b in BENCHMARKS.items()}
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title="GLUE tasks (labels in official order: id 0, 1, ...)",
+                  header_style="bold")
+    for col in ("Entry", "Inputs", "Labels (submission vocabulary)", "Metrics", "Splits (size)",
+                "Submission file"):
+        table.add_column(col)
+    for name, b in BENCHMARKS.items():
+        task = TASKS[b.task]
+        labels = "score 0-5 (float)" if task.labels is None else ", ".join(
+            lab if lab == nm else f"{lab}={nm}" for lab, nm in zip(task.labels, task.label_names))
+        files = [("train", "train"), ("dev", b.dev), ("test", b.test)]
+        splits = ", ".join(f"{k} {task.files[v].size}" for k, v in files if v in task.files)
+        table.add_row(name, ", ".join(task.input_fields), labels, " + ".join(b.metrics),
+                      splits, b.submission_file)
+    _console().print(table)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from gluebench.data import open_source
+    from gluebench.report import tables
+    from gluebench.scoring import score_predictions
+
+    source = open_source(args.data_dir)
+    start = time.perf_counter()
+    results = score_predictions(source, args.predictions, split=args.split,
+                                n_resamples=args.resamples, seed=args.seed)
+    results["timings"] = {"score_seconds": time.perf_counter() - start}
+    console = _console()
+    console.print(tables.details(results))
+    if "AX" in results["tasks"] and "categories" in results["tasks"]["AX"]:
+        console.print(tables.ax_categories(results["tasks"]["AX"]))
+    console.print(tables.leaderboard([(Path(args.predictions).name or "predictions", results)]))
+    if args.json:
+        write_json(args.json, results)
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from gluebench.compare import compare_predictions
+    from gluebench.data import open_source
+    from gluebench.report import tables
+
+    result = compare_predictions(open_source(args.data_dir), args.a, args.b, split=args.split,
+                                 n_resamples=args.resamples, seed=args.seed)
+    _console().print(tables.comparison(result))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
+def cmd_submission(args) -> int:
+    from gluebench.submission import build_submission
+
+    counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing)
+    print(f"wrote {args.output}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from gluebench.submission import validate_submission
+
+    problems = validate_submission(args.zip)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.zip}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.zip}: OK, all 11 files as the GLUE server expects")
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from gluebench.baselines import write_baseline
+    from gluebench.data import open_source
+    from gluebench.tasks import resolve_benchmarks
+
+    written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
+                             resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
+    print(f"wrote {len(written)} {args.split} prediction file(s) to {args.output}: "
+          + ", ".join(written))
+    return 0
+
+
+def cmd_run(args) -> int:
+    """The main job. Until the modeling engine lands: score the reference baselines."""
+    from gluebench.baselines import write_baseline
+    from gluebench.data import open_source, sample_source
+    from gluebench.report import tables
+    from gluebench.scoring import score_predictions
+    from gluebench.tasks import resolve_benchmarks
+
+    source = open_source(args.data_dir) if args.data_dir or os.environ.get("GLUE_DIR") \
+        else sample_source()
+    console = _console()
+    console.print(f"data: {source.description}")
+    out = Path(args.output)
+    rows = []
+    for kind in ("majority", "random"):
+        pred_dir = out / "baselines" / kind / "dev"
+        write_baseline(kind, source, "dev", pred_dir, resolve_benchmarks("all"), seed=args.seed)
+        results = score_predictions(source, pred_dir, n_resamples=args.resamples, seed=args.seed)
+        write_json(out / "baselines" / kind / "results.json", results)
+        rows.append((kind, results))
+    console.print(tables.leaderboard(rows, title="Reference baselines, dev (x100)"))
+    console.print(f"results in {out}/baselines/*/results.json")
+    return 0
+
+
+# ---- parser -------------------------------------------------------------------------------
+
+def _stats_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+                   help="bootstrap/permutation resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gluebench", description="Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as the official platform scores them.")
+    parser.add_argument("--version", action="version", version=f"gluebench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
+
+    p = sub.add_parser("tasks", help="list the GLUE tasks, labels, metrics and sizes")
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("score", help="score a folder of prediction files")
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev"])
+    p.add_argument("--predictions", required=True, metavar="PRED_DIR")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    _stats_flags(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("compare", help="paired significance test between two prediction folders")
+    p.add_argument("a", metavar="A_DIR")
+    p.add_argument("b", metavar="B_DIR")
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev"])
+    p.add_argument("--json", metavar="OUT")
+    _stats_flags(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("submission", help="build the zip the GLUE server accepts")
+    p.add_argument("--predictions", required=True, metavar="PRED_DIR",
+                   help="folder with the 11 test prediction files")
+    p.add_argument("-o", "--output", required=True, metavar="ZIP")
+    p.add_argument("--fill-missing", action="store_true",
+                   help="fill absent files with a constant prediction (partial submission)")
+    p.set_defaults(func=cmd_submission)
+
+    p = sub.add_parser("validate", help="list every problem in a submission zip")
+    p.add_argument("zip")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("baseline", help="write predictions of a reference baseline")
+    p.add_argument("kind", choices=["majority", "constant", "random"])
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev", "test"])
+    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks")
+    p.add_argument("--label", help="label for the constant baseline (default: the first label)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("run", help="the main job (today: score the reference baselines)")
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the bundled sample)")
+    p.add_argument("-o", "--output", default="runs/latest", metavar="RUN_DIR")
+    _stats_flags(p)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed one usage line
+        return int(exc.code or 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", GlueBenchWarning)
+        warnings.showwarning = _print_warning
+        try:
+            return args.func(args)
+        except GlueBenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+

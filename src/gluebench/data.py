@@ -1,0 +1,166 @@
+"""Loading GLUE examples from the official directory layout or the bundled sample.
+
+Every source yields the same ``Examples``: inputs by our field names, labels as
+class ids into ``Task.labels`` (or float scores for STS-B), and each example's
+official index. Columns are read by name, so MNLI's reduced-column copies load
+like the full files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gluebench.errors import DataError, GlueBenchWarning, UsageError
+from gluebench.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
+from gluebench.tsv import read_tsv
+
+SAMPLE_DIR = Path(__file__).parent / "sample_data" / "glue"
+
+# Columns kept beside inputs and labels when a file has them (AX categories, MNLI genre).
+META_COLUMNS = (*AX_COARSE_CATEGORIES, "Domain", "genre")
+
+
+@dataclass
+class Examples:
+    """The examples of one split of one task, in file order."""
+
+    task: Task
+    split: str                       # key into task.files ("dev", "dev_mismatched", ...)
+    source: str                      # where they came from, for reports
+    index: np.ndarray                # (n,) int64: the official index of each example
+    inputs: dict[str, list[str]]     # task.input_fields -> (n,) texts
+    labels: np.ndarray | None        # (n,) int64 class ids, float64 scores, or None
+    meta: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class DataSource(Protocol):
+    """Where GLUE examples come from: a directory, the hub, the bundled sample."""
+
+    description: str
+
+    def has(self, task: Task, split: str) -> bool: ...
+
+    def load(self, task: Task, split: str) -> Examples: ...
+
+
+def parse_label(task: Task, value: str, path, line: int) -> int | float:
+    """A gold label from a data file as a class id (or a finite float for regression)."""
+    value = value.strip()
+    if task.labels is None:
+        try:
+            score = float(value)
+        except ValueError:
+            score = math.nan
+        if not math.isfinite(score):
+            raise DataError(path, f"score '{value}' is not a finite number", line)
+        return score
+    if value not in task.labels:
+        raise DataError(
+            path, f"unknown label '{value}'; expected one of: {', '.join(task.labels)}", line
+        )
+    return task.labels.index(value)
+
+
+class DirectorySource:
+    """A directory in the official GLUE layout (``CoLA/train.tsv``, ``MNLI/dev_matched.tsv``...)."""
+
+    def __init__(self, root: str | os.PathLike, *, check_sizes: bool = True, description=None):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(self.root, "data directory not found (expected the official GLUE "
+                            "layout: CoLA/dev.tsv, SST-2/dev.tsv, ...)")
+        self.check_sizes = check_sizes
+        self.description = description or str(self.root)
+
+    def path(self, task: Task, split: str) -> Path:
+        return self.root / split_file(task, split).path
+
+    def has(self, task: Task, split: str) -> bool:
+        return split in task.files and self.path(task, split).is_file()
+
+    def load(self, task: Task, split: str) -> Examples:
+        spec = split_file(task, split)
+        path = self.root / spec.path
+        columns, rows = read_tsv(path, spec.header)
+        wanted = [*spec.text_columns, *filter(None, [spec.label_column, spec.index_column])]
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise DataError(path, f"missing column(s) {', '.join(missing)}; "
+                            f"header has: {', '.join(columns)}", 1)
+        col = {name: i for i, name in enumerate(columns)}
+        inputs = {f: [r[col[c]] for _, r in rows] for f, c in zip(task.input_fields,
+                                                                   spec.text_columns)}
+        labels = None
+        if spec.label_column is not None:
+            li = col[spec.label_column]
+            parsed = [parse_label(task, r[li], path, n) for n, r in rows]
+            labels = np.asarray(parsed, dtype=np.float64 if task.is_regression else np.int64)
+        index = _read_index(path, rows, col.get(spec.index_column))
+        meta = {c: [r[col[c]] for _, r in rows] for c in META_COLUMNS if c in col}
+        examples = Examples(task, split, str(path), index, inputs, labels, meta)
+        if self.check_sizes and len(examples) != spec.size:
+            warnings.warn(f"{path}: {len(examples)} examples, but the official {task.name} "
+                          f"{split} set has {spec.size}", GlueBenchWarning, stacklevel=2)
+        return examples
+
+
+def _read_index(path, rows, index_col: int | None) -> np.ndarray:
+    if index_col is None:
+        return np.arange(len(rows), dtype=np.int64)
+    index = np.empty(len(rows), dtype=np.int64)
+    for i, (number, r) in enumerate(rows):
+        try:
+            index[i] = int(r[index_col])
+        except ValueError:
+            raise DataError(path, f"index '{r[index_col]}' is not an integer", number) from None
+    return index
+
+
+def split_file(task: Task, split: str) -> SplitFile:
+    if split not in task.files:
+        raise UsageError(f"{task.name} has no '{split}' split; it has: {', '.join(task.files)}")
+    return task.files[split]
+
+
+def sample_source() -> DirectorySource:
+    """The small real-data sample shipped with the package (see its ATTRIBUTION.md)."""
+    return DirectorySource(SAMPLE_DIR, check_sizes=False, description="bundled sample")
+
+
+def open_source(spec: str | os.PathLike | None) -> DataSource:
+    """A data source from a CLI value.
+
+    ``DIR`` (official layout), ``sample`` (bundled), ``hf`` or ``hf:NAME_OR_PATH``
+    (Hugging Face ``datasets``: a hub name, or a folder written by ``save_to_disk``).
+    ``None`` means ``$GLUE_DIR``.
+    """
+    if spec is None:
+        spec = os.environ.get("GLUE_DIR")
+        if not spec:
+            raise UsageError("no data given: pass --data-dir DIR (official GLUE layout), "
+                             "--data-dir sample, or set GLUE_DIR")
+    spec = str(spec)
+    if spec == "sample":
+        return sample_source()
+    if spec == "hf" or spec.startswith("hf:"):
+        from gluebench.hf_data import HFSource  # imports `datasets` lazily
+
+        return HFSource(spec[3:] or None)
+    return DirectorySource(spec)
+
+
+def load(task: str | Task, split: str, source: DataSource | str) -> Examples:
+    """Load one split of one task, e.g. ``load("RTE", "dev", "../shared/data/glue")``."""
+    task = get_task(task) if isinstance(task, str) else task
+    source = open_source(source) if isinstance(source, (str, os.PathLike)) else source
+    return source.load(task, split)

@@ -1,0 +1,1 @@
+"""Human-readable output: terminal/Markdown tables (and, later, plots and HTML)."""

@@ -1,0 +1,105 @@
+"""Leaderboard-style tables for score, compare and the diagnostic analysis.
+
+Values are stored raw in the results; they are multiplied by 100 and rounded
+only here, when printed.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from gluebench.tasks import BENCHMARKS
+
+METRIC_LABELS = {"mcc": "MCC", "accuracy": "Acc", "f1": "F1", "pearson": "Pearson",
+                 "spearman": "Spearman", "r3": "R3"}
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def interval(ci: list[float] | None, scale: float = 100.0) -> str:
+    return "" if not ci else f"[{scale * ci[0]:.1f}, {scale * ci[1]:.1f}]"
+
+
+def entry_cell(result: dict | None, name: str) -> str:
+    """One leaderboard cell: '53.0', or 'F1/Acc' as '88.1/83.6' for two-metric tasks."""
+    if result is None:
+        return "-"
+    return "/".join(pct(result[m]) for m in BENCHMARKS[name].metrics)
+
+
+def headline(results: dict) -> str:
+    """The GLUE score, or the partial average marked with an asterisk."""
+    if results.get("glue_score") is not None:
+        return f"{results['glue_score']:.1f}"
+    if results.get("partial_average") is not None:
+        return f"{results['partial_average']:.1f}*"
+    return "-"
+
+
+def leaderboard(rows: list[tuple[str, dict]], title: str | None = None) -> Table:
+    """One row per run, one column per leaderboard entry, as on gluebenchmark.com."""
+    present = [n for n in BENCHMARKS if any(n in r["tasks"] for _, r in rows)]
+    table = Table(title=title, header_style="bold")
+    table.add_column("Model")
+    table.add_column("Score", justify="right")
+    for name in present:
+        metrics = "/".join(METRIC_LABELS[m] for m in BENCHMARKS[name].metrics)
+        table.add_column(f"{name}\n{metrics}", justify="right")
+    for label, results in rows:
+        table.add_row(label, headline(results),
+                      *(entry_cell(results["tasks"].get(n), n) for n in present))
+    if any(r.get("glue_score") is None for _, r in rows):
+        table.caption = ("* partial average over the tasks present, not the GLUE score "
+                         "(missing: " + ", ".join(rows[0][1].get("tasks_missing", [])) + ")")
+    return table
+
+
+def details(results: dict) -> Table:
+    """Every metric of every entry with its bootstrap CI and example count."""
+    table = Table(title=f"{results['split']} scores (x100) with "
+                  f"{int(100 * results['bootstrap']['confidence'])}% bootstrap CIs",
+                  header_style="bold")
+    for col, justify in [("Task", "left"), ("Metric", "left"), ("Value", "right"),
+                         ("95% CI", "right"), ("n", "right"), ("Score", "right")]:
+        table.add_column(col, justify=justify)
+    for name, r in results["tasks"].items():
+        for i, m in enumerate(BENCHMARKS[name].metrics):
+            table.add_row(name if i == 0 else "", METRIC_LABELS[m], pct(r[m]),
+                          interval(r["ci"].get(m)), str(r["n"]) if i == 0 else "",
+                          f"{r['score']:.1f}" if i == 0 else "")
+    return table
+
+
+def ax_categories(result: dict) -> Table:
+    """R3 per diagnostic category: coarse categories in bold, their fine tags below."""
+    table = Table(title="AX diagnostic: R3 (x100) by category", header_style="bold")
+    for col, justify in [("Category", "left"), ("n", "right"), ("R3", "right"),
+                         ("95% CI", "right")]:
+        table.add_column(col, justify=justify)
+    cats = result.get("categories", {})
+    for coarse in (n for n, c in cats.items() if c["level"] == "coarse"):
+        c = cats[coarse]
+        table.add_row(f"[bold]{coarse}[/bold]", str(c["n"]), pct(c["r3"]), interval(c.get("ci")))
+        for name, f in cats.items():
+            if f.get("parent") == coarse:
+                table.add_row(f"  {name}", str(f["n"]), pct(f["r3"]), interval(f.get("ci")))
+    return table
+
+
+def comparison(result: dict) -> Table:
+    """Per-entry score difference A - B with its CI and the permutation p-value."""
+    table = Table(title=f"{result['a']} minus {result['b']} ({result['split']}, score x100)",
+                  header_style="bold")
+    for col in ("Task", "A", "B", "A - B", "95% CI", "p-value"):
+        table.add_column(col, justify="left" if col == "Task" else "right")
+    for name, r in result["tasks"].items():
+        s = r["score"]
+        table.add_row(name, f"{s['a']:.1f}", f"{s['b']:.1f}", f"{s['diff']:+.1f}",
+                      interval(s["ci"], 1.0), _p(s["p_value"]))
+    return table
+
+
+def _p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"

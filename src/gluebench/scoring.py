@@ -1,0 +1,130 @@
+"""Scoring a folder of prediction files: per-entry metrics with CIs, AX analysis, GLUE score.
+
+The result is one JSON-ready dict (see ``score_predictions``); metric values are
+raw fractions/correlations, ``score`` and ``glue_score`` are x100, as on the
+official leaderboard.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gluebench import SCHEMA_VERSION, __version__
+from gluebench.data import DataSource, Examples
+from gluebench.diagnostic import ax_categories
+from gluebench.errors import DataError, GlueBenchWarning, UsageError
+from gluebench.metrics import compute, task_score
+from gluebench.predictions import Predictions, read_predictions
+from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
+from gluebench.tasks import BENCHMARKS, GLUE_GROUPS, Benchmark, get_task
+
+
+def align(examples: Examples, preds: Predictions) -> np.ndarray:
+    """Prediction values in the examples' order, matched by index (not by file position)."""
+    position = np.full(int(max(examples.index.max(initial=0), preds.index.max(initial=0))) + 1,
+                       -1, np.int64)
+    position[preds.index] = np.arange(len(preds.index))
+    return preds.values[position[examples.index]]
+
+
+def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
+                n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+    """Metrics, score, count and bootstrap CIs of one leaderboard entry."""
+    if gold.labels is None:
+        raise DataError(gold.source, f"{benchmark.name} has no gold labels in this split")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GlueBenchWarning)
+        values = compute(benchmark.metrics, gold.labels, pred)
+    for w in caught:  # say which task a degenerate metric belongs to
+        warnings.warn(f"{benchmark.name}: {w.message}", GlueBenchWarning, stacklevel=2)
+    result: dict = {**values, "score": task_score(values, benchmark.metrics), "n": len(gold)}
+    result["ci"] = bootstrap_ci(benchmark.metrics, gold.labels, pred,
+                                n_resamples=n_resamples, seed=seed, name=benchmark.name)
+    if benchmark.name == "AX" and gold.meta:
+        result["categories"] = ax_categories(gold, pred, n_resamples=n_resamples, seed=seed)
+    return result
+
+
+def glue_score(tasks: dict[str, dict]) -> dict:
+    """The official GLUE score, or a clearly labelled partial average.
+
+    Unweighted mean over the nine groups (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI,
+    RTE, WNLI); MNLI's group score is the mean of MNLI-m and MNLI-mm; AX does not count.
+    It is only called the GLUE score when every entry is present.
+    """
+    groups: dict[str, list[float]] = {g: [] for g in GLUE_GROUPS}
+    for name, b in BENCHMARKS.items():
+        if b.glue_group and name in tasks:
+            groups[b.glue_group].append(tasks[name]["score"])
+    missing = [n for n, b in BENCHMARKS.items() if b.glue_group and n not in tasks]
+    present = {g: float(np.mean(v)) for g, v in groups.items() if v}
+    average = float(np.mean(list(present.values()))) if present else None
+    return {
+        "glue_score": average if not missing else None,
+        "partial_average": average if missing else None,
+        "partial_average_tasks": list(present) if missing else [],
+        "tasks_missing": missing + (["AX"] if "AX" not in tasks else []),
+    }
+
+
+def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
+    """The submission-named files in a folder, by entry name; other files are warned about."""
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise DataError(pred_dir, "predictions folder not found")
+    known = {b.submission_file: name for name, b in BENCHMARKS.items()}
+    found = {}
+    for path in sorted(pred_dir.iterdir()):
+        if path.name in known:
+            found[known[path.name]] = path
+        elif path.suffix == ".tsv":
+            warnings.warn(f"{path}: not a GLUE submission file name ({', '.join(known)}); "
+                          "ignored", GlueBenchWarning, stacklevel=2)
+    if not found:
+        raise DataError(pred_dir, f"no prediction files; expected some of: {', '.join(known)}")
+    return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
+
+
+def load_gold(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
+    if split != "dev":
+        raise UsageError(f"cannot score split '{split}': GLUE test labels are hidden; "
+                         "score 'dev', or build a test submission with `gluebench submission`")
+    task = get_task(benchmark.task)
+    if not source.has(task, benchmark.dev):
+        raise DataError(source.description, f"no gold labels for {benchmark.name} "
+                        f"({task.files[benchmark.dev].path} not found)")
+    gold = source.load(task, benchmark.dev)
+    # For dev scoring the index is the example's 0-based position in the dev file.
+    gold.index = np.arange(len(gold), dtype=np.int64)
+    return gold
+
+
+def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split: str = "dev",
+                      n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                      progress=None) -> dict:
+    """Score every submission-named file in ``pred_dir`` against ``source``'s gold labels."""
+    files = prediction_files(pred_dir)
+    tasks: dict[str, dict] = {}
+    for name, path in files.items():
+        benchmark = BENCHMARKS[name]
+        gold = load_gold(source, benchmark, split)
+        preds = read_predictions(path, benchmark, expected_size=len(gold))
+        tasks[name] = score_entry(benchmark, gold, align(gold, preds),
+                                  n_resamples=n_resamples, seed=seed)
+        if progress is not None:
+            progress(name)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "gluebench_version": __version__,
+        "split": split,
+        "data_source": source.description,
+        "predictions": str(pred_dir),
+        "bootstrap": {"n_resamples": n_resamples, "confidence": DEFAULT_CONFIDENCE,
+                      "seed": seed, "method": "percentile"},
+        "tasks": tasks,
+        **glue_score(tasks),
+    }
