@@ -36,18 +36,23 @@ def _evaluated(source: DataSource, benchmark: Benchmark, split: str) -> tuple[Ta
 
 
 def majority_value(benchmark: Benchmark, source: DataSource, fallback: Examples | None):
-    """The most frequent training label (train mean for STS-B), and where it came from."""
+    """The most frequent training label (train mean for STS-B), and where it came from.
+
+    Without a training file the dev labels are used (AX: MNLI's), then the evaluated
+    labels themselves, with a warning: that choice peeks at the evaluation data.
+    """
     train_task = get_task("MNLI" if benchmark.task == "AX" else benchmark.task)
-    if source.has(train_task, "train"):
-        labels, origin = source.load(train_task, "train").labels, f"{train_task.name} train"
+    split = next((s for s in ("train", "dev") if source.has(train_task, s)), None)
+    if split is not None:
+        labels, origin = source.load(train_task, split).labels, f"{train_task.name} {split}"
     elif fallback is not None and fallback.labels is not None:
-        labels, origin = fallback.labels, f"{benchmark.name} {fallback.split} (no train file)"
-        warnings.warn(f"{benchmark.name}: no {train_task.name} training data in "
-                      f"{source.description}; majority taken from the evaluated labels "
-                      "(an oracle choice)", GlueBenchWarning, stacklevel=2)
+        labels, origin = fallback.labels, f"{benchmark.name} {fallback.split}"
     else:
-        raise UsageError(f"{benchmark.name}: no {train_task.name} training labels to take a "
-                         "majority from")
+        raise UsageError(f"{benchmark.name}: no {train_task.name} labels to take a majority from")
+    if split != "train":
+        warnings.warn(f"{benchmark.name}: no {train_task.name} training data in "
+                      f"{source.description}; majority taken from {origin} labels "
+                      "(an oracle choice)", GlueBenchWarning, stacklevel=2)
     if train_task.is_regression:
         return float(np.mean(labels)), origin
     return int(np.bincount(labels, minlength=len(train_task.labels)).argmax()), origin

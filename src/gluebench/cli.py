@@ -19,6 +19,8 @@ from gluebench import __version__
 from gluebench.errors import GlueBenchError, GlueBenchWarning
 
 EXIT_USAGE = 2
+DESCRIPTION = ("Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as "
+               "the official platform scores them.")
 
 
 def _console(stderr: bool = False):
@@ -42,16 +44,10 @@ def write_json(path: str | os.PathLike, obj: dict) -> None:
 def cmd_tasks(args) -> int:
     from rich.table import Table
 
-    from gluebench.tasks import BENCHMARKS, TASKS
+    from gluebench.tasks import registry
 
+    rows = registry()
     if args.json:
-        rows = {n: {"task": b.task, "metrics": list(b.metrics), "submission_file":
-                    b.submission_file, "in_glue_score": b.glue_group is not None,
-                    "labels": TASKS[b.task].labels, "label_names": TASKS[b.task].label_names,
-                    "input_fields": TASKS[b.task].input_fields,
-                    "splits": {k: {"path": f.path, "size": f.size}
-                               for k, f in TASKS[b.task].files.items()}}
-                for n, b in BENCHMARKS.items()}
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="GLUE tasks (labels in official order: id 0, 1, ...)",
@@ -59,14 +55,13 @@ def cmd_tasks(args) -> int:
     for col in ("Entry", "Inputs", "Labels (submission vocabulary)", "Metrics", "Splits (size)",
                 "Submission file"):
         table.add_column(col)
-    for name, b in BENCHMARKS.items():
-        task = TASKS[b.task]
-        labels = "score 0-5 (float)" if task.labels is None else ", ".join(
-            lab if lab == nm else f"{lab}={nm}" for lab, nm in zip(task.labels, task.label_names))
-        files = [("train", "train"), ("dev", b.dev), ("test", b.test)]
-        splits = ", ".join(f"{k} {task.files[v].size}" for k, v in files if v in task.files)
-        table.add_row(name, ", ".join(task.input_fields), labels, " + ".join(b.metrics),
-                      splits, b.submission_file)
+    for name, r in rows.items():
+        labels = "score 0-5 (float)" if r["labels"] is None else ", ".join(
+            lab if lab == nm else f"{lab}={nm}"
+            for lab, nm in zip(r["labels"], r["label_names"], strict=True))
+        splits = ", ".join(f"{k} {v['size']}" for k, v in r["splits"].items())
+        table.add_row(name, ", ".join(r["input_fields"]), labels, " + ".join(r["metrics"]),
+                      splits, r["submission_file"])
     _console().print(table)
     return 0
 
@@ -172,7 +167,7 @@ def _stats_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gluebench", description="Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as the official platform scores them.")
+    parser = argparse.ArgumentParser(prog="gluebench", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"gluebench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_help = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
@@ -250,4 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # `gluebench tasks --json | head`: the reader left early
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 

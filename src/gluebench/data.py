@@ -99,7 +99,7 @@ class DirectorySource:
                             f"header has: {', '.join(columns)}", 1)
         col = {name: i for i, name in enumerate(columns)}
         inputs = {f: [r[col[c]] for _, r in rows] for f, c in zip(task.input_fields,
-                                                                   spec.text_columns)}
+                                                                   spec.text_columns, strict=True)}
         labels = None
         if spec.label_column is not None:
             li = col[spec.label_column]

@@ -86,7 +86,7 @@ class HFSource:
         if missing:
             raise DataError(where, f"missing column(s) {', '.join(missing)}; "
                             f"dataset has: {', '.join(ds.column_names)}")
-        inputs = {f: list(ds[c]) for f, c in zip(task.input_fields, task.hf_fields)}
+        inputs = {f: list(ds[c]) for f, c in zip(task.input_fields, task.hf_fields, strict=True)}
         index = np.asarray(ds["idx"] if "idx" in ds.column_names else range(len(ds)), np.int64)
         labels = _labels(task, ds, where) if "label" in ds.column_names else None
         return Examples(task, split, where, index, inputs, labels)

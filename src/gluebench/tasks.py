@@ -267,3 +267,22 @@ def resolve_benchmarks(spec: str | None) -> list[Benchmark]:
             task = get_task(name)  # raises "Unknown task ... Did you mean ...?"
             out.extend(b for b in BENCHMARKS.values() if b.task == task.name)
     return list(dict.fromkeys(out))
+
+
+def registry() -> dict[str, dict]:
+    """Every leaderboard entry with its task's facts, as plain data (``gluebench tasks``)."""
+    out = {}
+    for name, b in BENCHMARKS.items():
+        task = TASKS[b.task]
+        splits = {"train": "train", "dev": b.dev, "test": b.test}
+        out[name] = {
+            "task": task.name, "description": task.description,
+            "input_fields": list(task.input_fields),
+            "labels": list(task.labels) if task.labels else None,
+            "label_names": list(task.label_names) if task.label_names else None,
+            "metrics": list(b.metrics), "in_glue_score": b.glue_group is not None,
+            "submission_file": b.submission_file,
+            "splits": {k: {"path": task.files[v].path, "size": task.files[v].size}
+                       for k, v in splits.items() if v in task.files},
+        }
+    return out

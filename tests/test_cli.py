@@ -1,0 +1,72 @@
+"""The command line as a user meets it: the main job, help, baselines, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gluebench.baselines import predict
+from gluebench.data import sample_source
+from gluebench.tasks import BENCHMARKS, TASKS
+
+
+def test_module_entry_point_help():
+    proc = subprocess.run([sys.executable, "-m", "gluebench", "--help"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0
+    for command in ("tasks", "score", "compare", "submission", "validate", "baseline", "run"):
+        assert command in proc.stdout
+
+
+def test_usage_error_exits_2(run_cli):
+    code, _, err = run_cli("score")
+    assert code == 2 and "--predictions" in err
+
+
+def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch):
+    monkeypatch.delenv("GLUE_DIR", raising=False)
+    code, out, err = run_cli("run", "-o", tmp_path)
+    assert code == 0, err
+    assert "bundled sample" in out and "majority" in out and "random" in out
+    results = json.loads((tmp_path / "baselines" / "majority" / "results.json").read_text())
+    assert results["data_source"] == "bundled sample"
+    assert set(results["tasks"]) == {"CoLA", "SST-2", "MRPC", "STS-B", "MNLI-m", "QNLI", "RTE",
+                                     "WNLI", "AX"}
+
+
+def test_baselines_are_seeded_and_in_range():
+    src = sample_source()
+    for name in ("RTE", "STS-B", "MNLI-m"):
+        b = BENCHMARKS[name]
+        task = TASKS[b.task]
+        ex = src.load(task, b.dev)
+        r1 = predict("random", b, task, ex, src, seed=1)
+        assert np.array_equal(r1, predict("random", b, task, ex, src, seed=1))
+        assert not np.array_equal(r1, predict("random", b, task, ex, src, seed=2))
+        const = predict("constant", b, task, ex, src)
+        assert len(set(const.tolist())) == 1
+        if task.is_regression:
+            assert ((r1 >= 0) & (r1 <= 5)).all()
+        else:
+            assert set(r1.tolist()) <= set(range(len(task.labels)))
+
+
+@pytest.mark.parametrize("kind", ["majority", "constant", "random"])
+def test_baseline_writes_submission_format_files(kind, glue_dir, tmp_path, run_cli):
+    code, out, err = run_cli("baseline", kind, "--data-dir", glue_dir, "--split", "test",
+                             "--tasks", "CoLA,RTE,STS-B,AX", "-o", tmp_path)
+    assert code == 0, err
+    rte = (tmp_path / "RTE.tsv").read_text().splitlines()
+    assert rte[0] == "index\tprediction" and len(rte) == 3001
+    assert [r.split("\t")[0] for r in rte[1:4]] == ["0", "1", "2"]
+    assert {r.split("\t")[1] for r in rte[1:]} <= {"entailment", "not_entailment"}
+    assert len((tmp_path / "AX.tsv").read_text().splitlines()) == 1105
+
+
+def test_constant_baseline_takes_a_label(glue_dir, tmp_path, run_cli):
+    run_cli("baseline", "constant", "--label", "not_entailment", "--data-dir", glue_dir,
+            "--tasks", "RTE", "-o", tmp_path)
+    rows = (tmp_path / "RTE.tsv").read_text().splitlines()[1:]
+    assert {r.split("\t")[1] for r in rows} == {"not_entailment"}
