@@ -79,3 +79,23 @@ def test_two_metric_score_uses_shared_resamples():
     ci = bootstrap_ci(("f1", "accuracy"), gold, pred, name="MRPC")
     assert set(ci) == {"f1", "accuracy", "score"}
     assert ci["score"][0] >= 100 * min(ci["f1"][0], ci["accuracy"][0]) - 1e-9
+
+
+def test_confusion_shortcut_matches_resampling_examples(glue_dir):
+    """The multinomial draw of confusion matrices is the example bootstrap, exactly in law."""
+    from gluebench.stats import _paired_by_index, _paired_classification, bootstrap_replicates
+
+    gold = load("CoLA", "dev", glue_dir).labels
+    rng = np.random.default_rng(7)
+    a = np.where(rng.random(len(gold)) < 0.8, gold, 1 - gold)
+    b = np.where(rng.random(len(gold)) < 0.75, gold, 1 - gold)
+    fast = bootstrap_replicates(("mcc",), gold, a, 4000, np.random.default_rng(0))["mcc"]
+    idx = np.random.default_rng(1).integers(0, len(gold), (4000, len(gold)))
+    slow = np.array([sps.pearsonr(gold[i], a[i])[0] for i in idx[:1500]])  # MCC = phi = r
+    assert np.quantile(fast, [0.025, 0.5, 0.975]) == pytest.approx(
+        np.quantile(slow, [0.025, 0.5, 0.975]), abs=0.01)
+    boot_f, perm_f = _paired_classification(("mcc",), gold, a, b, 4000, np.random.default_rng(2))
+    boot_s, perm_s = _paired_by_index(("mcc",), gold, a, b, 4000, np.random.default_rng(3))
+    for f, s in ((boot_f["mcc"], boot_s["mcc"]), (perm_f["mcc"], perm_s["mcc"])):
+        assert np.quantile(f, [0.05, 0.5, 0.95]) == pytest.approx(
+            np.quantile(s, [0.05, 0.5, 0.95]), abs=0.01)

@@ -94,13 +94,15 @@ class HFSource:
 
 def _labels(task: Task, ds, where: str) -> np.ndarray | None:
     raw = np.asarray(ds["label"])
+    if raw.dtype.kind not in "iuf":
+        raise DataError(where, f"label column holds {raw.dtype} values, not class ids or scores")
+    if len(raw) and (raw == -1).all():
+        return None  # hidden test labels (the hub marks them -1, STS-B included)
     if task.is_regression:
         return raw.astype(np.float64)
-    if (raw == -1).all():
-        return None  # hidden test labels
     if (raw < 0).any():
         row = int(np.argmax(raw < 0))
-        raise DataError(where, f"row {row}: label -1 (hidden) in a labelled split")
+        raise DataError(where, f"row {row}: label {raw[row]} (hidden) in a labelled split")
     feature = ds.features["label"]
     names = getattr(feature, "names", None)
     if names is None:
@@ -111,4 +113,4 @@ def _labels(task: Task, ds, where: str) -> np.ndarray | None:
         raise DataError(where, f"label names {unknown} are not {task.name} labels "
                         f"({', '.join(task.label_names)})")
     to_ours = np.asarray([task.label_names.index(n) for n in names], np.int64)
-    return to_ours[raw]
+    return to_ours[raw.astype(np.int64)]

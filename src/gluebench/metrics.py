@@ -31,34 +31,53 @@ def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---- classification metrics from confusion matrices: (..., k_true, k_pred) -> (...) ------
+# Every classification metric is a function of the confusion matrix, which is what lets the
+# bootstrap draw confusion matrices directly (see stats.py) instead of resampled examples.
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion matrices over the last axis: (..., n) ids -> (..., k, k) counts."""
+    t, p = np.atleast_2d(y_true), np.atleast_2d(y_pred)
+    rows, k = t.shape[0], n_classes
+    flat = (np.arange(rows)[:, None] * k * k + t * k + p).ravel()
+    cm = np.bincount(flat, minlength=rows * k * k).reshape(rows, k, k)
+    return cm.reshape(*np.shape(y_true)[:-1], k, k)
+
+
+def accuracy_cm(cm: np.ndarray) -> np.ndarray:
+    return _safe_divide(np.trace(cm, axis1=-2, axis2=-1), cm.sum(axis=(-2, -1)))
+
+
+def f1_cm(cm: np.ndarray) -> np.ndarray:
+    """F1 of the positive class (label id 1), as GLUE reports it for MRPC and QQP."""
+    tp, fp, fn = cm[..., 1, 1], cm[..., 0, 1], cm[..., 1, 0]
+    return _safe_divide(2 * tp, 2 * tp + fp + fn)
+
+
+def mcc_cm(cm: np.ndarray) -> np.ndarray:
+    """Matthews correlation; for K > 2 classes Gorodkin's R_K (GLUE's R3 for AX)."""
+    cm = cm.astype(np.float64)
+    n = cm.sum(axis=(-2, -1))
+    true_counts, pred_counts = cm.sum(axis=-1), cm.sum(axis=-2)
+    correct = np.trace(cm, axis1=-2, axis2=-1)
+    cov_tp = correct * n - (true_counts * pred_counts).sum(axis=-1)
+    cov_tt = n * n - (true_counts**2).sum(axis=-1)
+    cov_pp = n * n - (pred_counts**2).sum(axis=-1)
+    return _safe_divide(cov_tp, np.sqrt(cov_tt * cov_pp))
+
+
+FROM_CONFUSION = {"accuracy": accuracy_cm, "f1": f1_cm, "mcc": mcc_cm, "r3": mcc_cm}
+
+
 # ---- batched forms: (..., n) int ids / float scores -> (...) values ---------------------
 
-def accuracy_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    return (y_true == y_pred).mean(axis=-1)
+def _classification(name: str) -> Batched:
+    def batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        k = int(max(np.max(y_true, initial=1), np.max(y_pred, initial=1))) + 1
+        return FROM_CONFUSION[name](confusion(y_true, y_pred, k))
 
-
-def f1_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """F1 of the positive class (label id 1), as GLUE reports it for MRPC and QQP."""
-    t, p = y_true == 1, y_pred == 1
-    tp = (t & p).sum(axis=-1)
-    fp_fn = (t ^ p).sum(axis=-1)
-    return _safe_divide(2 * tp, 2 * tp + fp_fn)
-
-
-def mcc_batched(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 2) -> np.ndarray:
-    """Matthews correlation; for K > 2 classes Gorodkin's R_K (GLUE's R3 for AX)."""
-    t, p = np.atleast_2d(y_true), np.atleast_2d(y_pred)
-    k, (rows, n) = n_classes, t.shape
-    # One confusion matrix per row: (rows, k_true, k_pred), from a single bincount.
-    flat = (np.arange(rows)[:, None] * k * k + t * k + p).ravel()
-    cm = np.bincount(flat, minlength=rows * k * k).reshape(rows, k, k).astype(np.float64)
-    true_counts, pred_counts = cm.sum(axis=2), cm.sum(axis=1)
-    correct = np.trace(cm, axis1=1, axis2=2)
-    cov_tp = correct * n - (true_counts * pred_counts).sum(axis=1)
-    cov_tt = n * n - (true_counts**2).sum(axis=1)
-    cov_pp = n * n - (pred_counts**2).sum(axis=1)
-    out = _safe_divide(cov_tp, np.sqrt(cov_tt * cov_pp))
-    return out.reshape(np.shape(y_true)[:-1])
+    batched.__name__ = f"{name}_batched"
+    return batched
 
 
 def pearson_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -74,10 +93,7 @@ def spearman_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 
 BATCHED: dict[str, Batched] = {
-    "accuracy": accuracy_batched,
-    "f1": f1_batched,
-    "mcc": mcc_batched,
-    "r3": lambda t, p: mcc_batched(t, p, n_classes=3),
+    **{name: _classification(name) for name in FROM_CONFUSION},
     "pearson": pearson_batched,
     "spearman": spearman_batched,
 }
@@ -97,8 +113,6 @@ def _point(name: str, y_true, y_pred) -> float:
             if len(series) and np.all(series == series[0]):
                 warnings.warn(f"{name}: the {label} series is constant, so the correlation is "
                               "undefined; reported as 0", GlueBenchWarning, stacklevel=3)
-    if name == "mcc":
-        return float(mcc_batched(t, p, n_classes=int(max(t.max(initial=1), p.max(initial=1))) + 1))
     return float(BATCHED[name](t, p))
 
 

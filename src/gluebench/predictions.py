@@ -107,20 +107,25 @@ def check_predictions(path: str | os.PathLike, benchmark: Benchmark,
 
 def _coverage_problems(path, index: list[int], first_line: dict, expected: int
                        ) -> list[DataError]:
+    """Row count and index coverage, each problem saying which indices are at fault."""
     out = []
-    if len(index) != expected:
-        out.append(DataError(path, f"{len(index)} rows; expected {expected} "
-                             f"(one per example, indices 0..{expected - 1})"))
     outside = [i for i in index if i >= expected]
-    if outside:
+    missing = sorted(set(range(expected)) - set(index))
+    if outside:  # the most specific problem first: it has a line number
         out.append(DataError(path, f"index {outside[0]} is out of range 0..{expected - 1}",
                              first_line[outside[0]]))
-    missing = sorted(set(range(expected)) - set(index))
-    if missing:
-        shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+    if len(index) != expected:
+        detail = f"; missing index {_some(missing)}" if missing else ""
+        out.append(DataError(path, f"{len(index)} rows; expected {expected} (one per example, "
+                             f"indices 0..{expected - 1}){detail}"))
+    elif missing:
         out.append(DataError(path, f"{len(missing)} example(s) have no prediction: "
-                             f"index {shown}"))
+                             f"index {_some(missing)}"))
     return out
+
+
+def _some(numbers: list[int], shown: int = 5) -> str:
+    return ", ".join(map(str, numbers[:shown])) + (", ..." if len(numbers) > shown else "")
 
 
 def _cap(problems: list[DataError]) -> list[DataError]:

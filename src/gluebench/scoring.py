@@ -77,15 +77,19 @@ def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
     if not pred_dir.is_dir():
         raise DataError(pred_dir, "predictions folder not found")
     known = {b.submission_file: name for name, b in BENCHMARKS.items()}
-    found = {}
+    found, ignored = {}, []
     for path in sorted(pred_dir.iterdir()):
         if path.name in known:
             found[known[path.name]] = path
         elif path.suffix == ".tsv":
-            warnings.warn(f"{path}: not a GLUE submission file name ({', '.join(known)}); "
-                          "ignored", GlueBenchWarning, stacklevel=2)
+            ignored.append(path.name)
     if not found:
-        raise DataError(pred_dir, f"no prediction files; expected some of: {', '.join(known)}")
+        seen = f" (found {', '.join(ignored)}; names are case-sensitive)" if ignored else ""
+        raise DataError(pred_dir, f"no prediction files{seen}; expected some of: "
+                        f"{', '.join(known)}")
+    for name in ignored:
+        warnings.warn(f"{pred_dir / name}: not a GLUE submission file name; ignored",
+                      GlueBenchWarning, stacklevel=2)
     return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
 
 
@@ -104,8 +108,7 @@ def load_gold(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
 
 
 def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split: str = "dev",
-                      n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                      progress=None) -> dict:
+                      n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Score every submission-named file in ``pred_dir`` against ``source``'s gold labels."""
     files = prediction_files(pred_dir)
     tasks: dict[str, dict] = {}
@@ -115,8 +118,6 @@ def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split:
         preds = read_predictions(path, benchmark, expected_size=len(gold))
         tasks[name] = score_entry(benchmark, gold, align(gold, preds),
                                   n_resamples=n_resamples, seed=seed)
-        if progress is not None:
-            progress(name)
     return {
         "schema_version": SCHEMA_VERSION,
         "gluebench_version": __version__,

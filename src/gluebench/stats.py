@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gluebench.metrics import BATCHED
+from gluebench.metrics import BATCHED, FROM_CONFUSION, confusion
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -33,6 +33,18 @@ def _chunks(total: int, n: int) -> Iterator[int]:
         yield min(size, total - start)
 
 
+def _n_classes(*arrays: np.ndarray) -> int:
+    return int(max(np.max(a, initial=1) for a in arrays)) + 1
+
+
+def _is_classification(metrics: Sequence[str]) -> bool:
+    return all(m in FROM_CONFUSION for m in metrics)
+
+
+def _on_confusions(metrics: Sequence[str], cms: np.ndarray) -> dict[str, np.ndarray]:
+    return {m: FROM_CONFUSION[m](cms) for m in metrics}
+
+
 def _replicates(metrics: Sequence[str], gold, pred, idx: np.ndarray) -> dict[str, np.ndarray]:
     return {m: BATCHED[m](gold[idx], pred[idx]) for m in metrics}
 
@@ -48,6 +60,29 @@ def _interval(samples: np.ndarray, confidence: float) -> list[float]:
     return [float(lo), float(hi)]
 
 
+def bootstrap_replicates(metrics: Sequence[str], gold: np.ndarray, pred: np.ndarray,
+                         n_resamples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each metric (and the score) on ``n_resamples`` bootstrap resamples of the examples.
+
+    Classification metrics depend on the examples only through the confusion matrix,
+    and the confusion matrix of a resample of n examples is exactly
+    Multinomial(n, observed cell frequencies): drawing it directly costs O(k^2) per
+    resample instead of O(n). Regression metrics resample example indices.
+    """
+    n = len(gold)
+    if _is_classification(metrics):
+        k = _n_classes(gold, pred)
+        cells = confusion(gold, pred, k).ravel() / n
+        cms = rng.multinomial(n, cells, size=n_resamples).reshape(-1, k, k)
+        return _with_score(_on_confusions(metrics, cms), metrics)
+    parts: dict[str, list[np.ndarray]] = {}
+    for size in _chunks(n_resamples, n):
+        idx = rng.integers(0, n, size=(size, n))
+        for key, vals in _with_score(_replicates(metrics, gold, pred, idx), metrics).items():
+            parts.setdefault(key, []).append(vals)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
 def bootstrap_ci(
     metrics: Sequence[str], gold: np.ndarray, pred: np.ndarray, *,
     n_resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE,
@@ -57,13 +92,8 @@ def bootstrap_ci(
 
     All metrics share the same resamples, so the intervals are mutually consistent.
     """
-    n, rng = len(gold), rng_for(seed, name)
-    parts: dict[str, list[np.ndarray]] = {}
-    for size in _chunks(n_resamples, n):
-        idx = rng.integers(0, n, size=(size, n))
-        for key, vals in _with_score(_replicates(metrics, gold, pred, idx), metrics).items():
-            parts.setdefault(key, []).append(vals)
-    return {k: _interval(np.concatenate(v), confidence) for k, v in parts.items()}
+    reps = bootstrap_replicates(metrics, gold, pred, n_resamples, rng_for(seed, name))
+    return {k: _interval(v, confidence) for k, v in reps.items()}
 
 
 @dataclass
@@ -81,6 +111,48 @@ class PairedResult:
                 "p_value": self.p_value}
 
 
+def _paired_classification(metrics, gold, pred_a, pred_b, n_resamples, rng):
+    """Bootstrap differences and permuted |differences| from the joint (gold, a, b) counts.
+
+    Resampling examples draws joint counts from a multinomial; swapping the two
+    predictions of each example with probability 1/2 moves Binomial(count, 1/2)
+    examples from cell (g, a, b) to (g, b, a). Both are exact, and O(k^3) per replicate.
+    """
+    n, k = len(gold), _n_classes(gold, pred_a, pred_b)
+    joint = np.bincount((gold * k + pred_a) * k + pred_b, minlength=k**3).reshape(k, k, k)
+    draws = rng.multinomial(n, joint.ravel() / n, size=n_resamples).reshape(-1, k, k, k)
+    boot_a = _with_score(_on_confusions(metrics, draws.sum(axis=3)), metrics)
+    boot_b = _with_score(_on_confusions(metrics, draws.sum(axis=2)), metrics)
+    moved = rng.binomial(np.broadcast_to(joint, (n_resamples, k, k, k)), 0.5)
+    permuted = joint - moved + moved.transpose(0, 1, 3, 2)
+    perm_a = _with_score(_on_confusions(metrics, permuted.sum(axis=3)), metrics)
+    perm_b = _with_score(_on_confusions(metrics, permuted.sum(axis=2)), metrics)
+    return ({m: boot_a[m] - boot_b[m] for m in boot_a},
+            {m: np.abs(perm_a[m] - perm_b[m]) for m in perm_a})
+
+
+def _paired_by_index(metrics, gold, pred_a, pred_b, n_resamples, rng):
+    """The same two distributions by resampling and swapping example by example."""
+    n = len(gold)
+    boot: dict[str, list[np.ndarray]] = {}
+    perm: dict[str, list[np.ndarray]] = {}
+    for size in _chunks(n_resamples, n):
+        idx = rng.integers(0, n, size=(size, n))
+        da = _with_score(_replicates(metrics, gold, pred_a, idx), metrics)
+        db = _with_score(_replicates(metrics, gold, pred_b, idx), metrics)
+        swap = rng.random((size, n)) < 0.5
+        rows = np.broadcast_to(gold, (size, n))
+        pa = _with_score({m: BATCHED[m](rows, np.where(swap, pred_b, pred_a))
+                          for m in metrics}, metrics)
+        pb = _with_score({m: BATCHED[m](rows, np.where(swap, pred_a, pred_b))
+                          for m in metrics}, metrics)
+        for m in da:
+            boot.setdefault(m, []).append(da[m] - db[m])
+            perm.setdefault(m, []).append(np.abs(pa[m] - pb[m]))
+    return ({m: np.concatenate(v) for m, v in boot.items()},
+            {m: np.concatenate(v) for m, v in perm.items()})
+
+
 def paired_test(
     metrics: Sequence[str], gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
     n_resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE,
@@ -95,33 +167,17 @@ def paired_test(
     with probability 1/2 and the observed |difference| is ranked among the
     permuted ones; p = (1 + #{|d*| >= |d|}) / (1 + resamples).
     """
-    n, rng = len(gold), rng_for(seed, name)
-    full = np.arange(n)[None, :]
+    rng = rng_for(seed, name)
+    full = np.arange(len(gold))[None, :]
     a_obs = _with_score(_replicates(metrics, gold, pred_a, full), metrics)
     b_obs = _with_score(_replicates(metrics, gold, pred_b, full), metrics)
-    boot: dict[str, list[np.ndarray]] = {}
-    extreme: dict[str, int] = dict.fromkeys(a_obs, 0)
-    for size in _chunks(n_resamples, n):
-        idx = rng.integers(0, n, size=(size, n))
-        da = _with_score(_replicates(metrics, gold, pred_a, idx), metrics)
-        db = _with_score(_replicates(metrics, gold, pred_b, idx), metrics)
-        for k in da:
-            boot.setdefault(k, []).append(da[k] - db[k])
-        swap = rng.random((size, n)) < 0.5
-        gold_rows = np.broadcast_to(gold, (size, n))
-        pa = _with_score({m: BATCHED[m](gold_rows, np.where(swap, pred_b, pred_a))
-                          for m in metrics}, metrics)
-        pb = _with_score({m: BATCHED[m](gold_rows, np.where(swap, pred_a, pred_b))
-                          for m in metrics}, metrics)
-        for k in pa:
-            observed = abs(a_obs[k][0] - b_obs[k][0])
-            # A small tolerance so that float noise does not decide ties.
-            extreme[k] += int((np.abs(pa[k] - pb[k]) >= observed - 1e-12).sum())
-    return {
-        k: PairedResult(
-            float(a_obs[k][0]), float(b_obs[k][0]), float(a_obs[k][0] - b_obs[k][0]),
-            _interval(np.concatenate(boot[k]), confidence),
-            (1 + extreme[k]) / (1 + n_resamples),
-        )
-        for k in a_obs
-    }
+    method = _paired_classification if _is_classification(metrics) else _paired_by_index
+    boot, perm = method(metrics, gold, pred_a, pred_b, n_resamples, rng)
+    out = {}
+    for m in a_obs:
+        a, b = float(a_obs[m][0]), float(b_obs[m][0])
+        # A small tolerance so that float noise does not decide ties.
+        extreme = int((perm[m] >= abs(a - b) - 1e-12).sum())
+        out[m] = PairedResult(a, b, a - b, _interval(boot[m], confidence),
+                              (1 + extreme) / (1 + n_resamples))
+    return out
