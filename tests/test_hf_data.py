@@ -17,6 +17,10 @@ import pytest
 
 datasets = pytest.importorskip("datasets")
 
+# The local MNLI copy holds slices of the real dev set, so official-size warnings are expected
+# there (test_size_mismatch_is_warned checks that they are given).
+pytestmark = pytest.mark.filterwarnings("ignore:.*examples, but the official")
+
 from gluebench.data import DirectorySource, Examples, open_source  # noqa: E402
 from gluebench.errors import DataError  # noqa: E402
 from gluebench.tasks import Task, get_task  # noqa: E402
@@ -194,6 +198,13 @@ def test_loads_like_the_tsv_files(hf_dir, tsv, task_name, split):
     source = open_source(f"hf:{hf_dir}")
     assert source.has(task, split)
     _assert_same(source.load(task, split), tsv.load(task, split))
+
+
+def test_size_mismatch_is_warned(hf_dir):
+    from gluebench.errors import GlueBenchWarning
+
+    with pytest.warns(GlueBenchWarning, match="official MNLI train set has 392702"):
+        open_source(f"hf:{hf_dir}").load(get_task("MNLI"), "train")
 
 
 def test_mnli_matched_and_mismatched_splits(hf_dir, tsv):

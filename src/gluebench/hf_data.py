@@ -8,12 +8,13 @@ silently permuted.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from gluebench.data import Examples
-from gluebench.errors import DataError, UsageError
+from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.tasks import Task
 
 HUB_NAME = "nyu-mll/glue"
@@ -89,6 +90,9 @@ class HFSource:
         inputs = {f: list(ds[c]) for f, c in zip(task.input_fields, task.hf_fields, strict=True)}
         index = np.asarray(ds["idx"] if "idx" in ds.column_names else range(len(ds)), np.int64)
         labels = _labels(task, ds, where) if "label" in ds.column_names else None
+        if len(ds) != task.files[split].size:
+            warnings.warn(f"{where}: {len(ds)} examples, but the official {task.name} {split} "
+                          f"set has {task.files[split].size}", GlueBenchWarning, stacklevel=2)
         return Examples(task, split, where, index, inputs, labels)
 
 

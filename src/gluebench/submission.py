@@ -19,7 +19,6 @@ from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.predictions import HEADER, check_predictions, format_value
 from gluebench.scoring import prediction_files
 from gluebench.tasks import BENCHMARKS, Benchmark, get_task
-from gluebench.tsv import read_lines
 
 STSB_MIN, STSB_MAX = 0.0, 5.0
 
@@ -144,6 +143,6 @@ def _member_problems(zip_path: Path, member: Path, b: Benchmark) -> list[str]:
             shown.append(f"{zip_path}:{b.submission_file} line {int(bad[0]) + 2}: "
                          f"{len(bad)} STS-B prediction(s) outside [0, 5] "
                          f"(first: {preds.values[bad[0]]:g})")
-    if read_lines(member) and member.read_bytes().startswith(b"\xef\xbb\xbf"):
+    if member.read_bytes().startswith(b"\xef\xbb\xbf"):
         shown.append(f"{zip_path}:{b.submission_file}: starts with a byte-order mark")
     return shown
