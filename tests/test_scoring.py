@@ -152,3 +152,15 @@ def test_compare_cli_reports_difference_ci_and_p_value(glue_dir, tmp_path, run_c
     rte = c["tasks"]["RTE"]["score"]
     assert rte["diff"] == pytest.approx(rte["a"] - rte["b"]) and rte["diff"] > 30
     assert rte["p_value"] < 0.01 and rte["ci"][0] > 0
+
+
+def test_score_tables_as_markdown(glue_dir, tmp_path, run_cli):
+    write_gold(glue_dir, tmp_path / "p", names=["RTE", "MRPC"])
+    code, _, err = run_cli("score", "--data-dir", glue_dir, "--predictions", tmp_path / "p",
+                           "--markdown", tmp_path / "t.md")
+    assert code == 0, err
+    md = (tmp_path / "t.md").read_text().splitlines()
+    header = next(line for line in md if line.startswith("| Model"))
+    assert "RTE Acc" in header and "MRPC F1/Acc" in header
+    row = md[md.index(header) + 2]
+    assert [c.strip() for c in row.strip("|").split("|")][1:4] == ["100.0*", "100.0/100.0", "100.0"]

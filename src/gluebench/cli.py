@@ -39,6 +39,15 @@ def write_json(path: str | os.PathLike, obj: dict) -> None:
     os.replace(f.name, path)
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 # ---- commands -----------------------------------------------------------------------------
 
 def cmd_tasks(args) -> int:
@@ -76,14 +85,19 @@ def cmd_score(args) -> int:
     results = score_predictions(source, args.predictions, split=args.split,
                                 n_resamples=args.resamples, seed=args.seed)
     results["timings"] = {"score_seconds": time.perf_counter() - start}
+    shown = [tables.details(results)]
+    if "categories" in results["tasks"].get("AX", {}):
+        shown.append(tables.ax_categories(results["tasks"]["AX"]))
+    shown.append(tables.leaderboard([(Path(args.predictions).name or "predictions", results)]))
     console = _console()
-    console.print(tables.details(results))
-    if "AX" in results["tasks"] and "categories" in results["tasks"]["AX"]:
-        console.print(tables.ax_categories(results["tasks"]["AX"]))
-    console.print(tables.leaderboard([(Path(args.predictions).name or "predictions", results)]))
+    for table in shown:
+        console.print(table)
     if args.json:
         write_json(args.json, results)
         console.print(f"wrote {args.json}")
+    if args.markdown:
+        write_text(args.markdown, "\n".join(tables.to_markdown(t) for t in shown))
+        console.print(f"wrote {args.markdown}")
     return 0
 
 
@@ -181,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev", choices=["dev"])
     p.add_argument("--predictions", required=True, metavar="PRED_DIR")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
     _stats_flags(p)
     p.set_defaults(func=cmd_score)
 

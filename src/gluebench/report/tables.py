@@ -1,12 +1,14 @@
 """Leaderboard-style tables for score, compare and the diagnostic analysis.
 
 Values are stored raw in the results; they are multiplied by 100 and rounded
-only here, when printed.
+only here, when printed. Each table is a ``rich`` Table for the terminal;
+``to_markdown`` renders the same table for reports and READMEs.
 """
 
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from gluebench.tasks import BENCHMARKS
 
@@ -103,3 +105,20 @@ def comparison(result: dict) -> Table:
 
 def _p(p: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def to_markdown(table: Table) -> str:
+    """The same table as GitHub Markdown (title as a bold line, caption below)."""
+    def plain(cell) -> str:
+        text = Text.from_markup(cell) if isinstance(cell, str) else cell
+        return text.plain.replace("\n", " ").replace("|", "\\|")
+
+    headers = [plain(c.header) for c in table.columns]
+    align = ["---:" if c.justify == "right" else "---" for c in table.columns]
+    cells = [[plain(cell) for cell in c.cells] for c in table.columns]
+    lines = [f"**{plain(table.title)}**", ""] if table.title else []
+    lines += ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*cells, strict=True)]
+    if table.caption:
+        lines += ["", plain(table.caption)]
+    return "\n".join(lines) + "\n"
