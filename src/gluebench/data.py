@@ -8,7 +8,6 @@ like the full files.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -53,24 +52,6 @@ class DataSource(Protocol):
     def load(self, task: Task, split: str) -> Examples: ...
 
 
-def parse_label(task: Task, value: str, path, line: int) -> int | float:
-    """A gold label from a data file as a class id (or a finite float for regression)."""
-    value = value.strip()
-    if task.labels is None:
-        try:
-            score = float(value)
-        except ValueError:
-            score = math.nan
-        if not math.isfinite(score):
-            raise DataError(path, f"score '{value}' is not a finite number", line)
-        return score
-    if value not in task.labels:
-        raise DataError(
-            path, f"unknown label '{value}'; expected one of: {', '.join(task.labels)}", line
-        )
-    return task.labels.index(value)
-
-
 class DirectorySource:
     """A directory in the official GLUE layout (``CoLA/train.tsv``, ``MNLI/dev_matched.tsv``...)."""
 
@@ -103,7 +84,7 @@ class DirectorySource:
         labels = None
         if spec.label_column is not None:
             li = col[spec.label_column]
-            parsed = [parse_label(task, r[li], path, n) for n, r in rows]
+            parsed = [_gold_label(task, r[li], path, n) for n, r in rows]
             labels = np.asarray(parsed, dtype=np.float64 if task.is_regression else np.int64)
         index = _read_index(path, rows, col.get(spec.index_column))
         meta = {c: [r[col[c]] for _, r in rows] for c in META_COLUMNS if c in col}
@@ -112,6 +93,13 @@ class DirectorySource:
             warnings.warn(f"{path}: {len(examples)} examples, but the official {task.name} "
                           f"{split} set has {spec.size}", GlueBenchWarning, stacklevel=2)
         return examples
+
+
+def _gold_label(task: Task, value: str, path, line: int) -> int | float:
+    try:
+        return task.parse_label(value, what="score")
+    except ValueError as exc:
+        raise DataError(path, str(exc), line) from None
 
 
 def _read_index(path, rows, index_col: int | None) -> np.ndarray:

@@ -9,7 +9,6 @@ the whole file (duplicates, row count, coverage) are collected so that
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,21 +31,6 @@ class Predictions:
     path: str
     index: np.ndarray   # (n,) int64
     values: np.ndarray  # (n,) int64 class ids or float64 scores
-
-
-def parse_prediction(task: Task, value: str) -> int | float:
-    """A prediction string as a class id or a finite float; ValueError says what was expected."""
-    if task.labels is None:
-        try:
-            score = float(value)
-        except ValueError:
-            score = math.nan
-        if not math.isfinite(score):
-            raise ValueError(f"prediction '{value}' is not a finite number")
-        return score
-    if value not in task.labels:
-        raise ValueError(f"unknown label '{value}'; expected one of: {', '.join(task.labels)}")
-    return task.labels.index(value)
 
 
 def check_predictions(path: str | os.PathLike, benchmark: Benchmark,
@@ -91,7 +75,7 @@ def check_predictions(path: str | os.PathLike, benchmark: Benchmark,
             problem(f"duplicate index {i} (first on line {first_line[i]})", number)
             continue
         try:
-            values.append(parse_prediction(task, fields[1].strip()))
+            values.append(task.parse_label(fields[1], what="prediction"))
         except ValueError as exc:
             problem(str(exc), number)
             continue

@@ -17,6 +17,7 @@ differs across codebases — ours is entailment, neutral, contradiction.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +55,24 @@ class Task:
     @property
     def is_regression(self) -> bool:
         return self.labels is None
+
+    def parse_label(self, value: str, what: str = "label") -> int | float:
+        """A label string as a class id into ``labels`` (a finite float for STS-B).
+
+        Raises ValueError saying what was expected; ``what`` names the value in it.
+        """
+        value = value.strip()
+        if self.labels is None:
+            try:
+                score = float(value)
+            except ValueError:
+                score = math.nan
+            if not math.isfinite(score):
+                raise ValueError(f"{what} '{value}' is not a finite number")
+            return score
+        if value not in self.labels:
+            raise ValueError(f"unknown label '{value}'; expected one of: {', '.join(self.labels)}")
+        return self.labels.index(value)
 
 
 @dataclass(frozen=True)
