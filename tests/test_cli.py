@@ -20,9 +20,12 @@ def test_module_entry_point_help():
         assert command in proc.stdout
 
 
-def test_usage_error_exits_2(run_cli):
-    code, _, err = run_cli("score")
-    assert code == 2 and "--predictions" in err
+@pytest.mark.parametrize("argv", [["score"], ["scor"], ["score", "--predictions", "p",
+                                                       "--resamples", "0"]])
+def test_usage_error_is_one_line_and_exits_2(run_cli, argv):
+    code, _, err = run_cli(*argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: gluebench")
 
 
 def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch):

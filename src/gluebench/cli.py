@@ -174,14 +174,31 @@ def cmd_run(args) -> int:
 
 # ---- parser -------------------------------------------------------------------------------
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (not argparse's usage block), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'")
+    return value
+
+
 def _stats_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+    p.add_argument("--resamples", type=_positive_int, default=1000, metavar="N",
                    help="bootstrap/permutation resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gluebench", description=DESCRIPTION)
+    parser = _OneLineParser(prog="gluebench", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"gluebench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_help = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"

@@ -28,7 +28,11 @@ def align(examples: Examples, preds: Predictions) -> np.ndarray:
     position = np.full(int(max(examples.index.max(initial=0), preds.index.max(initial=0))) + 1,
                        -1, np.int64)
     position[preds.index] = np.arange(len(preds.index))
-    return preds.values[position[examples.index]]
+    found = position[examples.index]
+    if (found < 0).any():
+        missing = int(examples.index[np.argmax(found < 0)])
+        raise DataError(preds.path, f"no prediction for index {missing}")
+    return preds.values[found]
 
 
 def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
