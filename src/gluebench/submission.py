@@ -53,12 +53,13 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
     found = prediction_files(pred_dir)
     problems: list[DataError] = []
     contents: dict[str, str] = {}
+    missing = [b.submission_file for name, b in BENCHMARKS.items() if name not in found]
+    if missing and not fill_missing:
+        problems.append(DataError(pred_dir, f"missing {', '.join(missing)}; the server needs "
+                                  "all 11 files (use --fill-missing for a partial submission)"))
     for name, b in BENCHMARKS.items():
         if name not in found:
             if not fill_missing:
-                problems.append(DataError(Path(pred_dir) / b.submission_file,
-                                          "missing; the server needs all 11 files "
-                                          "(use --fill-missing for a partial submission)"))
                 continue
             warnings.warn(f"{b.submission_file}: missing, filled with a constant prediction",
                           GlueBenchWarning, stacklevel=2)
@@ -72,9 +73,11 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
         if get_task(b.task).is_regression:
             values = _clip_stsb(found.get(name, b.submission_file), values)
         contents[b.submission_file] = _file_text(b, index, values)
+    if len(problems) == 1:
+        raise problems[0]
     if problems:
-        raise DataError(pred_dir, f"{len(problems)} problem(s); first: {problems[0]}"
-                        + "".join(f"\n  {p}" for p in problems[1:]))
+        raise DataError(pred_dir, f"{len(problems)} problems:"
+                        + "".join(f"\n  {p}" for p in problems))
     _write_zip(out, contents)
     return {name: text.count("\n") - 1 for name, text in contents.items()}
 

@@ -104,7 +104,7 @@ def comparison(result: dict) -> Table:
 
 
 def _p(p: float) -> str:
-    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+    return f"{p:.3f}" if p >= 0.001 else "<0.001"
 
 
 def to_markdown(table: Table) -> str:
