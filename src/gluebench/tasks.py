@@ -19,12 +19,9 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from gluebench.errors import UsageError
 
-Split = Literal["train", "dev", "test"]
-SPLITS: tuple[str, ...] = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)
