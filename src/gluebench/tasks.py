@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from gluebench.errors import UsageError
 
 
-
 @dataclass(frozen=True)
 class SplitFile:
     """One official file: where it lives and how to read it."""
