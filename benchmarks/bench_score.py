@@ -23,8 +23,7 @@ from sklearn import metrics as skm
 from gluebench.baselines import write_baseline
 from gluebench.cli import main as gluebench
 from gluebench.data import DirectorySource
-from gluebench.scoring import align, load_gold, score_entry
-from gluebench.predictions import read_predictions
+from gluebench.scoring import load_gold, read_aligned, score_entry
 from gluebench.tasks import BENCHMARKS
 
 USUAL = {
@@ -58,7 +57,7 @@ def main() -> None:
     for name in (n for n in BENCHMARKS if (tmp / BENCHMARKS[n].submission_file).exists()):
         b = BENCHMARKS[name]
         gold = load_gold(source, b, "dev")
-        pred = align(gold, read_predictions(tmp / b.submission_file, b, len(gold)))
+        pred = read_aligned(tmp / b.submission_file, b, gold)
         t0 = time.perf_counter()
         score_entry(b, gold, pred)
         ours = time.perf_counter() - t0

@@ -104,13 +104,6 @@ def test_missing_index(make_preds, score):
     assert_one_error(*score(pred.parent), str(pred), f"expected {RTE_DEV}")
 
 
-def test_empty_index_field(make_preds, score):
-    pred = make_preds("RTE")
-    set_row(pred, 9, "\tentailment")
-    assert_one_error(*score(pred.parent), f"{pred} line 9", "index ''",
-                     "not a non-negative integer")
-
-
 def test_index_out_of_range(make_preds, score):
     pred = make_preds("RTE")
     last = RTE_DEV + 1  # file line of index 276
@@ -119,27 +112,22 @@ def test_index_out_of_range(make_preds, score):
                      f"out of range 0..{RTE_DEV - 1}")
 
 
-@pytest.mark.parametrize("bad", ["two", "2.0", "-2", "0x2"])
-def test_non_integer_index(make_preds, score, bad):
+@pytest.mark.parametrize(("line", "row", "fragments"), [
+    pytest.param(9, "\tentailment", ["index ''", "not a non-negative integer"],
+                 id="empty-index"),
+    *(pytest.param(4, f"{bad}\tentailment", [f"index '{bad}'", "not a non-negative integer"],
+                   id=f"non-integer-index-{bad}") for bad in ["two", "2.0", "-2", "0x2"]),
+    pytest.param(12, "10\tentail", ["unknown label 'entail'",
+                                     "expected one of: entailment, not_entailment"],
+                 id="unknown-label"),
+    # A class id instead of the label name (RTE predictions are words, not 0/1).
+    pytest.param(3, "1\t0", ["unknown label '0'", "expected one of: entailment, not_entailment"],
+                 id="unknown-label-wrong-vocabulary"),
+])
+def test_bad_row(make_preds, score, line, row, fragments):
     pred = make_preds("RTE")
-    set_row(pred, 4, f"{bad}\tentailment")
-    assert_one_error(*score(pred.parent), f"{pred} line 4", f"index '{bad}'",
-                     "not a non-negative integer")
-
-
-def test_unknown_label(make_preds, score):
-    pred = make_preds("RTE")
-    set_row(pred, 12, "10\tentail")
-    assert_one_error(*score(pred.parent), f"{pred} line 12", "unknown label 'entail'",
-                     "expected one of: entailment, not_entailment")
-
-
-def test_unknown_label_wrong_vocabulary(make_preds, score):
-    """A class id instead of the label name (RTE predictions are words, not 0/1)."""
-    pred = make_preds("RTE")
-    set_row(pred, 3, "1\t0")
-    assert_one_error(*score(pred.parent), f"{pred} line 3", "unknown label '0'",
-                     "expected one of: entailment, not_entailment")
+    set_row(pred, line, row)
+    assert_one_error(*score(pred.parent), f"{pred} line {line}", *fragments)
 
 
 @pytest.mark.parametrize("bad", ["nan", "NaN", "high", "3,5", ""])

@@ -354,13 +354,19 @@ def _score(run_cli, data_dir, preds: Path, out: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def test_score_rte_majority_same_as_tsv(hf_dir, glue_dir, tmp_path, run_cli):
-    preds = tmp_path / "majority"
-    code, _, err = run_cli("baseline", "majority", "--data-dir", glue_dir, "--tasks", "RTE",
-                           "-o", preds)
+def _score_both(run_cli, glue_dir, hf_copy, tmp_path, kind: str, tasks: str,
+                seed: str = "0") -> tuple[dict, dict]:
+    """One baseline's dev predictions scored against the TSV files and the HF copy."""
+    preds = tmp_path / kind
+    code, _, err = run_cli("baseline", kind, "--data-dir", glue_dir, "--tasks", tasks,
+                           "-o", preds, "--seed", seed)
     assert code == 0, err
-    from_tsv = _score(run_cli, glue_dir, preds, tmp_path / "tsv.json")
-    from_hf = _score(run_cli, f"hf:{hf_dir}", preds, tmp_path / "hf.json")
+    return (_score(run_cli, glue_dir, preds, tmp_path / "tsv.json"),
+            _score(run_cli, f"hf:{hf_copy}", preds, tmp_path / "hf.json"))
+
+
+def test_score_rte_majority_same_as_tsv(hf_dir, glue_dir, tmp_path, run_cli):
+    from_tsv, from_hf = _score_both(run_cli, glue_dir, hf_dir, tmp_path, "majority", "RTE")
     assert list(from_hf["tasks"]) == ["RTE"]
     assert from_hf["tasks"]["RTE"]["n"] == 277
     _same_numbers(from_hf["tasks"], from_tsv["tasks"])
@@ -368,21 +374,13 @@ def test_score_rte_majority_same_as_tsv(hf_dir, glue_dir, tmp_path, run_cli):
 
 
 def test_score_random_dev_same_as_tsv(hf_dir, glue_dir, tmp_path, run_cli):
-    preds = tmp_path / "random"
-    code, _, err = run_cli("baseline", "random", "--data-dir", glue_dir, "--tasks",
-                           "CoLA,STS-B,MNLI-m,RTE,WNLI", "-o", preds, "--seed", "5")
-    assert code == 0, err
-    from_tsv = _score(run_cli, glue_dir, preds, tmp_path / "tsv.json")
-    from_hf = _score(run_cli, f"hf:{hf_dir}", preds, tmp_path / "hf.json")
+    from_tsv, from_hf = _score_both(run_cli, glue_dir, hf_dir, tmp_path, "random",
+                                    "CoLA,STS-B,MNLI-m,RTE,WNLI", seed="5")
     assert sorted(from_hf["tasks"]) == sorted(["CoLA", "STS-B", "MNLI-m", "RTE", "WNLI"])
     _same_numbers(from_hf["tasks"], from_tsv["tasks"])
 
 
 def test_permuted_copy_scores_the_same(permuted_dir, glue_dir, tmp_path, run_cli):
-    preds = tmp_path / "random"
-    code, _, err = run_cli("baseline", "random", "--data-dir", glue_dir, "--tasks",
-                           "MNLI-m,RTE,WNLI", "-o", preds, "--seed", "9")
-    assert code == 0, err
-    from_tsv = _score(run_cli, glue_dir, preds, tmp_path / "tsv.json")
-    from_hf = _score(run_cli, f"hf:{permuted_dir}", preds, tmp_path / "hf.json")
+    from_tsv, from_hf = _score_both(run_cli, glue_dir, permuted_dir, tmp_path, "random",
+                                    "MNLI-m,RTE,WNLI", seed="9")
     _same_numbers(from_hf["tasks"], from_tsv["tasks"])

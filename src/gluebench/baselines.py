@@ -3,8 +3,8 @@
 They write ordinary prediction folders, so they are reference rows in every
 table and make every command testable offline. The majority class comes from
 the task's training labels (AX uses MNLI's); where the training file is not
-available it falls back to the evaluated split's own labels and says so, since
-that is an oracle choice.
+available it falls back to the dev labels, then to the evaluated labels, and
+says so, since that is an oracle choice.
 """
 
 from __future__ import annotations
@@ -19,52 +19,54 @@ import numpy as np
 from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.predictions import write_predictions
+from gluebench.scoring import evaluation_examples
 from gluebench.stats import rng_for
-from gluebench.tasks import Benchmark, Task, get_task
+from gluebench.tasks import STSB_RANGE, Benchmark, Task, get_task
 
 KINDS = ("majority", "constant", "random")
-STSB_RANGE = (0.0, 5.0)
 
 
-def _evaluated(source: DataSource, benchmark: Benchmark, split: str) -> tuple[Task, Examples]:
-    task = get_task(benchmark.task)
-    key = benchmark.dev if split == "dev" else benchmark.test
-    examples = source.load(task, key)
-    if split == "dev":
-        examples.index = np.arange(len(examples), dtype=np.int64)  # dev index = position
-    return task, examples
-
-
-def majority_value(benchmark: Benchmark, source: DataSource, fallback: Examples | None):
-    """The most frequent training label (train mean for STS-B), and where it came from.
+def majority_value(benchmark: Benchmark, source: DataSource, fallback: Examples | None,
+                   *, cache: dict | None = None) -> int | float:
+    """The most frequent training label (train mean for STS-B).
 
     Without a training file the dev labels are used (AX: MNLI's), then the evaluated
     labels themselves, with a warning: that choice peeks at the evaluation data.
+    ``cache`` keeps the value for entries that share a training set (MNLI-m, MNLI-mm
+    and AX all use MNLI's), so the large file is read once.
     """
     train_task = get_task("MNLI" if benchmark.task == "AX" else benchmark.task)
     split = next((s for s in ("train", "dev") if source.has(train_task, s)), None)
-    if split is not None:
-        labels, origin = source.load(train_task, split).labels, f"{train_task.name} {split}"
-    elif fallback is not None and fallback.labels is not None:
-        labels, origin = fallback.labels, f"{benchmark.name} {fallback.split}"
-    else:
-        raise UsageError(f"{benchmark.name}: no {train_task.name} labels to take a majority from")
     if split != "train":
+        origin = f"{train_task.name} {split}" if split else f"{benchmark.name} evaluated"
         warnings.warn(f"{benchmark.name}: no {train_task.name} training data in "
                       f"{source.description}; majority taken from {origin} labels "
                       "(an oracle choice)", GlueBenchWarning, stacklevel=2)
-    if train_task.is_regression:
-        return float(np.mean(labels)), origin
-    return int(np.bincount(labels, minlength=len(train_task.labels)).argmax()), origin
+    if split is None:
+        if fallback is None or fallback.labels is None:
+            raise UsageError(f"{benchmark.name}: no {train_task.name} labels to take a "
+                             "majority from")
+        return _most_frequent(train_task, fallback.labels)
+    cache = {} if cache is None else cache
+    key = (train_task.name, split)
+    if key not in cache:
+        cache[key] = _most_frequent(train_task, source.load(train_task, split).labels)
+    return cache[key]
+
+
+def _most_frequent(task: Task, labels: np.ndarray) -> int | float:
+    if task.is_regression:
+        return float(np.mean(labels))
+    return int(np.bincount(labels, minlength=len(task.labels)).argmax())
 
 
 def predict(kind: str, benchmark: Benchmark, task: Task, examples: Examples,
-            source: DataSource, *, seed: int = 0, label: str | None = None) -> np.ndarray:
+            source: DataSource, *, seed: int = 0, label: str | None = None,
+            cache: dict | None = None) -> np.ndarray:
     """One baseline's predictions for ``examples`` (class ids, or floats for STS-B)."""
     n = len(examples)
     if kind == "majority":
-        value, _ = majority_value(benchmark, source, examples)
-        return np.full(n, value)
+        return np.full(n, majority_value(benchmark, source, examples, cache=cache))
     if kind == "constant":
         if task.is_regression:
             return np.full(n, float(np.mean(STSB_RANGE)))
@@ -82,13 +84,13 @@ def write_baseline(kind: str, source: DataSource, split: str, out_dir: str | os.
                    benchmarks: Iterable[Benchmark], *, seed: int = 0,
                    label: str | None = None) -> dict[str, Path]:
     """Write one prediction file per benchmark whose data is available; skip the rest."""
-    written = {}
+    written, cache = {}, {}
     for b in benchmarks:
         task = get_task(b.task)
-        if not source.has(task, b.dev if split == "dev" else b.test):
+        if not source.has(task, b.file_key(split)):
             continue
-        task, examples = _evaluated(source, b, split)
-        values = predict(kind, b, task, examples, source, seed=seed, label=label)
+        examples = evaluation_examples(source, b, split)
+        values = predict(kind, b, task, examples, source, seed=seed, label=label, cache=cache)
         written[b.name] = write_predictions(Path(out_dir) / b.submission_file, task,
                                             examples.index, values)
     if not written:

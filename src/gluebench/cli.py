@@ -10,13 +10,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from gluebench import __version__
 from gluebench.errors import GlueBenchError, GlueBenchWarning
+from gluebench.tsv import atomic_write
 
 EXIT_USAGE = 2
 DESCRIPTION = ("Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as "
@@ -31,21 +31,7 @@ def _console(stderr: bool = False):
 
 def write_json(path: str | os.PathLike, obj: dict) -> None:
     """Write JSON atomically: an interrupted run never leaves a truncated file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(f.name, path)
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(obj, indent=2) + "\n")
 
 
 # ---- commands -----------------------------------------------------------------------------
@@ -96,7 +82,7 @@ def cmd_score(args) -> int:
         write_json(args.json, results)
         console.print(f"wrote {args.json}")
     if args.markdown:
-        write_text(args.markdown, "\n".join(tables.to_markdown(t) for t in shown))
+        atomic_write(args.markdown, "\n".join(tables.to_markdown(t) for t in shown))
         console.print(f"wrote {args.markdown}")
     return 0
 

@@ -8,8 +8,7 @@ import warnings
 from gluebench import SCHEMA_VERSION, __version__
 from gluebench.data import DataSource
 from gluebench.errors import DataError, GlueBenchWarning
-from gluebench.predictions import read_predictions
-from gluebench.scoring import align, load_gold, prediction_files
+from gluebench.scoring import load_gold, prediction_files, read_aligned
 from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, paired_test
 from gluebench.tasks import BENCHMARKS
 
@@ -29,8 +28,7 @@ def compare_predictions(source: DataSource, a_dir: str | os.PathLike, b_dir: str
     for name in shared:
         b = BENCHMARKS[name]
         gold = load_gold(source, b, split)
-        pa = align(gold, read_predictions(files_a[name], b, len(gold)))
-        pb = align(gold, read_predictions(files_b[name], b, len(gold)))
+        pa, pb = read_aligned(files_a[name], b, gold), read_aligned(files_b[name], b, gold)
         result = paired_test(b.metrics, gold.labels, pa, pb, n_resamples=n_resamples,
                              seed=seed, name=name)
         tasks[name] = {k: v.to_dict() for k, v in result.items()} | {"n": len(gold)}

@@ -70,8 +70,7 @@ class DirectorySource:
         return split in task.files and self.path(task, split).is_file()
 
     def load(self, task: Task, split: str) -> Examples:
-        spec = split_file(task, split)
-        path = self.root / spec.path
+        spec, path = split_file(task, split), self.path(task, split)
         columns, rows = read_tsv(path, spec.header)
         wanted = [*spec.text_columns, *filter(None, [spec.label_column, spec.index_column])]
         missing = [c for c in wanted if c not in columns]

@@ -71,10 +71,14 @@ FROM_CONFUSION = {"accuracy": accuracy_cm, "f1": f1_cm, "mcc": mcc_cm, "r3": mcc
 
 # ---- batched forms: (..., n) int ids / float scores -> (...) values ---------------------
 
+def n_classes(*label_arrays: np.ndarray) -> int:
+    """Classes needed to hold every id in the arrays (at least 2)."""
+    return int(max(np.max(a, initial=1) for a in label_arrays)) + 1
+
+
 def _classification(name: str) -> Batched:
     def batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-        k = int(max(np.max(y_true, initial=1), np.max(y_pred, initial=1))) + 1
-        return FROM_CONFUSION[name](confusion(y_true, y_pred, k))
+        return FROM_CONFUSION[name](confusion(y_true, y_pred, n_classes(y_true, y_pred)))
 
     batched.__name__ = f"{name}_batched"
     return batched

@@ -17,7 +17,7 @@ import numpy as np
 
 from gluebench.errors import DataError
 from gluebench.tasks import Benchmark, Task, get_task
-from gluebench.tsv import read_lines, write_tsv
+from gluebench.tsv import atomic_write, decode_lines, read_lines
 
 HEADER = ("index", "prediction")
 # At most this many problems are listed per file: one bad file must not flood the screen.
@@ -34,11 +34,13 @@ class Predictions:
 
 
 def check_predictions(path: str | os.PathLike, benchmark: Benchmark,
-                      expected_size: int | None = None,
+                      expected_size: int | None = None, *, raw: bytes | None = None,
                       ) -> tuple[Predictions | None, list[DataError]]:
     """Parse a prediction file and list every problem found (``file line N: ...``).
 
     With ``expected_size``, the indices must be exactly ``0 .. expected_size - 1``.
+    ``raw`` gives the file's bytes when they are already in memory (a zip member);
+    ``path`` then only names them in messages.
     Returns the predictions (None if any problem) and the problems.
     """
     task = get_task(benchmark.task)
@@ -48,7 +50,7 @@ def check_predictions(path: str | os.PathLike, benchmark: Benchmark,
         problems.append(DataError(path, message, line))
 
     try:
-        lines = read_lines(path)
+        lines = read_lines(path) if raw is None else decode_lines(raw, path)
     except DataError as exc:
         return None, [exc]
     if not lines:
@@ -139,9 +141,13 @@ def format_value(task: Task, value) -> str:
     return task.labels[int(value)]
 
 
+def predictions_text(task: Task, index, values) -> str:
+    """A prediction file's content: header, then rows in index order, official vocabulary."""
+    order = np.argsort(np.asarray(index), kind="stable")
+    rows = (f"{int(index[i])}\t{format_value(task, values[i])}" for i in order)
+    return "\n".join(["\t".join(HEADER), *rows]) + "\n"
+
+
 def write_predictions(path: str | os.PathLike, task: Task, index, values) -> Path:
     """Write ``index<TAB>prediction`` rows in index order, labels in the official vocabulary."""
-    order = np.argsort(np.asarray(index), kind="stable")
-    rows = ((int(index[i]), format_value(task, values[i])) for i in order)
-    write_tsv(path, HEADER, rows)
-    return Path(path)
+    return atomic_write(path, predictions_text(task, index, values))

@@ -35,6 +35,11 @@ def align(examples: Examples, preds: Predictions) -> np.ndarray:
     return preds.values[found]
 
 
+def read_aligned(path: str | os.PathLike, benchmark: Benchmark, gold: Examples) -> np.ndarray:
+    """A prediction file, checked against ``gold`` and put in its order."""
+    return align(gold, read_predictions(path, benchmark, expected_size=len(gold)))
+
+
 def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Metrics, score, count and bootstrap CIs of one leaderboard entry."""
@@ -97,18 +102,28 @@ def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
     return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
 
 
+def evaluation_examples(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
+    """The examples an entry is evaluated on for ``split`` ("dev" or "test").
+
+    For dev, ``index`` is the example's 0-based position in the official dev file,
+    which is what dev prediction files refer to.
+    """
+    task, key = get_task(benchmark.task), benchmark.file_key(split)
+    if not source.has(task, key):
+        raise DataError(source.description, f"no {split} data for {benchmark.name} "
+                        f"({task.files[key].path} not found)")
+    examples = source.load(task, key)
+    if split == "dev":
+        examples.index = np.arange(len(examples), dtype=np.int64)
+    return examples
+
+
 def load_gold(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
+    """The labelled examples a prediction file for ``split`` is scored against."""
     if split != "dev":
         raise UsageError(f"cannot score split '{split}': GLUE test labels are hidden; "
                          "score 'dev', or build a test submission with `gluebench submission`")
-    task = get_task(benchmark.task)
-    if not source.has(task, benchmark.dev):
-        raise DataError(source.description, f"no gold labels for {benchmark.name} "
-                        f"({task.files[benchmark.dev].path} not found)")
-    gold = source.load(task, benchmark.dev)
-    # For dev scoring the index is the example's 0-based position in the dev file.
-    gold.index = np.arange(len(gold), dtype=np.int64)
-    return gold
+    return evaluation_examples(source, benchmark, split)
 
 
 def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split: str = "dev",
@@ -119,8 +134,7 @@ def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split:
     for name, path in files.items():
         benchmark = BENCHMARKS[name]
         gold = load_gold(source, benchmark, split)
-        preds = read_predictions(path, benchmark, expected_size=len(gold))
-        tasks[name] = score_entry(benchmark, gold, align(gold, preds),
+        tasks[name] = score_entry(benchmark, gold, read_aligned(path, benchmark, gold),
                                   n_resamples=n_resamples, seed=seed)
     return {
         "schema_version": SCHEMA_VERSION,

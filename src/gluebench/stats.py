@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gluebench.metrics import BATCHED, FROM_CONFUSION, confusion
+from gluebench.metrics import BATCHED, FROM_CONFUSION, confusion, n_classes
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -31,10 +31,6 @@ def _chunks(total: int, n: int) -> Iterator[int]:
     size = max(1, _ELEMENTS_PER_CHUNK // max(n, 1))
     for start in range(0, total, size):
         yield min(size, total - start)
-
-
-def _n_classes(*arrays: np.ndarray) -> int:
-    return int(max(np.max(a, initial=1) for a in arrays)) + 1
 
 
 def _is_classification(metrics: Sequence[str]) -> bool:
@@ -71,7 +67,7 @@ def bootstrap_replicates(metrics: Sequence[str], gold: np.ndarray, pred: np.ndar
     """
     n = len(gold)
     if _is_classification(metrics):
-        k = _n_classes(gold, pred)
+        k = n_classes(gold, pred)
         cells = confusion(gold, pred, k).ravel() / n
         cms = rng.multinomial(n, cells, size=n_resamples).reshape(-1, k, k)
         return _with_score(_on_confusions(metrics, cms), metrics)
@@ -118,7 +114,7 @@ def _paired_classification(metrics, gold, pred_a, pred_b, n_resamples, rng):
     predictions of each example with probability 1/2 moves Binomial(count, 1/2)
     examples from cell (g, a, b) to (g, b, a). Both are exact, and O(k^3) per replicate.
     """
-    n, k = len(gold), _n_classes(gold, pred_a, pred_b)
+    n, k = len(gold), n_classes(gold, pred_a, pred_b)
     joint = np.bincount((gold * k + pred_a) * k + pred_b, minlength=k**3).reshape(k, k, k)
     draws = rng.multinomial(n, joint.ravel() / n, size=n_resamples).reshape(-1, k, k, k)
     boot_a = _with_score(_on_confusions(metrics, draws.sum(axis=3)), metrics)

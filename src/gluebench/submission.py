@@ -7,8 +7,8 @@ example in index order 0..n-1, labels in the official vocabulary.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,23 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.errors import DataError, GlueBenchWarning
-from gluebench.predictions import HEADER, check_predictions, format_value
+from gluebench.predictions import check_predictions, predictions_text
 from gluebench.scoring import prediction_files
-from gluebench.tasks import BENCHMARKS, Benchmark, get_task
+from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
+from gluebench.tsv import atomic_write
 
-STSB_MIN, STSB_MAX = 0.0, 5.0
+STSB_MIN, STSB_MAX = STSB_RANGE
 
 
 def test_size(benchmark: Benchmark) -> int:
     """The official number of test examples of an entry (CoLA 1063, ..., AX 1104)."""
     return get_task(benchmark.task).files[benchmark.test].size
-
-
-def _file_text(benchmark: Benchmark, index: np.ndarray, values: np.ndarray) -> str:
-    task = get_task(benchmark.task)
-    order = np.argsort(index, kind="stable")
-    rows = (f"{int(index[i])}\t{format_value(task, values[i])}" for i in order)
-    return "\n".join(["\t".join(HEADER), *rows]) + "\n"
 
 
 def _constant_fill(benchmark: Benchmark) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +66,7 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
             index, values = preds.index, preds.values
         if get_task(b.task).is_regression:
             values = _clip_stsb(found.get(name, b.submission_file), values)
-        contents[b.submission_file] = _file_text(b, index, values)
+        contents[b.submission_file] = predictions_text(get_task(b.task), index, values)
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -91,14 +85,12 @@ def _clip_stsb(where, values: np.ndarray) -> np.ndarray:
 
 
 def _write_zip(out: str | os.PathLike, contents: dict[str, str]) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in (b.submission_file for b in BENCHMARKS.values()):
             if name in contents:
                 zf.writestr(name, contents[name])
-    os.replace(tmp, out)
+    atomic_write(out, buffer.getvalue())
 
 
 def validate_submission(path: str | os.PathLike) -> list[str]:
@@ -110,7 +102,7 @@ def validate_submission(path: str | os.PathLike) -> list[str]:
         return [f"{path}: not a zip file"]
     problems: list[str] = []
     expected = {b.submission_file: b for b in BENCHMARKS.values()}
-    with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+    with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         for name in names:
             base = name.rsplit("/", 1)[-1]
@@ -123,29 +115,26 @@ def validate_submission(path: str | os.PathLike) -> list[str]:
             if filename not in names:
                 problems.append(f"{path}: missing {filename}")
                 continue
-            member = Path(tmp) / filename
-            member.write_bytes(zf.read(filename))
-            problems.extend(_member_problems(path, member, b))
+            problems.extend(_member_problems(f"{path}:{filename}", zf.read(filename), b))
     return problems
 
 
-def _member_problems(zip_path: Path, member: Path, b: Benchmark) -> list[str]:
-    preds, file_problems = check_predictions(member, b, test_size(b))
-    shown = [str(p).replace(str(member), f"{zip_path}:{b.submission_file}")
-             for p in file_problems]
+def _member_problems(where: str, raw: bytes, b: Benchmark) -> list[str]:
+    """What is wrong with one file of the zip; ``where`` is ``zip:name`` in messages."""
+    preds, file_problems = check_predictions(where, b, test_size(b), raw=raw)
+    shown = [str(p) for p in file_problems]
     if preds is None:
         return shown
     out_of_order = np.flatnonzero(np.diff(preds.index) < 0)
     if len(out_of_order):
         line = int(out_of_order[0]) + 3  # header is line 1, first row line 2
-        shown.append(f"{zip_path}:{b.submission_file} line {line}: rows are not in index "
-                     "order (the server expects 0, 1, 2, ...)")
+        shown.append(f"{where} line {line}: rows are not in index order "
+                     "(the server expects 0, 1, 2, ...)")
     if get_task(b.task).is_regression:
         bad = np.flatnonzero((preds.values < STSB_MIN) | (preds.values > STSB_MAX))
         if len(bad):
-            shown.append(f"{zip_path}:{b.submission_file} line {int(bad[0]) + 2}: "
-                         f"{len(bad)} STS-B prediction(s) outside [0, 5] "
-                         f"(first: {preds.values[bad[0]]:g})")
-    if member.read_bytes().startswith(b"\xef\xbb\xbf"):
-        shown.append(f"{zip_path}:{b.submission_file}: starts with a byte-order mark")
+            shown.append(f"{where} line {int(bad[0]) + 2}: {len(bad)} STS-B prediction(s) "
+                         f"outside [0, 5] (first: {preds.values[bad[0]]:g})")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        shown.append(f"{where}: starts with a byte-order mark")
     return shown

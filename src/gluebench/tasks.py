@@ -87,6 +87,12 @@ class Benchmark:
         if not self.submission_file:
             object.__setattr__(self, "submission_file", f"{self.name}.tsv")
 
+    def file_key(self, split: str) -> str:
+        """The key into ``Task.files`` evaluated for ``split`` ("dev" or "test")."""
+        if split not in ("dev", "test"):
+            raise UsageError(f"unknown split '{split}'; expected dev or test")
+        return self.dev if split == "dev" else self.test
+
 
 def _pair(path: str, size: int, s1: str, s2: str, label: str | None, index: str | None = "index"):
     return SplitFile(path, size, (s1, s2), label, index)
@@ -214,6 +220,9 @@ TASKS: dict[str, Task] = {
         ),
     ]
 }
+
+# STS-B similarity scores run from 0 (unrelated) to 5 (equivalent).
+STSB_RANGE = (0.0, 5.0)
 
 # AX's coarse categories: columns of diagnostic-full.tsv, each holding `;`-separated tags.
 AX_COARSE_CATEGORIES = ("Lexical Semantics", "Predicate-Argument Structure", "Logic", "Knowledge")

@@ -9,7 +9,7 @@ without a final newline (CoLA dev). All of that is normalised here, once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from gluebench.errors import DataError
@@ -20,12 +20,16 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found" if not path.exists() else "not a file")
-    raw = path.read_bytes()
+    return decode_lines(path.read_bytes(), path)
+
+
+def decode_lines(raw: bytes, where: str | os.PathLike) -> list[str]:
+    """``read_lines`` for bytes already in memory (a zip member); ``where`` names them."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, f"not valid UTF-8 (byte {exc.start})", line) from None
+        raise DataError(where, f"not valid UTF-8 (byte {exc.start})", line) from None
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
@@ -59,13 +63,14 @@ def read_tsv(
     return columns, rows
 
 
-def write_tsv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Write a TSV atomically (a reader never sees a half-written file)."""
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write a whole file so that a reader (or an interrupted run) never sees half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\t".join(columns) + "\n")
-        for row in rows:
-            f.write("\t".join(str(v) for v in row) + "\n")
+    if isinstance(data, str):
+        tmp.write_text(data, encoding="utf-8", newline="\n")
+    else:
+        tmp.write_bytes(data)
     os.replace(tmp, path)
+    return path
