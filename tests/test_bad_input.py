@@ -268,26 +268,21 @@ def test_data_file_missing_column(make_preds, score, data_copy):
                      "missing column(s) label")
 
 
-def test_unknown_gold_label(make_preds, score, data_copy):
-    pred = make_preds("RTE")
-    root, dev = data_copy("RTE")
+@pytest.mark.parametrize(("task", "line", "gold", "fragments"), [
+    pytest.param("RTE", 10, "entails", ["unknown label 'entails'",
+                                        "expected one of: entailment, not_entailment"],
+                 id="unknown-gold-label"),
+    pytest.param("STS-B", 3, "n/a", ["score 'n/a'", "not a finite number"],
+                 id="non-finite-gold-score"),
+])
+def test_bad_gold_label(make_preds, score, data_copy, task, line, gold, fragments):
+    pred = make_preds(task)
+    root, dev = data_copy(task)
     lines = lines_of(dev)
-    fields = lines[9].split("\t")
-    lines[9] = "\t".join([*fields[:3], "entails"])
+    fields = lines[line - 1].split("\t")
+    lines[line - 1] = "\t".join([*fields[:-1], gold])  # the label is the last column
     write_lines(dev, lines)
-    assert_one_error(*score(pred.parent, data_dir=root), f"{dev} line 10",
-                     "unknown label 'entails'", "expected one of: entailment, not_entailment")
-
-
-def test_non_finite_gold_score(make_preds, score, data_copy):
-    pred = make_preds("STS-B")
-    root, dev = data_copy("STS-B")
-    lines = lines_of(dev)
-    fields = lines[2].split("\t")
-    lines[2] = "\t".join([*fields[:-1], "n/a"])
-    write_lines(dev, lines)
-    assert_one_error(*score(pred.parent, data_dir=root), f"{dev} line 3",
-                     "score 'n/a'", "not a finite number")
+    assert_one_error(*score(pred.parent, data_dir=root), f"{dev} line {line}", *fragments)
 
 
 def test_non_utf8_data_file(make_preds, score, data_copy):
