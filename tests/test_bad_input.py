@@ -302,3 +302,13 @@ def test_data_file_missing_for_task(make_preds, score, data_copy):
     dev.unlink()
     assert_one_error(*score(pred.parent, data_dir=root), str(root), "RTE/dev.tsv",
                      "not found")
+
+
+def test_bad_file_fails_before_other_tasks_print(make_preds, score, run_cli, glue_dir):
+    """STS-B (scored first) would warn about its constant prediction; the bad RTE file must
+    stop the run before that, so stderr is the error line alone."""
+    pred = make_preds("RTE")
+    run_cli("baseline", "majority", "--data-dir", glue_dir, "--tasks", "STS-B",
+            "-o", pred.parent)
+    set_row(pred, 2, "0\tentail")
+    assert_one_error(*score(pred.parent), f"{pred} line 2", "unknown label 'entail'")

@@ -129,13 +129,14 @@ def load_gold(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
 def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split: str = "dev",
                       n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Score every submission-named file in ``pred_dir`` against ``source``'s gold labels."""
-    files = prediction_files(pred_dir)
-    tasks: dict[str, dict] = {}
-    for name, path in files.items():
-        benchmark = BENCHMARKS[name]
-        gold = load_gold(source, benchmark, split)
-        tasks[name] = score_entry(benchmark, gold, read_aligned(path, benchmark, gold),
-                                  n_resamples=n_resamples, seed=seed)
+    # Read and check every file before scoring any, so that a bad file fails the run
+    # before other tasks have printed anything.
+    checked = {}
+    for name, path in prediction_files(pred_dir).items():
+        gold = load_gold(source, BENCHMARKS[name], split)
+        checked[name] = (gold, read_aligned(path, BENCHMARKS[name], gold))
+    tasks = {name: score_entry(BENCHMARKS[name], gold, pred, n_resamples=n_resamples, seed=seed)
+             for name, (gold, pred) in checked.items()}
     return {
         "schema_version": SCHEMA_VERSION,
         "gluebench_version": __version__,
