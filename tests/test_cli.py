@@ -28,15 +28,32 @@ def test_usage_error_is_one_line_and_exits_2(run_cli, argv):
     assert len(err.splitlines()) == 1 and err.startswith("error: gluebench")
 
 
-def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch):
+def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch, tiny_model):
+    """The main job's wiring (a tiny model keeps it fast; the real default is timed by hand)."""
     monkeypatch.delenv("GLUE_DIR", raising=False)
-    code, out, err = run_cli("run", "-o", tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")            # the hub is not tried
+    code, out, err = run_cli("run", "-o", tmp_path, "--model", tiny_model,
+                             "--max-train-examples", "32", "--epochs", "1", "--resamples", "20",
+                             "--no-progress")
     assert code == 0, err
-    assert "bundled sample" in out and "majority" in out and "random" in out
-    results = json.loads((tmp_path / "baselines" / "majority" / "results.json").read_text())
+    assert "data: bundled sample (no --data-dir, no $GLUE_DIR, and the hub is unreachable); " \
+           "training on a seeded subsample of 32 examples per task" in err
+    assert "MNLI: no training data in bundled sample; skipped" in err
+    assert "majority baseline" in out
+    results = json.loads((tmp_path / "results.json").read_text())
     assert results["data_source"] == "bundled sample"
-    assert set(results["tasks"]) == {"CoLA", "SST-2", "MRPC", "STS-B", "MNLI-m", "QNLI", "RTE",
-                                     "WNLI", "AX"}
+    assert set(results["tasks"]) == {"CoLA", "SST-2", "MRPC", "STS-B", "RTE", "WNLI"}
+    assert results["config"]["splits"] == ["dev"]                   # run predicts dev only
+    assert not (tmp_path / "predictions" / "test").exists()
+
+
+def test_run_prefers_glue_dir(tmp_path, run_cli, monkeypatch, tiny_model, glue_dir):
+    monkeypatch.setenv("GLUE_DIR", str(glue_dir))
+    code, _, err = run_cli("run", "-o", tmp_path, "--model", tiny_model, "--tasks", "WNLI",
+                           "--max-train-examples", "16", "--epochs", "1", "--resamples", "20",
+                           "--no-progress")
+    assert code == 0, err
+    assert f"data: {glue_dir} ($GLUE_DIR)" in err
 
 
 def test_baselines_are_seeded_and_in_range():

@@ -96,3 +96,25 @@ def write_baseline(kind: str, source: DataSource, split: str, out_dir: str | os.
     if not written:
         raise UsageError(f"no {split} data found in {source.description} for the chosen tasks")
     return written
+
+
+def score_baseline(kind: str, source: DataSource, entries: Iterable[str], *,
+                   max_eval_examples: int | None = None, data_seed: int = 0,
+                   n_resamples: int = 1000, seed: int = 0) -> dict:
+    """A baseline scored on the same dev examples as a run (same seeded subsample).
+
+    Returns ``{"tasks": ..., "glue_score": ...}``: a reference row for a run's table.
+    """
+    from gluebench.scoring import glue_score, score_entry
+    from gluebench.tasks import BENCHMARKS
+
+    tasks, cache = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GlueBenchWarning)  # the run already said what's missing
+        for name in entries:
+            b = BENCHMARKS[name]
+            task = get_task(b.task)
+            gold = evaluation_examples(source, b, "dev").subsample(max_eval_examples, data_seed)
+            values = predict(kind, b, task, gold, source, seed=seed, cache=cache)
+            tasks[name] = score_entry(b, gold, values, n_resamples=n_resamples, seed=seed)
+    return {"tasks": tasks, **glue_score(tasks)}

@@ -141,12 +141,14 @@ def _train_config(args, **defaults):
     return build_config(getattr(args, "config", None), **{**defaults, **flags})
 
 
-def _print_run(results: dict, out: str | os.PathLike, title: str) -> None:
+def _print_run(results: dict, out: str | os.PathLike, title: str,
+               reference: dict | None = None) -> None:
     from gluebench.report import tables
 
     console = _console()
     console.print(tables.details(results))
-    console.print(tables.leaderboard([(Path(out).name, results)], title=title))
+    rows = [(Path(out).name, results)] + ([("majority baseline", reference)] if reference else [])
+    console.print(tables.leaderboard(rows, title=title))
     seeds = tables.seed_spread(results)
     if seeds is not None:
         console.print(seeds)
@@ -188,6 +190,7 @@ RUN_DEFAULTS = {"max_train_examples": 400, "epochs": 3, "splits": "dev",
 
 def cmd_run(args) -> int:
     """The main job: fine-tune the (default) model on every available task, score dev."""
+    from gluebench.baselines import score_baseline
     from gluebench.data import default_source
     from gluebench.train.runner import finetune
 
@@ -199,7 +202,11 @@ def cmd_run(args) -> int:
     results = finetune(source, config, args.output, args.tasks, overwrite=args.overwrite,
                        progress=args.progress, n_resamples=args.resamples,
                        stats_seed=args.seed)
-    _print_run(results, args.output, "gluebench run, dev (x100)")
+    majority = score_baseline("majority", source, results["tasks"],
+                              max_eval_examples=config.max_eval_examples,
+                              data_seed=config.data_seed, n_resamples=args.resamples,
+                              seed=args.seed)
+    _print_run(results, args.output, "gluebench run, dev (x100)", reference=majority)
     return 0
 
 

@@ -31,6 +31,8 @@ LABEL_ALIASES = {
     "equivalent": ("paraphrase",),
     "not_equivalent": ("not_paraphrase", "non_paraphrase"),
 }
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
 _GENERIC = re.compile(r"label_?\d+")
 
 
@@ -57,6 +59,9 @@ def resolve_model(name_or_path: str | None) -> ModelRef:
         if not (path / "config.json").is_file():
             raise UsageError(f"{path}: not a model folder (no config.json); expected a folder "
                              "written by save_pretrained, or a hub name")
+        if not any((path / name).is_file() for name in WEIGHT_FILES):
+            raise UsageError(f"{path}: no model weights (expected one of: "
+                             f"{', '.join(WEIGHT_FILES)})")
         return ModelRef(str(path), str(path))
     looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
     if looks_like_path or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name_or_path):
