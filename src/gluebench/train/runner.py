@@ -136,7 +136,7 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
                 if run.done(task.name, seed):
                     bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
                     continue
-                bars.unit(f"{task.name} s{seed}")
+                bars.unit(f"{task.name} seed {seed}")
                 unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run,
                                       bars, n_resamples, stats_seed)
                 run.save_unit(unit)
