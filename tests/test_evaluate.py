@@ -105,6 +105,7 @@ def test_the_mnli_model_also_predicts_ax(tiny_model, tmp_path):
     (["finetune", "--method", "adapters"], "bad value 'adapters' for 'method'"),
     (["finetune", "--epochs", "-1"], "'epochs' must be positive"),
     (["evaluate"], "evaluate needs --model"),
+    (["finetune", "--tasks", "RTE", "--device", "cuda"], "--device cuda: no CUDA GPU is visible"),
 ])
 def test_bad_input_is_one_line(tmp_path, run_cli, args, message):
     code, out, err = run_cli(*args, "--data-dir", "sample", "-o", tmp_path / "run",
