@@ -50,6 +50,7 @@ from gluebench import metrics
 from gluebench.data import Examples, open_source
 from gluebench.scoring import evaluation_examples
 from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.tsv import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/data/glue"
@@ -379,20 +380,6 @@ def print_report(args, config: dict, env: dict, results: dict, ratios: dict) -> 
           "Trainer uses run_glue's no warmup / no weight decay)")
     print(f"gluebench / Trainer: train speed {ratios['train']:.2f}x, "
           f"inference speed {ratios['infer']:.2f}x")
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Write atomically: a temporary file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 is for secrets; results are for reading
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> None:

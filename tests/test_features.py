@@ -49,14 +49,6 @@ def test_cache_is_used_and_keyed_by_length(tokenizer, monkeypatch):
     assert other.lengths.max() <= 16 < first.lengths.max()
 
 
-def test_subset_keeps_examples(tokenizer):
-    encoded = features.encode(tokenizer, load("RTE", "dev", "sample"), max_length=128)
-    rows = np.array([7, 2, 40])
-    sub = encoded.subset(rows)
-    np.testing.assert_array_equal(sub.batch(np.arange(3))["input_ids"],
-                                  encoded.batch(rows)["input_ids"])
-
-
 def test_train_batches_cover_every_example_once_and_group_lengths():
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 120, size=1000)

@@ -19,9 +19,9 @@ import numpy as np
 from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.predictions import write_predictions
-from gluebench.scoring import evaluation_examples
+from gluebench.scoring import evaluation_examples, glue_score, score_entry
 from gluebench.stats import rng_for
-from gluebench.tasks import STSB_RANGE, Benchmark, Task, get_task
+from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 
 KINDS = ("majority", "constant", "random")
 
@@ -105,9 +105,6 @@ def score_baseline(kind: str, source: DataSource, entries: Iterable[str], *,
 
     Returns ``{"tasks": ..., "glue_score": ...}``: a reference row for a run's table.
     """
-    from gluebench.scoring import glue_score, score_entry
-    from gluebench.tasks import BENCHMARKS
-
     tasks, cache = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GlueBenchWarning)  # the run already said what's missing

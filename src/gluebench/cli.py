@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gluebench import __version__
 from gluebench.errors import GlueBenchError, GlueBenchWarning
-from gluebench.tsv import atomic_write
+from gluebench.tsv import atomic_write, write_json
 
 EXIT_USAGE = 2
 DESCRIPTION = ("Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as "
@@ -27,11 +27,6 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, width=max(140, Console().width), highlight=False)
-
-
-def write_json(path: str | os.PathLike, obj: dict) -> None:
-    """Write JSON atomically: an interrupted run never leaves a truncated file."""
-    atomic_write(path, json.dumps(obj, indent=2) + "\n")
 
 
 # ---- commands -----------------------------------------------------------------------------

@@ -137,11 +137,19 @@ def score_predictions(source: DataSource, pred_dir: str | os.PathLike, *, split:
         checked[name] = (gold, read_aligned(path, BENCHMARKS[name], gold))
     tasks = {name: score_entry(BENCHMARKS[name], gold, pred, n_resamples=n_resamples, seed=seed)
              for name, (gold, pred) in checked.items()}
+    return scored_results(source.description, pred_dir, tasks, split=split,
+                          n_resamples=n_resamples, seed=seed)
+
+
+def scored_results(data_source: str, pred_dir: str | os.PathLike, tasks: dict[str, dict], *,
+                   split: str = "dev", n_resamples: int = DEFAULT_RESAMPLES,
+                   seed: int = 0) -> dict:
+    """The results JSON of scored entries: schema, provenance, bootstrap, tasks, GLUE score."""
     return {
         "schema_version": SCHEMA_VERSION,
         "gluebench_version": __version__,
         "split": split,
-        "data_source": source.description,
+        "data_source": data_source,
         "predictions": str(pred_dir),
         "bootstrap": {"n_resamples": n_resamples, "confidence": DEFAULT_CONFIDENCE,
                       "seed": seed, "method": "percentile"},

@@ -8,6 +8,7 @@ without a final newline (CoLA dev). All of that is normalised here, once.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,11 @@ def read_tsv(
             )
         rows.append((number, fields))
     return columns, rows
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Write JSON atomically: an interrupted run never leaves a truncated file."""
+    return atomic_write(path, json.dumps(obj, indent=2) + "\n")
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:

@@ -7,7 +7,6 @@ anything else is a hub name and needs the hub (or its local cache).
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -198,6 +197,3 @@ def hidden_size(model) -> int:
                   GlueBenchWarning, stacklevel=2)
     return 768
 
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from gluebench.data import Examples
 from gluebench.tsv import atomic_write
 
 MEGABATCH_FACTOR = 50  # as transformers' LengthGroupedSampler
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cache_dir() -> Path:
@@ -45,14 +47,6 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def subset(self, rows: np.ndarray) -> Encoded:
-        lengths = self.lengths[rows]
-        take = np.concatenate([np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows]) \
-            if len(rows) else np.zeros(0, np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        types = None if self.token_types is None else self.token_types[take]
-        return Encoded(self.ids[take], offsets, types, self.pad_id)
-
     def batch(self, rows: np.ndarray, pad_to: int | None = None) -> dict[str, np.ndarray]:
         """``rows`` padded on the right to their longest (or ``pad_to``): (batch, seq) arrays."""
         lengths = self.lengths[rows]
@@ -70,7 +64,15 @@ class Encoded:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """A hash of what the tokenizer does (not of its current truncation/padding state)."""
+    """A hash of what the tokenizer does (not of its current truncation/padding state).
+
+    Computed once per tokenizer object: hashing its full definition takes a moment, and
+    every split of every task is encoded with the same tokenizer.
+    """
+    try:
+        return _FINGERPRINTS[tokenizer]
+    except (KeyError, TypeError):
+        pass
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
         spec = json.loads(backend.to_str())
@@ -79,24 +81,28 @@ def tokenizer_fingerprint(tokenizer) -> str:
         body = json.dumps(spec, sort_keys=True)
     else:
         body = repr(sorted(tokenizer.get_vocab().items()))
-    return hashlib.sha256(f"{type(tokenizer).__name__}\n{body}".encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(f"{type(tokenizer).__name__}\n{body}".encode()).hexdigest()[:16]
+    try:
+        _FINGERPRINTS[tokenizer] = fingerprint
+    except TypeError:  # not weak-referenceable: compute again next time
+        pass
+    return fingerprint
 
 
 def texts_of(examples: Examples) -> list[list[str]]:
     return [examples.inputs[f] for f in examples.task.input_fields]
 
 
-def encode(tokenizer, examples: Examples, max_length: int, *, use_cache: bool = True,
-           fingerprint: str | None = None) -> Encoded:
+def encode(tokenizer, examples: Examples, max_length: int) -> Encoded:
     """Tokenise every example (pairs as the model's pair template), truncated to ``max_length``."""
     columns = texts_of(examples)
     key = hashlib.sha256()
-    key.update(f"{fingerprint or tokenizer_fingerprint(tokenizer)}|{max_length}|".encode())
+    key.update(f"{tokenizer_fingerprint(tokenizer)}|{max_length}|".encode())
     for column in columns:
         key.update("\x1f".join(column).encode("utf-8"))
         key.update(b"\x1e")
     path = cache_dir() / f"{key.hexdigest()[:32]}.npz"
-    if use_cache and path.is_file():
+    if path.is_file():
         with np.load(path) as z:
             types = z["token_types"] if z["has_types"] else None
             return Encoded(z["ids"], z["offsets"], types, int(z["pad_id"]))
@@ -111,8 +117,7 @@ def encode(tokenizer, examples: Examples, max_length: int, *, use_cache: bool = 
                             count=int(offsets[-1]))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     encoded = Encoded(flat, offsets, types, pad_id)
-    if use_cache:
-        _save(path, encoded)
+    _save(path, encoded)
     return encoded
 
 

@@ -41,8 +41,6 @@ class RunProgress:
         self.label = label
 
     def _new_bar(self, what: str, total: int) -> None:
-        if self.bar is not None:
-            self.progress.update(self.bar, visible=self.enabled)
         self.bar = self.progress.add_task(f"{self.label} {what}", total=total, detail="",
                                           rate="")
         self.started, self.count = time.perf_counter(), 0

@@ -23,12 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION, __version__
 from gluebench.errors import UsageError
-from gluebench.scoring import glue_score
-from gluebench.stats import DEFAULT_CONFIDENCE
+from gluebench.scoring import scored_results
 from gluebench.tasks import BENCHMARKS, Task
-from gluebench.tsv import atomic_write
+from gluebench.tsv import atomic_write, write_json
 
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
@@ -36,10 +34,6 @@ RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_chec
                      "device", "compile"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, json.dumps(obj, indent=2) + "\n")
 
 
 def entries_of(task: Task) -> list[str]:
@@ -169,11 +163,11 @@ def environment() -> dict:
             "machine": platform.machine(), "packages": versions}
 
 
-def results_document(run: RunDir, header: dict, *, n_resamples: int, seed: int,
-                     extra: dict) -> dict:
+def results_document(run: RunDir, units: list[dict], header: dict, *, n_resamples: int,
+                     seed: int, extra: dict) -> dict:
     """``results.json``: the selected seed's scores per entry, seed spread, training facts."""
     by_task: dict[str, list[dict]] = {}
-    for unit in run.units():
+    for unit in units:
         by_task.setdefault(unit["task"], []).append(unit)
     tasks, training = {}, {}
     for task_name, units in by_task.items():
@@ -189,16 +183,9 @@ def results_document(run: RunDir, header: dict, *, n_resamples: int, seed: int,
     order = list(BENCHMARKS)
     tasks = dict(sorted(tasks.items(), key=lambda kv: order.index(kv[0])))
     return {
-        "schema_version": SCHEMA_VERSION,
-        "gluebench_version": __version__,
+        **scored_results(header["data_source"], run.predictions / "dev", tasks,
+                         n_resamples=n_resamples, seed=seed),
         "kind": header["kind"],
-        "split": "dev",
-        "data_source": header["data_source"],
-        "predictions": str(run.predictions / "dev"),
-        "bootstrap": {"n_resamples": n_resamples, "confidence": DEFAULT_CONFIDENCE,
-                      "seed": seed, "method": "percentile"},
-        "tasks": tasks,
-        **glue_score(tasks),
         "model": header["model"],
         "config": header["config"],
         "training": training,

@@ -8,7 +8,6 @@ predictions become the run's, and ``results.json`` is rewritten.
 
 from __future__ import annotations
 
-import random
 import time
 import warnings
 from pathlib import Path
@@ -33,8 +32,8 @@ from gluebench.train.rundir import (
     median_seed,
     prediction_profile,
     results_document,
-    write_json,
 )
+from gluebench.tsv import write_json
 
 
 def tasks_to_run(spec: str | None) -> list[Task]:
@@ -57,14 +56,6 @@ def _with_train_data(source: DataSource, tasks: list[Task], log) -> list[Task]:
     return ready
 
 
-def _seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def predictions_from_logits(task: Task, logits: np.ndarray, perm: np.ndarray | None):
     """Class ids in our order (via the model-to-ours permutation), or STS-B scores in [0, 5]."""
     if task.labels is None:
@@ -77,7 +68,6 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
                  engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Predict every split in ``config.splits`` for the task's entries; score dev."""
-    fingerprint = features.tokenizer_fingerprint(tokenizer)
     scored, inference = {}, {"examples": 0, "seconds": 0.0}
     for entry in entries_of(task):
         benchmark = BENCHMARKS[entry]
@@ -91,8 +81,7 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
                 examples = examples.subsample(config.max_eval_examples, config.data_seed)
             if progress is not None:
                 progress.unit(f"{entry} {split} {label}".strip())
-            encoded = features.encode(tokenizer, examples, config.max_seq_length,
-                                      fingerprint=fingerprint)
+            encoded = features.encode(tokenizer, examples, config.max_seq_length)
             logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
             # Score exactly what the file says, so `gluebench score` agrees to the last digit.
             values = as_written(entry_task, predictions_from_logits(task, logits, perm))
@@ -132,16 +121,18 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
                  + ("; resuming" if resumed else ""))
         tokenizer = hf.load_tokenizer(ref)
         for task in tasks:
+            units = []
             for seed in config.seeds:
-                if run.done(task.name, seed):
+                unit = run.done(task.name, seed)
+                if unit:
                     bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
-                    continue
-                bars.unit(f"{task.name} seed {seed}")
-                unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run,
-                                      bars, n_resamples, stats_seed)
-                run.save_unit(unit)
-                bars.log(_unit_line(unit))
-            units = [run.done(task.name, s) for s in config.seeds]
+                else:
+                    bars.unit(f"{task.name} seed {seed}")
+                    unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine,
+                                          run, bars, n_resamples, stats_seed)
+                    run.save_unit(unit)
+                    bars.log(_unit_line(unit))
+                units.append(unit)
             run.promote(task, median_seed(units)["seed"])
             results = _write_results(run, header, engine, n_resamples, stats_seed, started)
     return results
@@ -149,12 +140,14 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
 
 def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
                    n_resamples, stats_seed) -> dict:
+    from transformers import set_seed
+
     start = time.perf_counter()
     train_examples = source.load(task, "train")
     n_available = len(train_examples)
     train_examples = train_examples.subsample(config.max_train_examples, config.data_seed)
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
-    _seed_everything(seed)  # before the head is initialised
+    set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
                                     task=task)
     learning_rate = config.resolved_learning_rate(hf.hidden_size(model))
@@ -218,7 +211,7 @@ def _write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, s
             "inference_examples": sum(u["inference"]["examples"] for u in units),
         },
     }
-    results = results_document(run, header, n_resamples=n_resamples, seed=stats_seed,
+    results = results_document(run, units, header, n_resamples=n_resamples, seed=stats_seed,
                                extra=extra)
     write_json(run.root / "results.json", results)
     return results
@@ -260,10 +253,10 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
     """Predict (and score dev) with already fine-tuned models; returns ``results.json``."""
     tasks = tasks_to_run(tasks_spec)
     paths = model_for_tasks(models, tasks)
-    refs = {t: hf.resolve_model(p) for t, p in paths.items()}
     if any(p is None for p in paths.values()):
         raise UsageError("evaluate needs --model: a fine-tuned model folder or hub name, "
                          "TASK=PATH pairs, or a gluebench run directory")
+    refs = {t: hf.resolve_model(p) for t, p in paths.items()}
     engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
     header = {"kind": "evaluate", "model": {t: r.description for t, r in refs.items()},
