@@ -66,3 +66,18 @@ def tiny_model(tmp_path_factory, minilm_path) -> Path:
     BertModel(config).save_pretrained(folder)
     AutoTokenizer.from_pretrained(minilm_path).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_model, tmp_path_factory) -> Path:
+    """A finished run of the tiny model on the bundled sample: SST-2, RTE, STS-B x 2 seeds."""
+    from gluebench.data import open_source
+    from gluebench.train.config import build_config
+    from gluebench.train.runner import finetune
+
+    out = tmp_path_factory.mktemp("tiny-run")
+    config = build_config(model=str(tiny_model), epochs=2, learning_rate=1e-3, batch_size=16,
+                          max_seq_length=64, seeds="1,2", splits="dev")
+    finetune(open_source("sample"), config, out, "SST-2,RTE,STS-B", progress=False,
+             n_resamples=50)
+    return out

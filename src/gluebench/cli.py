@@ -346,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="runs/latest", metavar="RUN_DIR")
     _config_flags(p)
     p.set_defaults(func=cmd_run)
+
+    from gluebench.cli_analysis import add_commands
+
+    add_commands(sub, data_help, _stats_flags)
     return parser
 
 

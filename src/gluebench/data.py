@@ -86,28 +86,34 @@ class DirectorySource:
         return split in task.files and self.path(task, split).is_file()
 
     def load(self, task: Task, split: str) -> Examples:
-        spec, path = split_file(task, split), self.path(task, split)
-        columns, rows = read_tsv(path, spec.header)
-        wanted = [*spec.text_columns, *filter(None, [spec.label_column, spec.index_column])]
-        missing = [c for c in wanted if c not in columns]
-        if missing:
-            raise DataError(path, f"missing column(s) {', '.join(missing)}; "
-                            f"header has: {', '.join(columns)}", 1)
-        col = {name: i for i, name in enumerate(columns)}
-        inputs = {f: [r[col[c]] for _, r in rows] for f, c in zip(task.input_fields,
-                                                                   spec.text_columns, strict=True)}
-        labels = None
-        if spec.label_column is not None:
-            li = col[spec.label_column]
-            parsed = [_gold_label(task, r[li], path, n) for n, r in rows]
-            labels = np.asarray(parsed, dtype=np.float64 if task.is_regression else np.int64)
-        index = _read_index(path, rows, col.get(spec.index_column))
-        meta = {c: [r[col[c]] for _, r in rows] for c in META_COLUMNS if c in col}
-        examples = Examples(task, split, str(path), index, inputs, labels, meta)
-        if self.check_sizes and len(examples) != spec.size:
-            warnings.warn(f"{path}: {len(examples)} examples, but the official {task.name} "
-                          f"{split} set has {spec.size}", GlueBenchWarning, stacklevel=2)
-        return examples
+        return read_split(task, split, self.path(task, split), check_size=self.check_sizes)
+
+
+def read_split(task: Task, split: str, path: str | os.PathLike, *,
+               check_size: bool = False) -> Examples:
+    """A file in the format of the task's official ``split`` file, wherever it lives."""
+    spec, path = split_file(task, split), Path(path)
+    columns, rows = read_tsv(path, spec.header)
+    wanted = [*spec.text_columns, *filter(None, [spec.label_column, spec.index_column])]
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(path, f"missing column(s) {', '.join(missing)}; "
+                        f"header has: {', '.join(columns)}", 1)
+    col = {name: i for i, name in enumerate(columns)}
+    inputs = {f: [r[col[c]] for _, r in rows] for f, c in zip(task.input_fields,
+                                                               spec.text_columns, strict=True)}
+    labels = None
+    if spec.label_column is not None:
+        li = col[spec.label_column]
+        parsed = [_gold_label(task, r[li], path, n) for n, r in rows]
+        labels = np.asarray(parsed, dtype=np.float64 if task.is_regression else np.int64)
+    index = _read_index(path, rows, col.get(spec.index_column))
+    meta = {c: [r[col[c]] for _, r in rows] for c in META_COLUMNS if c in col}
+    examples = Examples(task, split, str(path), index, inputs, labels, meta)
+    if check_size and len(examples) != spec.size:
+        warnings.warn(f"{path}: {len(examples)} examples, but the official {task.name} "
+                      f"{split} set has {spec.size}", GlueBenchWarning, stacklevel=2)
+    return examples
 
 
 def _gold_label(task: Task, value: str, path, line: int) -> int | float:

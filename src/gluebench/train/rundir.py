@@ -6,7 +6,9 @@
       run.json                      config, model and data source the run was started with
       units/<Task>-seed<S>.json     one finished task x seed (written last: its marker)
       seeds/<S>/predictions/{dev,test}/<File>.tsv
+      seeds/<S>/outputs/<Entry>.npz  dev probabilities (or STS-B scores) and gold labels
       predictions/{dev,test}/<File>.tsv   the median seed's files (submission format)
+      outputs/<Entry>.npz           the median seed's dev outputs
       checkpoints/<Task>/seed-<S>/  the fine-tuned model and tokenizer
       results.json                  the ``score --json`` schema + config, environment, timings
 
@@ -59,6 +61,10 @@ class RunDir:
     def predictions(self) -> Path:
         return self.root / "predictions"
 
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
     def start(self, header: dict, *, overwrite: bool = False) -> bool:
         """Record the run's settings, or check them against an earlier start (resume).
 
@@ -67,7 +73,7 @@ class RunDir:
         path = self.root / "run.json"
         if overwrite and self.root.exists():
             for name in ("run.json", "results.json", "units", "seeds", "predictions",
-                         "checkpoints"):
+                         "outputs", "checkpoints", "analysis"):
                 target = self.root / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
         if path.is_file():
@@ -91,13 +97,15 @@ class RunDir:
                 for p in sorted((self.root / "units").glob("*.json"))]
 
     def promote(self, task: Task, seed: int | str) -> None:
-        """Copy one seed's prediction files to ``predictions/`` (the run's answer)."""
+        """Copy one seed's prediction files and dev outputs to the run's own folders."""
         files = {BENCHMARKS[e].submission_file for e in entries_of(task)}
-        for split in ("dev", "test"):
-            source = self.seed_predictions(seed) / split
-            for name in sorted(files):
-                if (source / name).is_file():
-                    atomic_write(self.predictions / split / name, (source / name).read_bytes())
+        pairs = [(self.seed_predictions(seed) / split / name, self.predictions / split / name)
+                 for split in ("dev", "test") for name in sorted(files)]
+        pairs += [(self.seed_predictions(seed).parent / "outputs" / f"{e}.npz",
+                   self.outputs / f"{e}.npz") for e in entries_of(task)]
+        for source, target in pairs:
+            if source.is_file():
+                atomic_write(target, source.read_bytes())
 
 
 def _differences(before: dict, now: dict) -> str:
@@ -177,7 +185,8 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
         training[task_name] = {
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
-                                      "new_parameters", "model") if k in chosen},
+                                      "new_parameters", "model", "label_permutation")
+               if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
         }
     order = list(BENCHMARKS)

@@ -33,7 +33,7 @@ from gluebench.train.rundir import (
     prediction_profile,
     results_document,
 )
-from gluebench.tsv import write_json
+from gluebench.tsv import atomic_write, write_json
 
 
 def tasks_to_run(spec: str | None) -> list[Task]:
@@ -92,7 +92,31 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
             if split == "dev":
                 scored[entry] = _score_dev(benchmark, entry_task, examples, values,
                                            n_available, n_resamples, seed)
+                save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
+                             model_outputs(task, logits, perm))
     return {"entries": scored, "inference": inference}
+
+
+def model_outputs(task: Task, logits: np.ndarray, perm: np.ndarray | None) -> np.ndarray:
+    """Class probabilities with columns in our label order, or STS-B's raw scores."""
+    if task.labels is None:
+        return logits[:, 0].astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    if perm is None:
+        return probs
+    ours = np.empty_like(probs)
+    ours[:, perm] = probs       # the model's column i is our class perm[i]
+    return ours
+
+
+def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:
+    """Dev probabilities beside gold labels: what calibration and error analysis read."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs)
+    atomic_write(path, buffer.getvalue())
 
 
 def _score_dev(benchmark, task: Task, gold: Examples, values, n_available: int,

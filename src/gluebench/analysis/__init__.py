@@ -1,0 +1,1 @@
+"""Analysis beyond the score: calibration and errors, statistical power."""

@@ -1,0 +1,71 @@
+"""Statistical power of a dev set: the smallest difference it can resolve.
+
+For a two-sided test at level alpha with power 1 - beta, two systems whose scores
+differ by delta are told apart when delta >= (z_{1-alpha/2} + z_{1-beta}) * SD(diff).
+
+* ``mdd`` (unpaired, conservative): SD(diff) = sqrt(2) * SE, with SE the bootstrap
+  standard error of the entry's score for a system at the observed (baseline) score.
+  It holds for any metric (accuracy, F1, MCC, correlations).
+* ``mdd_paired`` (McNemar-style, Card et al. 2020, "With Little Power Comes Great
+  Responsibility"): when both systems are scored on the same examples only the
+  examples they disagree on count, SD(diff) ~ sqrt(d / n) for a disagreement rate d.
+  We report it only where d is measured: the mean disagreement between a run's seeds,
+  a realistic rate for "the same recipe, changed a little".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from gluebench.metrics import compute, task_score
+from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_replicates, rng_for
+
+ALPHA = 0.05
+POWER = 0.8
+
+
+def _z_sum(alpha: float, power: float) -> float:
+    return float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
+
+
+def minimum_detectable_difference(se: float, *, alpha: float = ALPHA, power: float = POWER,
+                                  paired_sd: float | None = None) -> float:
+    """In the units of ``se`` (score points when ``se`` is)."""
+    sd = paired_sd if paired_sd is not None else np.sqrt(2.0) * se
+    return _z_sum(alpha, power) * float(sd)
+
+
+def accuracy_mdd(baseline: float, n: int, *, alpha: float = ALPHA, power: float = POWER
+                 ) -> float:
+    """Unpaired MDD in points for an accuracy of ``baseline`` points on ``n`` examples."""
+    p = baseline / 100.0
+    return 100.0 * minimum_detectable_difference(np.sqrt(p * (1 - p) / n), alpha=alpha,
+                                                 power=power)
+
+
+def disagreement(predictions: list[np.ndarray]) -> float | None:
+    """Mean pairwise share of examples on which two seeds' predictions differ."""
+    pairs = [(a, b) for i, a in enumerate(predictions) for b in predictions[i + 1:]]
+    if not pairs:
+        return None
+    return float(np.mean([np.mean(a != b) for a, b in pairs]))
+
+
+def entry_power(name: str, metrics, gold: np.ndarray, pred: np.ndarray, *,
+                seed_disagreement: float | None = None, alpha: float = ALPHA,
+                power: float = POWER, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+                ) -> dict:
+    """Observed score, its bootstrap SE and the minimum detectable differences (points)."""
+    reps = bootstrap_replicates(metrics, gold, pred, n_resamples, rng_for(seed, f"power/{name}"))
+    se = float(np.std(reps["score"], ddof=1))
+    n = len(gold)
+    out = {"n": n, "baseline": task_score(compute(metrics, gold, pred), metrics), "se": se,
+           "mdd": minimum_detectable_difference(se, alpha=alpha, power=power),
+           "method": "unpaired: (z_{1-a/2} + z_{power}) * sqrt(2) * bootstrap SE"}
+    if seed_disagreement is not None and tuple(metrics) == ("accuracy",):
+        paired = 100.0 * np.sqrt(seed_disagreement / n)
+        out["seed_disagreement"] = seed_disagreement
+        out["mdd_paired"] = minimum_detectable_difference(0, alpha=alpha, power=power,
+                                                          paired_sd=paired)
+    return out

@@ -1,0 +1,79 @@
+"""``analysis/quality.json`` of a run: calibration, errors, power and seed spread.
+
+Everything is computed from what ``finetune``/``evaluate`` saved: the dev outputs
+(``outputs/<Entry>.npz``: probabilities and gold labels, per seed under ``seeds/``)
+and ``results.json``. No model is loaded and no data directory is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gluebench import SCHEMA_VERSION
+from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, regression_report
+from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
+from gluebench.errors import UsageError
+from gluebench.models.finetuned import read_results
+from gluebench.predictions import as_written
+from gluebench.stats import DEFAULT_RESAMPLES
+from gluebench.tasks import BENCHMARKS, STSB_RANGE, get_task
+
+
+def load_outputs(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def predicted_values(task, outputs: np.ndarray) -> np.ndarray:
+    if task.labels is None:
+        return as_written(task, np.clip(outputs, *STSB_RANGE))
+    return outputs.argmax(axis=1)
+
+
+def _seed_predictions(root: Path, entry: str, task) -> list[np.ndarray]:
+    found = []
+    for path in sorted(root.glob(f"seeds/*/outputs/{entry}.npz")):
+        found.append(predicted_values(task, load_outputs(path)["outputs"]))
+    return found
+
+
+def entry_quality(root: Path, entry: str, *, n_bins: int, n_resamples: int, seed: int,
+                  alpha: float, power: float) -> tuple[dict, dict]:
+    benchmark = BENCHMARKS[entry]
+    task = get_task(benchmark.task)
+    saved = load_outputs(root / "outputs" / f"{entry}.npz")
+    gold, outputs = saved["gold"], saved["outputs"]
+    pred = predicted_values(task, outputs)
+    if task.labels is None:
+        report = regression_report(gold, pred)
+    else:
+        report = classification_report(gold.astype(np.int64), outputs, list(task.label_names),
+                                       n_bins=n_bins)
+    seeds = _seed_predictions(root, entry, task)
+    paired = disagreement(seeds) if task.labels is not None else None
+    powered = entry_power(entry, benchmark.metrics, gold, pred, seed_disagreement=paired,
+                          alpha=alpha, power=power, n_resamples=n_resamples, seed=seed)
+    return report, powered
+
+
+def analyze_run(run_dir: str | Path, *, n_bins: int = DEFAULT_BINS, alpha: float = ALPHA,
+                power: float = POWER, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+                ) -> dict:
+    root = Path(run_dir)
+    results = read_results(root)
+    entries = [e for e in results.get("tasks", {}) if (root / "outputs" / f"{e}.npz").is_file()]
+    if not entries:
+        raise UsageError(f"{root}: no dev outputs (outputs/*.npz) in this run; runs made "
+                         f"before they were saved need `gluebench evaluate --model {root}`")
+    quality, powered = {}, {}
+    for entry in entries:
+        quality[entry], powered[entry] = entry_quality(
+            root, entry, n_bins=n_bins, n_resamples=n_resamples, seed=seed, alpha=alpha,
+            power=power)
+    seeds = {e: r["seeds"] for e, r in results["tasks"].items() if r.get("seeds", {}).get("n")}
+    return {"schema_version": SCHEMA_VERSION, "kind": "quality", "run": str(root),
+            "entries": quality,
+            "power": {"alpha": alpha, "power": power, "entries": powered},
+            "seeds": seeds}

@@ -1,0 +1,250 @@
+"""The analysis commands: ``robustness``, ``profile``, ``calibration``, ``power``, ``report``.
+
+Each reads a run directory written by ``finetune``/``evaluate``, writes its JSON under
+``RUN_DIR/analysis/`` (what ``report`` reads) and, with ``--json OUT``, a copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gluebench.errors import UsageError
+from gluebench.tsv import atomic_write, write_json
+
+
+def _console():
+    from gluebench.cli import _console
+
+    return _console()
+
+
+def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -> None:
+    targets = [Path(run_dir) / "analysis" / name] if run_dir else []
+    targets += [Path(extra)] if extra else []
+    for target in targets:
+        write_json(target, doc)
+    if targets:
+        _console().print("wrote " + ", ".join(map(str, targets)))
+
+
+def cmd_robustness(args) -> int:
+    from gluebench.data import open_source
+    from gluebench.report import analysis_tables as tables
+    from gluebench.robustness.suite import run_robustness
+    from gluebench.train.progress import RunProgress
+
+    source = open_source(args.data_dir)
+    with RunProgress(args.progress) as bars:
+        doc = run_robustness(args.run_dir, source, tasks_spec=args.tasks,
+                             perturbations=args.perturbations, advglue=args.advglue,
+                             extras=args.extra, max_examples=args.max_examples, seed=args.seed,
+                             n_resamples=args.resamples, device=args.device, progress=bars)
+    console = _console()
+    for table in (tables.advglue(doc), tables.perturbations(doc), tables.ood(doc)):
+        if table is not None:
+            console.print(table)
+    _save(doc, None, "robustness.json", args.json)
+    console.print(f"wrote {Path(args.run_dir) / 'analysis' / 'robustness.json'}")
+    return 0
+
+
+def _profile_target(args):
+    """(model folder, task name or None, trainable count or None, run dir or None)."""
+    from gluebench.models.finetuned import RunModels
+
+    if not (Path(args.target) / "run.json").is_file():
+        return args.target, args.task, None, None
+    models = RunModels(args.target, device="cpu")
+    task = args.task or (models.tasks[0] if models.tasks else None)
+    if task is None:
+        raise UsageError(f"{args.target}: no fine-tuned model in this run to profile")
+    predictor = models.predictor(task)
+    trainable = models.results["training"][predictor.task.name].get("parameters", {})
+    return predictor.checkpoint, predictor.task.name, trainable.get("trainable"), args.target
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device cuda: no CUDA GPU is visible to torch ({torch.__version__})")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def cmd_profile(args) -> int:
+    from gluebench.data import default_source
+    from gluebench.efficiency.profile import profile_model
+    from gluebench.efficiency.tables import profile_tables
+    from gluebench.scoring import evaluation_examples
+    from gluebench.tasks import BENCHMARKS, get_task
+    from gluebench.train.progress import RunProgress
+    from gluebench.train.rundir import entries_of
+
+    model_path, task_name, trainable, run_dir = _profile_target(args)
+    device = _device(args.device)
+    task = examples = None
+    if task_name:
+        task = get_task(task_name)
+        source, why = default_source(args.data_dir)
+        entry = BENCHMARKS[entries_of(task)[0]]
+        examples = evaluation_examples(source, entry, "dev").subsample(args.max_examples,
+                                                                       args.seed)
+        print(f"profiling {model_path} on {len(examples)} {entry.name} dev examples from "
+              f"{source.description} ({why})", file=sys.stderr)
+    with RunProgress(args.progress) as bars:
+        doc = profile_model(model_path, device=device, examples=examples, task=task,
+                            trainable=trainable, repeats=args.repeats, int8=args.int8,
+                            onnx=args.onnx, progress=bars.log)
+    for table in profile_tables(doc):
+        _console().print(table)
+    _save(doc, run_dir, "profile.json", args.json)
+    return 0
+
+
+def _quality(run_dir: str, bins: int, resamples: int, seed: int) -> dict:
+    from gluebench.analysis.quality import analyze_run
+
+    doc = analyze_run(run_dir, n_bins=bins, n_resamples=resamples, seed=seed)
+    write_json(Path(run_dir) / "analysis" / "quality.json", doc)
+    return doc
+
+
+def cmd_calibration(args) -> int:
+    from gluebench.report import analysis_tables as tables
+
+    doc = _quality(args.run_dir, args.bins, args.resamples, args.seed)
+    _console().print(tables.calibration(doc))
+    _save(doc, args.run_dir, "quality.json", args.json)
+    return 0
+
+
+def _baseline_power(baseline: float) -> dict:
+    """Power of every accuracy-scored dev set at its official size, for a given accuracy."""
+    from gluebench.analysis.power import ALPHA, POWER, accuracy_mdd
+    from gluebench.tasks import BENCHMARKS, get_task
+
+    rows = {}
+    for name, b in BENCHMARKS.items():
+        if b.metrics == ("accuracy",) and b.glue_group:
+            n = get_task(b.task).files[b.dev].size
+            rows[name] = {"n": n, "baseline": baseline, "se": 100 * (baseline / 100 * (
+                1 - baseline / 100) / n) ** 0.5, "mdd": accuracy_mdd(baseline, n),
+                          "method": "unpaired, binomial SE"}
+    return {"power": {"alpha": ALPHA, "power": POWER, "entries": rows}}
+
+
+def cmd_power(args) -> int:
+    from gluebench.report import analysis_tables as tables
+    from gluebench.report.tables import seed_spread
+
+    if args.run_dir is None and args.baseline is None:
+        raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "
+                         "dev-set sizes")
+    if args.run_dir is None:
+        doc = _baseline_power(args.baseline)
+    else:
+        doc = _quality(args.run_dir, 10, args.resamples, args.seed)
+    console = _console()
+    console.print(tables.power(doc))
+    for line in tables.power_sentences(doc):
+        console.print(line)
+    if args.run_dir is not None:
+        from gluebench.models.finetuned import read_results
+
+        spread = seed_spread(read_results(args.run_dir))
+        if spread is not None:
+            console.print(spread)
+    _save(doc, None, "quality.json", args.json)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from gluebench.report.collect import load_run
+    from gluebench.report.html import render_html
+    from gluebench.report.markdown import render_markdown
+
+    runs = []
+    for run_dir in args.runs:
+        if not (Path(run_dir) / "analysis" / "quality.json").is_file() and \
+                (Path(run_dir) / "outputs").is_dir():
+            _quality(run_dir, 10, args.resamples, args.seed)
+        runs.append(load_run(run_dir))
+    for out in args.output:
+        if out.endswith((".md", ".markdown")):
+            atomic_write(out, render_markdown(runs))
+        else:
+            atomic_write(out, render_html(runs))
+        print(f"wrote {out}")
+    if args.screenshot:
+        from gluebench.report.screenshot import screenshot
+
+        html = next((o for o in args.output if o.endswith((".html", ".htm"))), None)
+        if html is None:
+            raise UsageError("--screenshot needs an HTML output (-o report.html)")
+        print(f"wrote {screenshot(html, args.screenshot)}")
+    return 0
+
+
+def add_commands(sub, data_help: str, stats_flags) -> None:
+    p = sub.add_parser("robustness", help="AdvGLUE, perturbations and out-of-distribution "
+                                          "scores of a run's models")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR)")
+    p.add_argument("--tasks", help="comma-separated tasks (default: every task with a model)")
+    p.add_argument("--perturbations", default="all",
+                   help="comma-separated transformations (default: all available)")
+    p.add_argument("--advglue", metavar="DEV_JSON",
+                   help="AdvGLUE dev.json (default: advglue/dev.json beside the data)")
+    p.add_argument("--extra", action="append", metavar="[TASK:]NAME=PATH",
+                   help="an out-of-distribution file in the task's dev format (repeatable)")
+    p.add_argument("--max-examples", type=int, default=500,
+                   help="dev examples per task for the perturbations (default 500)")
+    _device_and_output(p)
+    stats_flags(p)
+    p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("profile", help="parameters, FLOPs, latency, throughput and memory")
+    p.add_argument("target", metavar="RUN_DIR_OR_MODEL")
+    p.add_argument("--task", help="the run's task to profile, and score variants on")
+    p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the sample)")
+    p.add_argument("--max-examples", type=int, default=256, help="dev examples (default 256)")
+    p.add_argument("--repeats", type=int, default=50, help="batch-1 latency repeats")
+    p.add_argument("--int8", action="store_true", help="also int8 dynamic quantisation")
+    p.add_argument("--onnx", action="store_true", help="also ONNX Runtime")
+    _device_and_output(p)
+    stats_flags(p)
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("calibration", help="ECE, Brier, reliability, confusion matrices")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--bins", type=int, default=10, help="confidence bins (default 10)")
+    p.add_argument("--json", metavar="OUT")
+    stats_flags(p)
+    p.set_defaults(func=cmd_calibration)
+
+    p = sub.add_parser("power", help="the smallest difference each dev set can resolve")
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
+    p.add_argument("--baseline", type=float, metavar="ACCURACY",
+                   help="without a run: an accuracy (x100) for the official dev-set sizes")
+    p.add_argument("--json", metavar="OUT")
+    stats_flags(p)
+    p.set_defaults(func=cmd_power)
+
+    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs")
+    p.add_argument("runs", metavar="RUN_DIR", nargs="+")
+    p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
+                   help="report.html or report.md (repeatable)")
+    p.add_argument("--screenshot", metavar="PNG", help="render the HTML in headless Chromium")
+    stats_flags(p)
+    p.set_defaults(func=cmd_report)
+
+
+def _device_and_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--json", metavar="OUT", help="also write the results here")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: when stderr is a terminal)")

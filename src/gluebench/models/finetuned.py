@@ -1,0 +1,109 @@
+"""The fine-tuned models of a run directory as predictors: examples in, predictions out.
+
+Robustness, out-of-distribution and profiling all need "the model this run trained
+for task T": its checkpoint (``results.json`` -> ``training.<T>.checkpoint``), the
+label order it predicts in (a permutation for ``evaluate`` runs of foreign models),
+and the run's tokenisation settings. ``RunModels`` finds and loads them once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gluebench.data import Examples
+from gluebench.errors import UsageError
+from gluebench.predictions import as_written
+from gluebench.tasks import Task, get_task
+
+
+@dataclass
+class Prediction:
+    values: np.ndarray   # class ids in our label order, or STS-B scores as written to files
+    outputs: np.ndarray  # (n, k) probabilities in our label order, or raw STS-B scores
+
+
+def read_results(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise UsageError(f"{run_dir}: not a gluebench run directory (no results.json); "
+                         "run gluebench finetune or evaluate first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc})") from None
+
+
+@dataclass
+class TaskPredictor:
+    task: Task
+    checkpoint: str
+    permutation: np.ndarray | None
+    config: object                 # TrainConfig: max_seq_length, eval batch sizes
+    engine: object                 # loop.Engine
+    _loaded: tuple | None = field(default=None, repr=False)
+
+    def load(self):
+        """(model, tokenizer), loaded on first use."""
+        if self._loaded is None:
+            from gluebench.models import hf
+
+            ref = hf.resolve_model(self.checkpoint)
+            model, _ = hf.load_classifier(ref)
+            self._loaded = (model, hf.load_tokenizer(ref))
+        return self._loaded
+
+    def predict(self, examples: Examples, progress=None) -> Prediction:
+        from gluebench.train import features, loop
+        from gluebench.train.runner import model_outputs, predictions_from_logits
+
+        model, tokenizer = self.load()
+        encoded = features.encode(tokenizer, examples, self.config.max_seq_length)
+        logits = loop.predict(model, encoded, self.config, self.engine, progress)
+        values = as_written(self.task, predictions_from_logits(self.task, logits,
+                                                               self.permutation))
+        return Prediction(values, model_outputs(self.task, logits, self.permutation))
+
+
+class RunModels:
+    """The run's fine-tuned model per task, loaded lazily."""
+
+    def __init__(self, run_dir: str | Path, *, device: str = "auto"):
+        from gluebench.train.config import TrainConfig, build_config
+        from gluebench.train.loop import Engine
+
+        self.root = Path(run_dir)
+        self.results = read_results(run_dir)
+        saved = self.results.get("config", {})
+        keep = {k: saved[k] for k in ("max_seq_length", "eval_batch_size", "eval_batch_tokens",
+                                      "precision") if k in TrainConfig.__dataclass_fields__
+                and saved.get(k) is not None}
+        self.config = build_config(**keep, device=device)
+        self.engine = Engine.choose(self.config)
+        self._predictors: dict[str, TaskPredictor] = {}
+
+    @property
+    def tasks(self) -> list[str]:
+        """Tasks with a saved model, in GLUE order."""
+        training = self.results.get("training", {})
+        return [t for t in training if training[t].get("checkpoint")]
+
+    def predictor(self, task_name: str) -> TaskPredictor:
+        task = get_task(task_name)
+        if task.name not in self._predictors:
+            facts = self.results.get("training", {}).get(task.name, {})
+            checkpoint = facts.get("checkpoint")
+            if not checkpoint:
+                raise UsageError(f"{self.root}: no fine-tuned {task.name} model in this run "
+                                 f"(it has: {', '.join(self.tasks) or 'none'})")
+            moved = self.root / "checkpoints" / task.name / f"seed-{facts.get('selected_seed')}"
+            if not Path(checkpoint).exists() and moved.exists():
+                checkpoint = str(moved)    # recorded relative to another working directory
+            perm = facts.get("label_permutation")
+            self._predictors[task.name] = TaskPredictor(
+                task, checkpoint, None if perm is None else np.asarray(perm), self.config,
+                self.engine)
+        return self._predictors[task.name]

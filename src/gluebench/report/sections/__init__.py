@@ -1,0 +1,79 @@
+"""The report's content, independent of the output format.
+
+``build_report`` turns loaded runs into a :class:`Report`: a list of sections made of
+paragraphs, tables and (optionally) figures; ``html.py`` and ``markdown.py`` only lay them out.
+One module per report section (:mod:`.overview`, :mod:`.scores`, :mod:`.ax`,
+:mod:`.robustness`, :mod:`.efficiency`, :mod:`.quality`, :mod:`.statistics`); the building
+blocks are in :mod:`.blocks`, helpers several sections use in :mod:`.shared`, and number
+formatting in :mod:`gluebench.report.format`. To add a section, write a module with a function
+``runs -> Section`` and list it in :func:`build_report`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import gluebench
+from gluebench.report.collect import RunView
+from gluebench.report.format import (
+    COLLAPSED_MARK,
+    DASH,
+    SUBSAMPLE_MARK,
+    fmt_bytes,
+    fmt_ci,
+    fmt_delta,
+    fmt_flops,
+    fmt_frac,
+    fmt_int,
+    fmt_ms,
+    fmt_p,
+    fmt_pct,
+    fmt_rate,
+    fmt_score,
+)
+from gluebench.report.sections.ax import ax_section
+from gluebench.report.sections.blocks import (
+    NAV,
+    Cell,
+    Figure,
+    Grid,
+    Heading,
+    Note,
+    Report,
+    Section,
+    Table,
+    c,
+)
+from gluebench.report.sections.efficiency import efficiency_section
+from gluebench.report.sections.overview import environment_section, overview_section
+from gluebench.report.sections.quality import quality_section
+from gluebench.report.sections.robustness import robustness_section
+from gluebench.report.sections.scores import leaderboard_section, task_scores_section
+from gluebench.report.sections.statistics import statistics_section
+
+__all__ = [
+    "COLLAPSED_MARK", "DASH", "NAV", "SUBSAMPLE_MARK", "Cell", "Figure", "Grid", "Heading",
+    "Note", "Report", "Section", "Table", "build_report", "c", "fmt_bytes", "fmt_ci",
+    "fmt_delta", "fmt_flops", "fmt_frac", "fmt_int", "fmt_ms", "fmt_p", "fmt_pct", "fmt_rate",
+    "fmt_score",
+]
+
+
+def build_report(runs: list[RunView], *, figures: bool = True,
+                 now: datetime | None = None) -> Report:
+    now = now or datetime.now(timezone.utc)
+    sections = [
+        overview_section(runs),
+        leaderboard_section(runs),
+        task_scores_section(runs, figures),
+        ax_section(runs, figures),
+        robustness_section(runs, figures),
+        efficiency_section(runs, figures),
+        quality_section(runs, figures),
+        statistics_section(runs, figures),
+        environment_section(runs),
+    ]
+    for s in sections:  # "not measured" lines after what was measured
+        s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
+    return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
+                  gluebench.__version__, runs, sections)

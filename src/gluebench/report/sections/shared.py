@@ -1,0 +1,38 @@
+"""Lookups that several report sections share: entry order, best values, missing analyses."""
+
+from __future__ import annotations
+
+from gluebench.report.collect import RunView
+from gluebench.report.format import DASH, is_nan
+from gluebench.report.sections.blocks import Note
+from gluebench.tasks import BENCHMARKS
+
+
+def entries_in(runs: list[RunView]) -> list[str]:
+    """The task entries present in any run: GLUE order first, then the others sorted."""
+    names = {n for r in runs for n in r.tasks}
+    known = [n for n in BENCHMARKS if n in names]
+    return known + sorted(names - set(known))
+
+
+def seeds(results: dict) -> str:
+    """The run's training seeds as "1, 2, 3", or a dash."""
+    seeds = (results.get("config") or {}).get("seeds")
+    if not seeds:
+        return DASH
+    return ", ".join(str(s) for s in seeds)
+
+
+def not_measured(run: RunView, what: str, command: str) -> Note:
+    """The "not measured" line naming the ``gluebench`` command that measures ``what``."""
+    return Note(f"{run.name}: {what} not measured — run `gluebench {command} {run.path}`",
+                tail=True)
+
+
+def best(values: list[float | None], higher: bool = True, digits: int = 1) -> set[int]:
+    """Indices of the best value (ties included); empty unless two or more values exist."""
+    present = [(v, i) for i, v in enumerate(values) if v is not None and not is_nan(v)]
+    if len(present) < 2:
+        return set()
+    best = max(v for v, _ in present) if higher else min(v for v, _ in present)
+    return {i for v, i in present if round(v, digits) == round(best, digits)}

@@ -1,0 +1,1 @@
+"""Robustness studies: seeded, documented input perturbations for GLUE models."""

@@ -1,0 +1,282 @@
+"""``gluebench robustness``: a run's models on adversarial, perturbed and out-of-domain data.
+
+Three sections, each scored with the official metrics and set beside the clean score:
+
+* AdvGLUE dev (see ``advglue``), with the benign originals where annotated;
+* the perturbation suite (see ``transformations``) on a seeded dev subsample: for each
+  task x transformation the score, its change against the same clean examples with a
+  paired bootstrap CI and permutation p-value, and the share of flipped predictions;
+* out-of-distribution files in a task's dev format (``--extra [TASK:]NAME=PATH``).
+
+Results go to ``RUN_DIR/analysis/robustness.json`` after every finished cell, so an
+interrupted run resumes where it stopped; cells are reused only for the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gluebench import SCHEMA_VERSION
+from gluebench.data import Examples, read_split
+from gluebench.errors import DataError, GlueBenchError, GlueBenchWarning, UsageError
+from gluebench.models.finetuned import RunModels
+from gluebench.robustness import transformations as tf
+from gluebench.robustness.advglue import ADV_TASKS, advglue_score, load_advglue
+from gluebench.scoring import evaluation_examples, score_entry
+from gluebench.stats import DEFAULT_RESAMPLES, paired_test
+from gluebench.tasks import BENCHMARKS, get_task, resolve_benchmarks
+from gluebench.train.rundir import entries_of
+from gluebench.tsv import write_json
+
+DEFAULT_MAX_EXAMPLES = 500
+
+
+# ---- choosing what to run ---------------------------------------------------------------
+
+def chosen_transformations(spec: str | None) -> tuple[list, dict[str, str]]:
+    """The transformations to run, and those skipped with the reason.
+
+    A missing spaCy model is an error (the corruption probes are the core of the
+    suite); missing WordNet data skips the synonym swap unless it was asked for by name.
+    """
+    named = spec not in (None, "", "all")
+    ready, skipped = [], {}
+    for t in tf.resolve(spec):
+        reason = tf.available(t.name)
+        if reason is None:
+            ready.append(t)
+        elif named or t.needs == "spacy":
+            raise UsageError(f"perturbation '{t.name}': {reason}")
+        else:
+            skipped[t.name] = reason
+    return ready, skipped
+
+
+def chosen_tasks(models: RunModels, spec: str | None) -> list[str]:
+    if spec in (None, "", "all"):
+        return models.tasks
+    names = list(dict.fromkeys(b.task for b in resolve_benchmarks(spec)))
+    for name in names:
+        models.predictor(name)   # a task without a model fails here, in one line
+    return names
+
+
+def describe(t) -> dict:
+    return {"description": t.description, "label_preserving": t.label_preserving,
+            "family": t.family, "source": t.source, "needs": t.needs}
+
+
+def find_advglue(path: str | None, source) -> Path | None:
+    if path:
+        return Path(path)
+    roots = [Path(os.environ["GLUEBENCH_ADVGLUE"])] if os.environ.get("GLUEBENCH_ADVGLUE") else []
+    root = getattr(source, "root", None)
+    if root is not None:
+        roots += [root / "advglue" / "dev.json", root.parent / "advglue" / "dev.json"]
+    return next((p for p in roots if p.is_file()), None)
+
+
+# ---- the three sections -----------------------------------------------------------------
+
+def perturbed(examples: Examples, name: str, seed: int) -> Examples:
+    """The same examples with every input field transformed (one call, one spaCy pass)."""
+    fields = list(examples.inputs)
+    texts = [t for f in fields for t in examples.inputs[f]]
+    changed = tf.perturb(name, texts, seed=seed)
+    n = len(examples)
+    inputs = {f: changed[i * n:(i + 1) * n] for i, f in enumerate(fields)}
+    return Examples(examples.task, f"{examples.split}+{name}", examples.source, examples.index,
+                    inputs, examples.labels, examples.meta)
+
+
+def compare(entry: str, gold: Examples, clean: np.ndarray, changed: np.ndarray, *,
+            n_resamples: int, seed: int, name: str) -> dict:
+    """Score of ``changed``, its difference from ``clean`` (CI, p) and the flip rate."""
+    benchmark = BENCHMARKS[entry]
+    test = paired_test(benchmark.metrics, gold.labels, changed, clean, n_resamples=n_resamples,
+                       seed=seed, name=name)["score"]
+    out = {"score": test.a, "clean": test.b, "delta": test.diff, "ci": test.ci,
+           "p_value": test.p_value}
+    if gold.task.labels is None:
+        out["mean_abs_change"] = float(np.mean(np.abs(changed - clean)))
+    else:
+        out["flip_rate"] = float(np.mean(changed != clean))
+    return out
+
+
+def perturbation_cells(models, entry: str, clean_examples: Examples, transformations, done: dict,
+                       *, seed: int, n_resamples: int, progress, save) -> dict:
+    predictor = models.predictor(get_task(BENCHMARKS[entry].task).name)
+    clean = predictor.predict(clean_examples, progress).values
+    cells = dict(done)
+    for t in transformations:
+        if t.name in cells:
+            continue
+        if progress is not None:
+            progress.unit(f"{entry} {t.name}")
+        examples = perturbed(clean_examples, t.name, seed)
+        changed_text = np.mean([a != b for f in examples.inputs
+                                for a, b in zip(examples.inputs[f], clean_examples.inputs[f],
+                                                strict=True)])
+        values = predictor.predict(examples, progress).values
+        cells[t.name] = {**compare(entry, clean_examples, clean, values, seed=seed,
+                                   n_resamples=n_resamples, name=f"{entry}/{t.name}"),
+                         "label_preserving": t.label_preserving,
+                         "texts_changed": float(changed_text)}
+        save(cells)
+    return cells
+
+
+def advglue_section(models, path: Path, tasks: list[str], results: dict, *, n_resamples: int,
+                    seed: int, progress) -> tuple[dict, dict]:
+    data = load_advglue(path)
+    entries, predictions = {}, {}
+    missing = [entry for key, (task, entry) in ADV_TASKS.items()
+               if task not in tasks or key not in data]
+    for key, (adversarial, originals) in data.items():
+        task, entry = ADV_TASKS[key]
+        if task not in tasks:
+            continue
+        if progress is not None:
+            progress.unit(f"AdvGLUE {key}")
+        predictor = models.predictor(task)
+        values = predictor.predict(adversarial, progress).values
+        predictions[key] = values.astype(int).tolist()
+        scored = score_entry(BENCHMARKS[entry], adversarial, values, n_resamples=n_resamples,
+                             seed=seed)
+        clean = results.get("tasks", {}).get(entry, {}).get("score")
+        row = {"adv_task": key, **scored, "clean_score": clean,
+               "drop": None if clean is None else clean - scored["score"]}
+        if originals is not None:
+            rows = np.array([int(r) for r in originals.meta["rows"]])
+            benign = predictor.predict(originals, progress).values
+            row["benign"] = {"n": len(rows), **compare(
+                entry, originals, benign, values[rows], n_resamples=n_resamples, seed=seed,
+                name=f"advglue/{key}")}
+            row["benign_score"] = row["benign"]["clean"]
+        entries[entry] = row
+    scores = {entries[e]["adv_task"]: entries[e]["score"] for e in entries}
+    return ({"file": str(path), "entries": entries, "score": advglue_score(scores),
+             "partial": bool(missing), "missing": missing}, predictions)
+
+
+def parse_extra(spec: str, tasks: list[str]) -> tuple[str, str, Path]:
+    """``[TASK:]NAME=PATH`` -> (task, name, path); the task is inferred when unambiguous."""
+    head, sep, path = spec.partition("=")
+    if not sep or not head or not path:
+        raise UsageError(f"--extra '{spec}': expected NAME=PATH or TASK:NAME=PATH")
+    task, _, name = head.rpartition(":")
+    if task:
+        return get_task(task).name, name, Path(path)
+    fits = []
+    for candidate in tasks:
+        try:
+            read_split(get_task(candidate), "dev", path)
+            fits.append(candidate)
+        except GlueBenchError:
+            continue
+    if len(fits) != 1:
+        what = f"it fits {', '.join(fits)}" if fits else "it fits no task's dev format"
+        raise UsageError(f"--extra '{spec}': {what}; write TASK:{name}={path}")
+    return fits[0], name, Path(path)
+
+
+def ood_section(models, extras: list[str], tasks: list[str], results: dict, *,
+                n_resamples: int, seed: int, progress) -> dict:
+    out = {}
+    for spec in extras:
+        task_name, name, path = parse_extra(spec, tasks)
+        task = get_task(task_name)
+        entry = entries_of(task)[0]
+        examples = read_split(task, BENCHMARKS[entry].dev, path)
+        if examples.labels is None:
+            raise DataError(path, "no gold labels: an out-of-distribution file needs them")
+        if progress is not None:
+            progress.unit(f"OOD {name}")
+        values = models.predictor(task.name).predict(examples, progress).values
+        scored = score_entry(BENCHMARKS[entry], examples, values, n_resamples=n_resamples,
+                             seed=seed)
+        inside = results.get("tasks", {}).get(entry, {}).get("score")
+        out[name] = {"task": task.name, "entry": entry, "path": str(path), **scored,
+                     "in_distribution": inside,
+                     "delta": None if inside is None else scored["score"] - inside}
+    return out
+
+
+# ---- the command ------------------------------------------------------------------------
+
+def _earlier_cells(path: Path, settings: dict) -> dict:
+    """Finished perturbation cells of an interrupted run with the same settings."""
+    if not path.is_file():
+        return {}
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    if before.get("settings") != settings:
+        return {}
+    return {e: r.get("results", {}) for e, r in before.get("perturbations", {}).items()}
+
+
+def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
+                   perturbations: str | None = "all", advglue: str | None = None,
+                   extras: list[str] | None = None, max_examples: int = DEFAULT_MAX_EXAMPLES,
+                   seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES, device: str = "auto",
+                   progress=None) -> dict:
+    models = RunModels(run_dir, device=device)
+    tasks = chosen_tasks(models, tasks_spec)
+    transformations, skipped = chosen_transformations(perturbations)
+    extras = extras or []
+    for spec in extras:            # a bad --extra fails now, not after an hour of work
+        parse_extra(spec, tasks)
+    out_path = Path(run_dir) / "analysis" / "robustness.json"
+    settings = {"seed": seed, "max_examples": max_examples, "data_source": source.description,
+                "n_resamples": n_resamples}
+    earlier = _earlier_cells(out_path, settings)
+    doc = {"schema_version": SCHEMA_VERSION, "kind": "robustness", "run": str(run_dir),
+           "settings": settings, "seed": seed, "max_examples": max_examples,
+           "transformations": {t.name: describe(t) for t in tf.resolve(perturbations)},
+           "skipped_transformations": skipped, "perturbations": {}}
+    for name, reason in skipped.items():
+        warnings.warn(f"perturbation '{name}' skipped: {reason}", GlueBenchWarning, stacklevel=2)
+
+    def save(_=None):
+        write_json(out_path, doc)
+
+    for task_name in tasks:
+        entry = entries_of(get_task(task_name))[0]
+        if not source.has(get_task(task_name), BENCHMARKS[entry].dev):
+            doc["perturbations"][entry] = {"skipped": f"no dev data in {source.description}"}
+            continue
+        clean = evaluation_examples(source, BENCHMARKS[entry], "dev").subsample(max_examples,
+                                                                              seed)
+        section = {"n": len(clean), "metric": " + ".join(BENCHMARKS[entry].metrics),
+                   "results": {}}
+        doc["perturbations"][entry] = section
+
+        def keep(cells, section=section):
+            section["results"] = cells
+            if cells:
+                section["clean_score"] = next(iter(cells.values()))["clean"]
+            save()
+
+        keep(perturbation_cells(models, entry, clean, transformations, earlier.get(entry, {}),
+                                seed=seed, n_resamples=n_resamples, progress=progress,
+                                save=keep))
+    adv_path = find_advglue(advglue, source)
+    if adv_path is None:
+        doc["advglue"] = {"skipped": "no AdvGLUE dev.json found; pass --advglue PATH"}
+    else:
+        doc["advglue"], predictions = advglue_section(
+            models, adv_path, tasks, models.results, n_resamples=n_resamples, seed=seed,
+            progress=progress)
+        write_json(out_path.with_name("advglue_predictions.json"), predictions)
+    doc["ood"] = ood_section(models, extras, tasks, models.results, n_resamples=n_resamples,
+                             seed=seed, progress=progress)
+    save()
+    return doc
