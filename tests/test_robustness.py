@@ -158,3 +158,22 @@ def test_wordnet_absence_is_reported_not_fatal():
     assert "synonym_wordnet" in skipped and len(ready) >= 10
     with pytest.raises(UsageError, match="synonym_wordnet"):
         suite.chosen_transformations("synonym_wordnet")
+
+
+def test_a_run_whose_checkpoints_are_gone_is_one_line(tiny_run, tmp_path, run_cli):
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run, work)
+    results = json.loads((work / "results.json").read_text())
+    results["training"]["SST-2"]["checkpoint"] = str(work / "checkpoints" / "SST-2" / "seed-9")
+    (work / "results.json").write_text(json.dumps(results))
+    shutil.rmtree(work / "checkpoints")
+    code, _, err = run_cli("robustness", work, "--data-dir", "sample", "--tasks", "SST-2",
+                           "--perturbations", "lowercase")
+    assert code == 2 and err.count("\n") == 1 and "fine-tuned SST-2 model is gone" in err
+
+
+def test_a_copied_run_uses_its_own_checkpoints(tiny_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work)
+    predictor = RunModels(work, device="cpu").predictor("RTE")
+    assert predictor.checkpoint.startswith(str(work))

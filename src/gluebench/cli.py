@@ -149,6 +149,8 @@ def _print_run(results: dict, out: str | os.PathLike, title: str,
         console.print(seeds)
     console.print(f"results: {Path(out) / 'results.json'}; predictions: "
                   f"{Path(out) / 'predictions'}")
+    console.print(f"next: gluebench robustness|profile|calibration|power {out}; "
+                  f"gluebench report {out} -o report.html")
 
 
 def cmd_finetune(args) -> int:

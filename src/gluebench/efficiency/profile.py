@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench import SCHEMA_VERSION
 from gluebench.data import Examples, sample_source
 from gluebench.efficiency import variants
 from gluebench.efficiency.memory import PeakMemory
@@ -45,7 +46,6 @@ from gluebench.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.train import features
 from gluebench.train.runner import predictions_from_logits
 
-SCHEMA_VERSION = 1
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, 512)
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 FLOP_METHOD = ("torch.utils.flop_counter.FlopCounterMode (matmul/attention ops; "

@@ -17,7 +17,7 @@ import numpy as np
 from gluebench.data import Examples
 from gluebench.errors import UsageError
 from gluebench.predictions import as_written
-from gluebench.tasks import Task, get_task
+from gluebench.tasks import TASKS, Task, get_task
 
 
 @dataclass
@@ -89,7 +89,7 @@ class RunModels:
     def tasks(self) -> list[str]:
         """Tasks with a saved model, in GLUE order."""
         training = self.results.get("training", {})
-        return [t for t in training if training[t].get("checkpoint")]
+        return [t for t in TASKS if training.get(t, {}).get("checkpoint")]
 
     def predictor(self, task_name: str) -> TaskPredictor:
         task = get_task(task_name)
@@ -99,11 +99,20 @@ class RunModels:
             if not checkpoint:
                 raise UsageError(f"{self.root}: no fine-tuned {task.name} model in this run "
                                  f"(it has: {', '.join(self.tasks) or 'none'})")
-            moved = self.root / "checkpoints" / task.name / f"seed-{facts.get('selected_seed')}"
-            if not Path(checkpoint).exists() and moved.exists():
-                checkpoint = str(moved)    # recorded relative to another working directory
+            checkpoint = self._locate(task, checkpoint, facts.get("selected_seed"))
             perm = facts.get("label_permutation")
             self._predictors[task.name] = TaskPredictor(
                 task, checkpoint, None if perm is None else np.asarray(perm), self.config,
                 self.engine)
         return self._predictors[task.name]
+
+    def _locate(self, task: Task, recorded: str, seed) -> str:
+        """The run's own copy first (the run may have been moved or copied), else as recorded."""
+        local = self.root / "checkpoints" / task.name / f"seed-{seed}"
+        if (local / "config.json").is_file():
+            return str(local)
+        looks_local = Path(recorded).is_absolute() or recorded.startswith(".")
+        if looks_local and not Path(recorded).exists():
+            raise UsageError(f"{self.root}: the fine-tuned {task.name} model is gone "
+                             f"({recorded} not found; were the checkpoints deleted?)")
+        return recorded

@@ -79,7 +79,8 @@ def _perturbations(s: Section, have: Have, figures: bool) -> None:
             info.setdefault(k, v)
     transformations = _transformation_order(pert, info)
     s.p("Δ = score on the transformed dev examples minus the clean score, in points, "
-        "with a paired 95% CI; flip = share of predictions that changed. Label-preserving "
+        "with a paired 95% CI; flip = share of predictions that changed (STS-B: |Δ|, the "
+        "mean absolute change of the predicted similarity). Label-preserving "
         "transformations should not change the answer, so any drop is a robustness "
         "failure; probes (marked) may change the gold label and show what the model "
         "relies on.")
@@ -87,11 +88,15 @@ def _perturbations(s: Section, have: Have, figures: bool) -> None:
         svg = plots.perturbation_heatmap(_heatmap_panels(pert, transformations), transformations)
         if svg:
             s.blocks.append(Figure("perturbations", svg, ""))
-    heads = [k + ("" if lp else "\n(probe)") for k, lp in transformations]
-    s.blocks.append(table(["Run", "Task", "n", "Clean"] + heads,
-                          _perturbation_rows(pert, transformations),
-                          ["l", "l", "r", "r"] + ["r"] * len(heads), css="narrow",
-                          caption="ns: not significant (95% CI spans 0); bold: significant"))
+    columns = [(i, r, task, p) for i, r in pert
+               for task, p in r.robustness["perturbations"].items()]
+    heads = [f"{task}\n{r.name}" if len(pert) > 1 else task for _, r, task, _ in columns]
+    s.blocks.append(table(["Transformation"] + heads,
+                          _perturbation_rows(columns, transformations),
+                          ["l"] + ["r"] * len(heads), css="narrow",
+                          caption="Rows: transformations (probes marked); columns: the run's "
+                                  "tasks, with the clean score and n first. ns: not "
+                                  "significant (95% CI spans 0); bold: significant"))
     skipped = sorted({f"{k}: {v['skipped']}" for _, r in pert
                       for p in r.robustness["perturbations"].values()
                       for k, v in (p.get("results") or {}).items() if v.get("skipped")})
@@ -125,15 +130,17 @@ def _heatmap_panels(pert: Have, transformations: list[tuple[str, bool]]) -> list
     return panels
 
 
-def _perturbation_rows(pert: Have, transformations: list[tuple[str, bool]]) -> list[list[Cell]]:
-    rows = []
-    for i, r in pert:
-        for task, p in r.robustness["perturbations"].items():
-            row = [c(r.name, run=i), c(task), c(fmt_int(p.get("n"))),
-                   c(fmt_score(p.get("clean_score")))]
-            for k, _ in transformations:
-                row.append(_perturbation_cell((p.get("results") or {}).get(k)))
-            rows.append(row)
+def _perturbation_rows(columns: list[tuple], transformations: list[tuple[str, bool]]
+                       ) -> list[list[Cell]]:
+    """One row per transformation (many) and one column per run x task (few): it fits."""
+    rows = [[c("clean", bold=True)] + [
+        c(fmt_score(p.get("clean_score")), sub=f"n={fmt_int(p.get('n'))}")
+        for _, _, _, p in columns]]
+    for k, lp in transformations:
+        row = [c(k, sub="" if lp else "probe")]
+        for _, _, _, p in columns:
+            row.append(_perturbation_cell((p.get("results") or {}).get(k)))
+        rows.append(row)
     return rows
 
 
@@ -144,7 +151,8 @@ def _perturbation_cell(v: dict | None) -> Cell:
         return c("skipped", muted=True, title=str(v["skipped"]))
     sig = plots.significant(v)
     return c(fmt_delta(v.get("delta")) + ("" if sig else " ns"),
-             sub=f"flip {fmt_pct(v.get('flip_rate'))}", muted=not sig,
+             sub=f"flip {fmt_pct(v['flip_rate'])}" if v.get("flip_rate") is not None
+             else f"|Δ| {v.get('mean_abs_change', 0):.2f}", muted=not sig,
              bold=sig, title=f"95% CI {fmt_ci(v.get('ci'))}, p={fmt_p(v.get('p_value'))}")
 
 

@@ -37,12 +37,14 @@ def _resolution(s: Section, runs: list[RunView], power_runs: list[RunView]) -> N
         if e.get("mdd") is not None:
             sentences.append(f"{t} dev (n={fmt_int(e.get('n'))}) cannot resolve "
                              f"differences below {e['mdd']:.1f} points.")
-    heads = ["Task", "Dev n", "Baseline", "Min. detectable diff."] + [
+    heads = ["Task", "Dev n", "Baseline", "Min. detectable diff.", "Paired"] + [
         r.name for r in runs] + (["Largest gap"] if len(runs) > 1 else [])
     s.blocks.append(table(heads, rows, caption=(
         f"Minimum detectable difference (points) at α={pw.get('alpha', 0.05)} with power "
         f"{pw.get('power', 0.8)}, around the baseline score; method: "
-        f"{next(iter(merged.values())).get('method', DASH)}")))
+        f"{next(iter(merged.values())).get('method', DASH)}. Paired: the same for two systems "
+        "scored on the same examples that disagree as often as this run's seeds do "
+        "(McNemar-style, Card et al. 2020)")))
     s.p(" ".join(sentences))
 
 
@@ -52,8 +54,12 @@ def _resolution_row(t: str, e: dict, runs: list[RunView]) -> list[Cell]:
     present = [v for v in observed if v is not None]
     gap = max(present) - min(present) if len(present) > 1 else None
     mdd = e.get("mdd")
+    paired = e.get("mdd_paired")
     row = [c(t), c(fmt_int(e.get("n"))), c(fmt_score(e.get("baseline"))),
-           c(fmt_score(mdd), bold=True)]
+           c(fmt_score(mdd), bold=True),
+           c(fmt_score(paired), muted=paired is None,
+             sub=f"seeds disagree on {100 * e['seed_disagreement']:.1f}%"
+             if paired is not None else "")]
     row += [c(fmt_score(v), muted=v is None) for v in observed]
     if len(runs) > 1:
         verdict = ""
