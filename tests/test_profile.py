@@ -8,6 +8,7 @@ Expected values are computed independently of the profiler.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import sys
 import time
@@ -274,9 +275,12 @@ def test_peak_memory_sees_an_allocation(monkeypatch, sampled):
     if sampled:
         monkeypatch.setattr(memory, "_reset_peak_rss", lambda: False)
     with memory.PeakMemory("cpu") as peak:
-        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        # 64 MiB of fresh pages: a plain malloc may reuse memory an earlier test freed, which
+        # is already resident in a long test session, so map new memory and touch it.
+        block = mmap.mmap(-1, 64 * 2**20)
+        np.frombuffer(block, dtype=np.uint8)[:] = 1
         time.sleep(0.3)   # the sampling thread must get a turn, even on a loaded machine
-        del block
+        block.close()
     result = peak.result()
     assert ("psutil" in result["method"]) == sampled
     assert 56 * 2**20 <= result["increase"] <= 200 * 2**20

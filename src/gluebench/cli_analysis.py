@@ -79,6 +79,7 @@ def cmd_profile(args) -> int:
     from gluebench.data import default_source
     from gluebench.efficiency.profile import profile_model
     from gluebench.efficiency.tables import profile_tables
+    from gluebench.models.hf import parse_label_map
     from gluebench.scoring import evaluation_examples
     from gluebench.tasks import BENCHMARKS, get_task
     from gluebench.train.progress import RunProgress
@@ -98,6 +99,7 @@ def cmd_profile(args) -> int:
     with RunProgress(args.progress) as bars:
         doc = profile_model(model_path, device=device, examples=examples, task=task,
                             trainable=trainable, repeats=args.repeats, int8=args.int8,
+                            label_map=parse_label_map(args.label_map),
                             onnx=args.onnx, progress=bars.log)
     for table in profile_tables(doc):
         _console().print(table)
@@ -213,6 +215,8 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
     p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the sample)")
     p.add_argument("--max-examples", type=int, default=256, help="dev examples (default 256)")
     p.add_argument("--repeats", type=int, default=50, help="batch-1 latency repeats")
+    p.add_argument("--label-map", metavar="MAP",
+                   help="what a foreign model's labels mean, e.g. LABEL_0=entailment,...")
     p.add_argument("--int8", action="store_true", help="also int8 dynamic quantisation")
     p.add_argument("--onnx", action="store_true", help="also ONNX Runtime")
     _device_and_output(p)
