@@ -191,6 +191,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    from gluebench.cli import _positive_int
+
+    return _positive_int(text)
+
+
 def add_commands(sub, data_help: str, stats_flags) -> None:
     p = sub.add_parser("robustness", help="AdvGLUE, perturbations and out-of-distribution "
                                           "scores of a run's models")
@@ -203,7 +209,7 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
                    help="AdvGLUE dev.json (default: advglue/dev.json beside the data)")
     p.add_argument("--extra", action="append", metavar="[TASK:]NAME=PATH",
                    help="an out-of-distribution file in the task's dev format (repeatable)")
-    p.add_argument("--max-examples", type=int, default=500,
+    p.add_argument("--max-examples", type=_positive_int, default=500,
                    help="dev examples per task for the perturbations (default 500)")
     _device_and_output(p)
     stats_flags(p)
@@ -213,8 +219,9 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
     p.add_argument("target", metavar="RUN_DIR_OR_MODEL")
     p.add_argument("--task", help="the run's task to profile, and score variants on")
     p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the sample)")
-    p.add_argument("--max-examples", type=int, default=256, help="dev examples (default 256)")
-    p.add_argument("--repeats", type=int, default=50, help="batch-1 latency repeats")
+    p.add_argument("--max-examples", type=_positive_int, default=256,
+                   help="dev examples (default 256)")
+    p.add_argument("--repeats", type=_positive_int, default=50, help="batch-1 latency repeats")
     p.add_argument("--label-map", metavar="MAP",
                    help="what a foreign model's labels mean, e.g. LABEL_0=entailment,...")
     p.add_argument("--int8", action="store_true", help="also int8 dynamic quantisation")
@@ -225,7 +232,7 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
 
     p = sub.add_parser("calibration", help="ECE, Brier, reliability, confusion matrices")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--bins", type=int, default=10, help="confidence bins (default 10)")
+    p.add_argument("--bins", type=_positive_int, default=10, help="confidence bins (default 10)")
     p.add_argument("--json", metavar="OUT")
     stats_flags(p)
     p.set_defaults(func=cmd_calibration)
