@@ -86,3 +86,14 @@ def test_report_screenshot(analysed, run_cli, tmp_path):
 def test_report_bad_input(tmp_path, run_cli):
     code, _, err = run_cli("report", tmp_path / "missing", "-o", tmp_path / "r.html")
     assert code == 2 and err.count("\n") == 1 and "not a gluebench run directory" in err
+
+
+@pytest.mark.parametrize("args", [
+    ("calibration", "RUN", "--bins", "0"),
+    ("robustness", "RUN", "--max-examples", "0"),
+    ("profile", "RUN", "--repeats", "-3"),
+    ("power",),
+])
+def test_bad_flags_are_one_line(analysed, run_cli, args):
+    code, _, err = run_cli(*[str(analysed) if a == "RUN" else a for a in args])
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error:")
