@@ -114,15 +114,23 @@ def test_interrupted_run_resumes_finished_cells(tiny_run, tmp_path, monkeypatch)
 
     monkeypatch.setattr(tf, "perturb", failing)
     settings = dict(tasks_spec="SST-2", perturbations="typo_swap,lowercase", max_examples=30,
-                    seed=0, n_resamples=50, device="cpu", advglue=str(tmp_path / "none.json"))
+                    seed=0, n_resamples=50, device="cpu")
     with pytest.raises(RuntimeError, match="power cut"):
         suite.run_robustness(work, open_source("sample"), **settings)
     saved = json.loads((work / "analysis" / "robustness.json").read_text())
     assert list(saved["perturbations"]["SST-2"]["results"]) == ["typo_swap"]
     calls.clear()
-    with pytest.raises(Exception, match="AdvGLUE file not found"):
-        suite.run_robustness(work, open_source("sample"), **settings)
+    done = suite.run_robustness(work, open_source("sample"), **settings)
     assert calls == ["lowercase"]        # typo_swap was not recomputed
+    assert list(done["perturbations"]["SST-2"]["results"]) == ["typo_swap", "lowercase"]
+    assert "skipped" in done["advglue"]  # the sample has no AdvGLUE beside it
+
+
+def test_a_bad_advglue_file_fails_before_any_work(tiny_run, tmp_path, run_cli):
+    code, _, err = run_cli("robustness", tiny_run, "--data-dir", "sample", "--advglue",
+                           tmp_path / "none.json")
+    assert code == 2 and err.count("\n") == 1 and "AdvGLUE file not found" in err
+    assert not (tiny_run / "analysis" / "robustness.json").exists()
 
 
 def test_bad_input_is_one_line(tiny_run, tmp_path, run_cli, monkeypatch):

@@ -132,9 +132,8 @@ def perturbation_cells(models, entry: str, clean_examples: Examples, transformat
     return cells
 
 
-def advglue_section(models, path: Path, tasks: list[str], results: dict, *, n_resamples: int,
-                    seed: int, progress) -> tuple[dict, dict]:
-    data = load_advglue(path)
+def advglue_section(models, path: Path, data: dict, tasks: list[str], results: dict, *,
+                    n_resamples: int, seed: int, progress) -> tuple[dict, dict]:
     entries, predictions = {}, {}
     missing = [entry for key, (task, entry) in ADV_TASKS.items()
                if task not in tasks or key not in data]
@@ -238,6 +237,8 @@ def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
     settings = {"seed": seed, "max_examples": max_examples, "data_source": source.description,
                 "n_resamples": n_resamples}
     earlier = _earlier_cells(out_path, settings)
+    adv_path = find_advglue(advglue, source)
+    adv_data = load_advglue(adv_path) if adv_path else None   # a bad file fails before work
     doc = {"schema_version": SCHEMA_VERSION, "kind": "robustness", "run": str(run_dir),
            "settings": settings, "seed": seed, "max_examples": max_examples,
            "transformations": {t.name: describe(t) for t in tf.resolve(perturbations)},
@@ -268,13 +269,12 @@ def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
         keep(perturbation_cells(models, entry, clean, transformations, earlier.get(entry, {}),
                                 seed=seed, n_resamples=n_resamples, progress=progress,
                                 save=keep))
-    adv_path = find_advglue(advglue, source)
-    if adv_path is None:
+    if adv_data is None:
         doc["advglue"] = {"skipped": "no AdvGLUE dev.json found; pass --advglue PATH"}
     else:
         doc["advglue"], predictions = advglue_section(
-            models, adv_path, tasks, models.results, n_resamples=n_resamples, seed=seed,
-            progress=progress)
+            models, adv_path, adv_data, tasks, models.results, n_resamples=n_resamples,
+            seed=seed, progress=progress)
         write_json(out_path.with_name("advglue_predictions.json"), predictions)
     doc["ood"] = ood_section(models, extras, tasks, models.results, n_resamples=n_resamples,
                              seed=seed, progress=progress)
