@@ -222,56 +222,62 @@ def _earlier_cells(path: Path, settings: dict) -> dict:
     return {e: r.get("results", {}) for e, r in before.get("perturbations", {}).items()}
 
 
+def perturbation_section(models, source, task_name: str, transformations, done: dict,
+                         section: dict, *, max_examples: int, seed: int, n_resamples: int,
+                         progress, save) -> None:
+    """Fill ``section`` (part of the saved document) for one task, saving after each cell."""
+    entry = entries_of(get_task(task_name))[0]
+    if not source.has(get_task(task_name), BENCHMARKS[entry].dev):
+        section["skipped"] = f"no dev data in {source.description}"
+        return
+    clean = evaluation_examples(source, BENCHMARKS[entry], "dev").subsample(max_examples, seed)
+    section.update({"n": len(clean), "metric": " + ".join(BENCHMARKS[entry].metrics),
+                    "results": {}})
+
+    def keep(cells):
+        section["results"] = cells
+        if cells:
+            section["clean_score"] = next(iter(cells.values()))["clean"]
+        save()
+
+    keep(perturbation_cells(models, entry, clean, transformations, done, seed=seed,
+                            n_resamples=n_resamples, progress=progress, save=keep))
+
+
 def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
                    perturbations: str | None = "all", advglue: str | None = None,
                    extras: list[str] | None = None, max_examples: int = DEFAULT_MAX_EXAMPLES,
                    seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES, device: str = "auto",
                    progress=None) -> dict:
+    # Everything that can be wrong is checked before the first prediction.
     models = RunModels(run_dir, device=device)
     tasks = chosen_tasks(models, tasks_spec)
     transformations, skipped = chosen_transformations(perturbations)
     extras = extras or []
-    for spec in extras:            # a bad --extra fails now, not after an hour of work
+    for spec in extras:
         parse_extra(spec, tasks)
+    adv_path = find_advglue(advglue, source)
+    adv_data = load_advglue(adv_path) if adv_path else None
+    for name, reason in skipped.items():
+        warnings.warn(f"perturbation '{name}' skipped: {reason}", GlueBenchWarning, stacklevel=2)
+
     out_path = Path(run_dir) / "analysis" / "robustness.json"
     settings = {"seed": seed, "max_examples": max_examples, "data_source": source.description,
                 "n_resamples": n_resamples}
     earlier = _earlier_cells(out_path, settings)
-    adv_path = find_advglue(advglue, source)
-    adv_data = load_advglue(adv_path) if adv_path else None   # a bad file fails before work
     doc = {"schema_version": SCHEMA_VERSION, "kind": "robustness", "run": str(run_dir),
            "settings": settings, "seed": seed, "max_examples": max_examples,
            "transformations": {t.name: describe(t) for t in tf.resolve(perturbations)},
            "skipped_transformations": skipped, "perturbations": {}}
-    for name, reason in skipped.items():
-        warnings.warn(f"perturbation '{name}' skipped: {reason}", GlueBenchWarning, stacklevel=2)
-
-    def save(_=None):
-        write_json(out_path, doc)
-
+    save = lambda: write_json(out_path, doc)  # noqa: E731
     for task_name in tasks:
         entry = entries_of(get_task(task_name))[0]
-        if not source.has(get_task(task_name), BENCHMARKS[entry].dev):
-            doc["perturbations"][entry] = {"skipped": f"no dev data in {source.description}"}
-            continue
-        clean = evaluation_examples(source, BENCHMARKS[entry], "dev").subsample(max_examples,
-                                                                              seed)
-        section = {"n": len(clean), "metric": " + ".join(BENCHMARKS[entry].metrics),
-                   "results": {}}
-        doc["perturbations"][entry] = section
-
-        def keep(cells, section=section):
-            section["results"] = cells
-            if cells:
-                section["clean_score"] = next(iter(cells.values()))["clean"]
-            save()
-
-        keep(perturbation_cells(models, entry, clean, transformations, earlier.get(entry, {}),
-                                seed=seed, n_resamples=n_resamples, progress=progress,
-                                save=keep))
-    if adv_data is None:
-        doc["advglue"] = {"skipped": "no AdvGLUE dev.json found; pass --advglue PATH"}
-    else:
+        perturbation_section(models, source, task_name, transformations,
+                             earlier.get(entry, {}), doc["perturbations"].setdefault(entry, {}),
+                             max_examples=max_examples, seed=seed, n_resamples=n_resamples,
+                             progress=progress, save=save)
+    doc["advglue"] = {"skipped": "no AdvGLUE dev.json found; pass --advglue PATH"}
+    if adv_data is not None:
         doc["advglue"], predictions = advglue_section(
             models, adv_path, adv_data, tasks, models.results, n_resamples=n_resamples,
             seed=seed, progress=progress)
