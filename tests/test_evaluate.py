@@ -151,3 +151,28 @@ def test_embedded_default_model_end_to_end(tmp_path, run_cli):
     assert results["training"]["SST-2"]["parameters"]["total"] == pytest.approx(22.7e6, rel=0.01)
     assert results["training"]["SST-2"]["learning_rate"] == pytest.approx(1e-4)
     assert "SST-2" in out and np.isfinite(results["tasks"]["SST-2"]["accuracy"])
+
+
+def test_an_evaluate_run_of_a_relabelled_model_analyses_like_the_original(rte_run, tmp_path,
+                                                                           run_cli):
+    """Robustness and profiling load the evaluated model with its label permutation."""
+    from gluebench.models.finetuned import RunModels
+    from gluebench.robustness.suite import perturbed
+    from gluebench.scoring import evaluation_examples
+    from gluebench.tasks import BENCHMARKS
+
+    swapped = _relabelled_copy(rte_run / "checkpoints" / "RTE" / "seed-1", tmp_path / "swapped",
+                               [1, 0], ["not_entailment", "entailment"])
+    code, _, err = run_cli("evaluate", "--model", swapped, "--tasks", "RTE", "--data-dir",
+                           "sample", "-o", tmp_path / "eval", "--splits", "dev",
+                           "--resamples", "20", "--no-progress")
+    assert code == 0, err
+    examples = evaluation_examples(open_source("sample"), BENCHMARKS["RTE"], "dev")
+    examples = perturbed(examples, "typo_swap", 0)
+    original = RunModels(rte_run, device="cpu").predictor("RTE").predict(examples)
+    evaluated = RunModels(tmp_path / "eval", device="cpu").predictor("RTE")
+    assert evaluated.checkpoint == str(swapped)
+    assert evaluated.permutation.tolist() == [1, 0]
+    again = evaluated.predict(examples)
+    assert np.array_equal(again.values, original.values)
+    assert np.allclose(again.outputs, original.outputs, atol=1e-4)
