@@ -48,6 +48,7 @@ import numpy as np
 import gluebench
 from gluebench import metrics
 from gluebench.data import Examples, open_source
+from gluebench.efficiency.profile import cpu_name
 from gluebench.scoring import evaluation_examples
 from gluebench.tasks import BENCHMARKS, get_task
 from gluebench.tsv import write_json
@@ -293,20 +294,10 @@ def environment(device: str) -> dict:
     env = {"python": platform.python_version(), "torch": torch.__version__,
            "transformers": transformers.__version__, "gluebench": gluebench.__version__,
            "cpus": cpu_count(), "torch_threads": torch.get_num_threads(),
-           "cpu": _cpu_name(), "platform": platform.platform()}
+           "cpu": cpu_name(), "platform": platform.platform()}
     if device == "cuda":
         env["gpu"] = torch.cuda.get_device_name()
     return env
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def child_main(args) -> None:

@@ -10,14 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from gluebench.cli import _console, _positive_int
 from gluebench.errors import UsageError
 from gluebench.tsv import atomic_write, write_json
-
-
-def _console():
-    from gluebench.cli import _console
-
-    return _console()
 
 
 def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -> None:
@@ -65,16 +60,6 @@ def _profile_target(args):
     return predictor.checkpoint, predictor.task.name, trainable.get("trainable"), args.target
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device cuda: no CUDA GPU is visible to torch ({torch.__version__})")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def cmd_profile(args) -> int:
     from gluebench.data import default_source
     from gluebench.efficiency.profile import profile_model
@@ -82,11 +67,12 @@ def cmd_profile(args) -> int:
     from gluebench.models.hf import parse_label_map
     from gluebench.scoring import evaluation_examples
     from gluebench.tasks import BENCHMARKS, get_task
+    from gluebench.train.loop import resolve_device
     from gluebench.train.progress import RunProgress
     from gluebench.train.rundir import entries_of
 
     model_path, task_name, trainable, run_dir = _profile_target(args)
-    device = _device(args.device)
+    device = resolve_device(args.device)   # before any work: one line if there is no GPU
     task = examples = None
     if task_name:
         task = get_task(task_name)
@@ -124,22 +110,8 @@ def cmd_calibration(args) -> int:
     return 0
 
 
-def _baseline_power(baseline: float) -> dict:
-    """Power of every accuracy-scored dev set at its official size, for a given accuracy."""
-    from gluebench.analysis.power import ALPHA, POWER, accuracy_mdd
-    from gluebench.tasks import BENCHMARKS, get_task
-
-    rows = {}
-    for name, b in BENCHMARKS.items():
-        if b.metrics == ("accuracy",) and b.glue_group:
-            n = get_task(b.task).files[b.dev].size
-            rows[name] = {"n": n, "baseline": baseline, "se": 100 * (baseline / 100 * (
-                1 - baseline / 100) / n) ** 0.5, "mdd": accuracy_mdd(baseline, n),
-                          "method": "unpaired, binomial SE"}
-    return {"power": {"alpha": ALPHA, "power": POWER, "entries": rows}}
-
-
 def cmd_power(args) -> int:
+    from gluebench.analysis.power import official_sizes_power
     from gluebench.report import analysis_tables as tables
     from gluebench.report.tables import seed_spread
 
@@ -147,7 +119,7 @@ def cmd_power(args) -> int:
         raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "
                          "dev-set sizes")
     if args.run_dir is None:
-        doc = _baseline_power(args.baseline)
+        doc = official_sizes_power(args.baseline)
     else:
         doc = _quality(args.run_dir, 10, args.resamples, args.seed)
     console = _console()
@@ -189,12 +161,6 @@ def cmd_report(args) -> int:
             raise UsageError("--screenshot needs an HTML output (-o report.html)")
         print(f"wrote {screenshot(html, args.screenshot)}")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    from gluebench.cli import _positive_int
-
-    return _positive_int(text)
 
 
 def add_commands(sub, data_help: str, stats_flags) -> None:

@@ -64,6 +64,20 @@ def read_tsv(
     return columns, rows
 
 
+def read_json(path: str | os.PathLike) -> dict:
+    """A JSON object from ``path``; an unreadable or malformed file is one ``DataError``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON ({exc.msg})", exc.lineno) from None
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise DataError(path, "expected a JSON object")
+    return data
+
+
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Write JSON atomically: an interrupted run never leaves a truncated file."""
     return atomic_write(path, json.dumps(obj, indent=2) + "\n")

@@ -36,12 +36,29 @@ def minimum_detectable_difference(se: float, *, alpha: float = ALPHA, power: flo
     return _z_sum(alpha, power) * float(sd)
 
 
+def accuracy_se(baseline: float, n: int) -> float:
+    """Binomial standard error, in points, of an accuracy of ``baseline`` points on ``n``."""
+    p = baseline / 100.0
+    return 100.0 * float(np.sqrt(p * (1 - p) / n))
+
+
 def accuracy_mdd(baseline: float, n: int, *, alpha: float = ALPHA, power: float = POWER
                  ) -> float:
     """Unpaired MDD in points for an accuracy of ``baseline`` points on ``n`` examples."""
-    p = baseline / 100.0
-    return 100.0 * minimum_detectable_difference(np.sqrt(p * (1 - p) / n), alpha=alpha,
-                                                 power=power)
+    return minimum_detectable_difference(accuracy_se(baseline, n), alpha=alpha, power=power)
+
+
+def official_sizes_power(baseline: float) -> dict:
+    """The MDD of every accuracy-scored GLUE dev set at its official size, without a run."""
+    from gluebench.tasks import BENCHMARKS, get_task
+
+    rows = {}
+    for name, b in BENCHMARKS.items():
+        if b.metrics == ("accuracy",) and b.glue_group:
+            n = get_task(b.task).files[b.dev].size
+            rows[name] = {"n": n, "baseline": baseline, "se": accuracy_se(baseline, n),
+                          "mdd": accuracy_mdd(baseline, n), "method": "unpaired, binomial SE"}
+    return {"power": {"alpha": ALPHA, "power": POWER, "entries": rows}}
 
 
 def disagreement(predictions: list[np.ndarray]) -> float | None:

@@ -18,7 +18,8 @@ from gluebench.errors import UsageError
 from gluebench.models.finetuned import read_results
 from gluebench.predictions import as_written
 from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, STSB_RANGE, get_task
+from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.train.runner import predictions_from_logits
 
 
 def load_outputs(path: Path) -> dict[str, np.ndarray]:
@@ -27,9 +28,9 @@ def load_outputs(path: Path) -> dict[str, np.ndarray]:
 
 
 def predicted_values(task, outputs: np.ndarray) -> np.ndarray:
-    if task.labels is None:
-        return as_written(task, np.clip(outputs, *STSB_RANGE))
-    return outputs.argmax(axis=1)
+    """The predictions the run wrote to its files (saved outputs are in our label order)."""
+    scores = outputs.reshape(len(outputs), -1)   # STS-B's raw scores as one-column logits
+    return as_written(task, predictions_from_logits(task, scores, None))
 
 
 def _seed_predictions(root: Path, entry: str, task) -> list[np.ndarray]:

@@ -39,11 +39,12 @@ from gluebench import SCHEMA_VERSION
 from gluebench.data import Examples, sample_source
 from gluebench.efficiency import variants
 from gluebench.efficiency.memory import PeakMemory
-from gluebench.errors import GlueBenchError, UsageError
+from gluebench.errors import UsageError
 from gluebench.models import hf
 from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.train import features
+from gluebench.train.loop import resolve_device
 from gluebench.train.runner import predictions_from_logits
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, 512)
@@ -77,14 +78,14 @@ def profile_model(model_path: str, *, device: str = "cpu", examples: Examples | 
     cannot run here is ``{"name", "skipped": reason}``).
     """
     say = progress or (lambda _line: None)
-    device = _device(device)
+    device = resolve_device(device)
     examples, task, scored = _inputs(examples, task)
     ref = hf.resolve_model(model_path)
     say(f"loading {ref.description}")
     model, _ = hf.load_classifier(ref)
     model.to(device).eval()
     encoded = features.encode(hf.load_tokenizer(ref), examples, max_seq_length)
-    perm = _label_permutation(task, model, ref, label_map) if scored else None
+    perm = hf.output_permutation(task, model, ref.path, label_map) if scored else None
     doc = _header(ref, model, device, task if scored else None, encoded, trainable)
     say("counting FLOPs")
     doc["flops_per_example"] = flops_per_example(model, encoded, max_seq_length, device)
@@ -114,17 +115,6 @@ def _time_original(doc: dict, model, device: str, encoded, batch_sizes, repeats:
     return logits
 
 
-def _device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise GlueBenchError(f"--device cuda: no CUDA GPU is visible to torch "
-                             f"(torch {torch.__version__})")
-    return device
-
-
 def _inputs(examples: Examples | None, task) -> tuple[Examples, Task, bool]:
     """The examples to profile on, their task, and whether to score them."""
     scored = examples is not None or task is not None
@@ -142,14 +132,6 @@ def _benchmark(task: Task, split: str) -> Benchmark:
     """The leaderboard entry scored on ``split`` of ``task`` (MNLI's mismatched: MNLI-mm)."""
     entries = [b for b in BENCHMARKS.values() if b.task == task.name]
     return next((b for b in entries if b.dev == split), entries[0])
-
-
-def _label_permutation(task: Task, model, ref, label_map):
-    if task.is_regression:
-        hf.check_regression_head(task, model, ref.path)
-        return None
-    return hf.label_permutation(task, model.config.id2label, label_map=label_map,
-                                model_name=ref.path)
 
 
 def _header(ref, model, device: str, task: Task | None, encoded, trainable) -> dict:

@@ -8,7 +8,6 @@ and the run's tokenisation settings. ``RunModels`` finds and loads them once.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from gluebench.data import Examples
 from gluebench.errors import UsageError
 from gluebench.predictions import as_written
 from gluebench.tasks import TASKS, Task, get_task
+from gluebench.tsv import read_json
 
 
 @dataclass
@@ -31,10 +31,32 @@ def read_results(run_dir: str | Path) -> dict:
     if not path.is_file():
         raise UsageError(f"{run_dir}: not a gluebench run directory (no results.json); "
                          "run gluebench finetune or evaluate first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc})") from None
+    return read_json(path)
+
+
+def saved_model(run_dir: str | Path, results: dict, task: Task) -> tuple[str, np.ndarray | None]:
+    """Where the run's fine-tuned ``task`` model is, and its label permutation (if any).
+
+    The run's own copy comes first (a run may have been moved or copied), else the
+    recorded path (an ``evaluate`` run records the model folder or hub name it used).
+    """
+    training = results.get("training", {})
+    facts = training.get(task.name, {})
+    recorded = facts.get("checkpoint")
+    if not recorded:
+        have = [t for t in TASKS if training.get(t, {}).get("checkpoint")]
+        raise UsageError(f"{run_dir}: no fine-tuned {task.name} model in this run "
+                         f"(it has: {', '.join(have) or 'none'})")
+    perm = facts.get("label_permutation")
+    perm = None if perm is None else np.asarray(perm)
+    local = Path(run_dir) / "checkpoints" / task.name / f"seed-{facts.get('selected_seed')}"
+    if (local / "config.json").is_file():
+        return str(local), perm
+    looks_local = Path(recorded).is_absolute() or recorded.startswith(".")
+    if looks_local and not Path(recorded).exists():
+        raise UsageError(f"{run_dir}: the fine-tuned {task.name} model is gone "
+                         f"({recorded} not found; were the checkpoints deleted?)")
+    return recorded, perm
 
 
 @dataclass
@@ -72,15 +94,14 @@ class RunModels:
     """The run's fine-tuned model per task, loaded lazily."""
 
     def __init__(self, run_dir: str | Path, *, device: str = "auto"):
-        from gluebench.train.config import TrainConfig, build_config
+        from gluebench.train.config import build_config
         from gluebench.train.loop import Engine
 
         self.root = Path(run_dir)
         self.results = read_results(run_dir)
         saved = self.results.get("config", {})
         keep = {k: saved[k] for k in ("max_seq_length", "eval_batch_size", "eval_batch_tokens",
-                                      "precision") if k in TrainConfig.__dataclass_fields__
-                and saved.get(k) is not None}
+                                      "precision") if saved.get(k) is not None}
         self.config = build_config(**keep, device=device)
         self.engine = Engine.choose(self.config)
         self._predictors: dict[str, TaskPredictor] = {}
@@ -94,25 +115,7 @@ class RunModels:
     def predictor(self, task_name: str) -> TaskPredictor:
         task = get_task(task_name)
         if task.name not in self._predictors:
-            facts = self.results.get("training", {}).get(task.name, {})
-            checkpoint = facts.get("checkpoint")
-            if not checkpoint:
-                raise UsageError(f"{self.root}: no fine-tuned {task.name} model in this run "
-                                 f"(it has: {', '.join(self.tasks) or 'none'})")
-            checkpoint = self._locate(task, checkpoint, facts.get("selected_seed"))
-            perm = facts.get("label_permutation")
-            self._predictors[task.name] = TaskPredictor(
-                task, checkpoint, None if perm is None else np.asarray(perm), self.config,
-                self.engine)
+            checkpoint, perm = saved_model(self.root, self.results, task)
+            self._predictors[task.name] = TaskPredictor(task, checkpoint, perm, self.config,
+                                                        self.engine)
         return self._predictors[task.name]
-
-    def _locate(self, task: Task, recorded: str, seed) -> str:
-        """The run's own copy first (the run may have been moved or copied), else as recorded."""
-        local = self.root / "checkpoints" / task.name / f"seed-{seed}"
-        if (local / "config.json").is_file():
-            return str(local)
-        looks_local = Path(recorded).is_absolute() or recorded.startswith(".")
-        if looks_local and not Path(recorded).exists():
-            raise UsageError(f"{self.root}: the fine-tuned {task.name} model is gone "
-                             f"({recorded} not found; were the checkpoints deleted?)")
-        return recorded

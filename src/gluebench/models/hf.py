@@ -188,6 +188,16 @@ def check_regression_head(task: Task, model, model_name: str) -> None:
                          f"{task.name} is a regression task and needs a single output")
 
 
+def output_permutation(task: Task, model, model_name: str,
+                       label_map: dict[str, str] | None = None) -> np.ndarray | None:
+    """How a loaded model's outputs map to ``task``'s classes (None for STS-B's one score)."""
+    if task.is_regression:
+        check_regression_head(task, model, model_name)
+        return None
+    return label_permutation(task, model.config.id2label, label_map=label_map,
+                             model_name=model_name)
+
+
 def hidden_size(model) -> int:
     config = model.config
     for attr in ("hidden_size", "d_model", "dim", "n_embd"):

@@ -34,22 +34,23 @@ def fmt_pct(fraction: float | None) -> str:
     return DASH if fraction is None else f"{100 * fraction:.1f}%"
 
 
-def fmt_bytes(value: float | None) -> str:
+def _scaled(value: float | None, units: tuple[tuple[str, float], ...], plain: str,
+            digits: int) -> str:
+    """``value`` in the largest of ``units`` (name, size) it reaches, else in ``plain``."""
     if value is None:
         return DASH
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, scale in units:
         if value >= scale:
-            return f"{value / scale:,.1f} {unit}"
-    return f"{value:,.0f} B"
+            return f"{value / scale:,.{digits}f} {unit}"
+    return f"{value:,.0f} {plain}"
+
+
+def fmt_bytes(value: float | None) -> str:
+    return _scaled(value, (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)), "B", 1)
 
 
 def fmt_flops(value: float | None) -> str:
-    if value is None:
-        return DASH
-    for unit, scale in (("TFLOPs", 1e12), ("GFLOPs", 1e9), ("MFLOPs", 1e6)):
-        if value >= scale:
-            return f"{value / scale:,.2f} {unit}"
-    return f"{value:,.0f} FLOPs"
+    return _scaled(value, (("TFLOPs", 1e12), ("GFLOPs", 1e9), ("MFLOPs", 1e6)), "FLOPs", 2)
 
 
 def fmt_ms(value: float | None) -> str:

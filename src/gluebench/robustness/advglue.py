@@ -14,7 +14,6 @@ those originals, a paired clean-versus-attacked comparison on the same items.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from gluebench.data import Examples
 from gluebench.errors import DataError
 from gluebench.tasks import get_task
+from gluebench.tsv import read_json
 
 # AdvGLUE key -> (GLUE task whose model answers it, GLUE entry whose metrics score it)
 ADV_TASKS = {"sst2": ("SST-2", "SST-2"), "qqp": ("QQP", "QQP"), "mnli": ("MNLI", "MNLI-m"),
@@ -33,11 +33,8 @@ def read_advglue(path: str | Path) -> dict[str, list[dict]]:
     if not path.is_file():
         raise DataError(path, "AdvGLUE file not found (the dev set is dev.json from "
                         "https://adversarialglue.github.io)")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise DataError(path, f"not valid JSON: {exc}") from None
-    unknown = [k for k in raw if k not in ADV_TASKS] if isinstance(raw, dict) else ["?"]
+    raw = read_json(path)
+    unknown = [k for k in raw if k not in ADV_TASKS]
     if unknown:
         raise DataError(path, f"expected an object with keys {', '.join(ADV_TASKS)}; "
                         f"found {', '.join(map(str, unknown))}")

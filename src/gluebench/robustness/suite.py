@@ -14,7 +14,6 @@ interrupted run resumes where it stopped; cells are reused only for the same set
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -31,7 +30,7 @@ from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.stats import DEFAULT_RESAMPLES, paired_test
 from gluebench.tasks import BENCHMARKS, get_task, resolve_benchmarks
 from gluebench.train.rundir import entries_of
-from gluebench.tsv import write_json
+from gluebench.tsv import read_json, write_json
 
 DEFAULT_MAX_EXAMPLES = 500
 
@@ -185,11 +184,11 @@ def parse_extra(spec: str, tasks: list[str]) -> tuple[str, str, Path]:
     return fits[0], name, Path(path)
 
 
-def ood_section(models, extras: list[str], tasks: list[str], results: dict, *,
+def ood_section(models, extras: list[tuple[str, str, Path]], results: dict, *,
                 n_resamples: int, seed: int, progress) -> dict:
+    """``extras``: (task, name, path) as ``parse_extra`` gives them."""
     out = {}
-    for spec in extras:
-        task_name, name, path = parse_extra(spec, tasks)
+    for task_name, name, path in extras:
         task = get_task(task_name)
         entry = entries_of(task)[0]
         examples = read_split(task, BENCHMARKS[entry].dev, path)
@@ -214,8 +213,8 @@ def _earlier_cells(path: Path, settings: dict) -> dict:
     if not path.is_file():
         return {}
     try:
-        before = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
+        before = read_json(path)
+    except DataError:   # a half-written or foreign file: start afresh
         return {}
     if before.get("settings") != settings:
         return {}
@@ -253,9 +252,7 @@ def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
     models = RunModels(run_dir, device=device)
     tasks = chosen_tasks(models, tasks_spec)
     transformations, skipped = chosen_transformations(perturbations)
-    extras = extras or []
-    for spec in extras:
-        parse_extra(spec, tasks)
+    extras = [parse_extra(spec, tasks) for spec in extras or []]
     adv_path = find_advglue(advglue, source)
     adv_data = load_advglue(adv_path) if adv_path else None
     for name, reason in skipped.items():
@@ -282,7 +279,7 @@ def run_robustness(run_dir, source, *, tasks_spec: str | None = None,
             models, adv_path, adv_data, tasks, models.results, n_resamples=n_resamples,
             seed=seed, progress=progress)
         write_json(out_path.with_name("advglue_predictions.json"), predictions)
-    doc["ood"] = ood_section(models, extras, tasks, models.results, n_resamples=n_resamples,
+    doc["ood"] = ood_section(models, extras, models.results, n_resamples=n_resamples,
                              seed=seed, progress=progress)
     save()
     return doc

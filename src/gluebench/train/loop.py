@@ -33,11 +33,7 @@ class Engine:
     def choose(cls, config) -> Engine:
         import torch
 
-        if config.device == "cuda" and not torch.cuda.is_available():
-            raise GlueBenchError("--device cuda: no CUDA GPU is visible to torch "
-                                 f"(torch {torch.__version__})")
-        device = "cuda" if config.device == "cuda" or (
-            config.device == "auto" and torch.cuda.is_available()) else "cpu"
+        device = resolve_device(config.device)
         # "auto": bf16 where the GPU has it. Asked-for bf16 runs on a CPU too (rarely faster).
         bf16 = config.precision == "bf16" or (
             config.precision == "auto" and device == "cuda" and torch.cuda.is_bf16_supported())
@@ -51,6 +47,18 @@ class Engine:
         if self.device == "cuda":
             info["gpu"] = torch.cuda.get_device_name()
         return info
+
+
+def resolve_device(name: str) -> str:
+    """``auto``: the GPU when torch sees one, else the CPU; ``cuda`` without a GPU: an error."""
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GlueBenchError("--device cuda: no CUDA GPU is visible to torch "
+                             f"(torch {torch.__version__})")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

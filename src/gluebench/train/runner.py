@@ -17,6 +17,7 @@ import numpy as np
 from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
+from gluebench.models.finetuned import read_results, saved_model
 from gluebench.predictions import as_written, write_predictions
 from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
@@ -99,10 +100,11 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
 
 def model_outputs(task: Task, logits: np.ndarray, perm: np.ndarray | None) -> np.ndarray:
     """Class probabilities with columns in our label order, or STS-B's raw scores."""
+    from scipy.special import softmax
+
     if task.labels is None:
         return logits[:, 0].astype(np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    probs = softmax(logits, axis=1)
     if perm is None:
         return probs
     ours = np.empty_like(probs)
@@ -255,19 +257,10 @@ def model_for_tasks(specs: list[str] | None, tasks: list[Task]) -> dict[str, str
         else:
             default = spec
     if default is not None and (Path(default) / "run.json").is_file():
-        return {t.name: chosen.get(t.name) or _run_checkpoint(Path(default), t) for t in tasks}
+        results = read_results(default)
+        return {t.name: chosen.get(t.name) or saved_model(default, results, t)[0]
+                for t in tasks}
     return {t.name: chosen.get(t.name, default) for t in tasks}
-
-
-def _run_checkpoint(run_dir: Path, task: Task) -> str:
-    import json
-
-    results = run_dir / "results.json"
-    training = json.loads(results.read_text())["training"] if results.is_file() else {}
-    checkpoint = training.get(task.name, {}).get("checkpoint")
-    if not checkpoint:
-        raise UsageError(f"{run_dir}: no fine-tuned {task.name} checkpoint in this run")
-    return checkpoint
 
 
 def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, out_dir,
@@ -294,12 +287,7 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
                 continue
             ref = refs[task.name]
             model, _ = hf.load_classifier(ref)
-            perm = None
-            if task.is_regression:
-                hf.check_regression_head(task, model, ref.path)
-            else:
-                perm = hf.label_permutation(task, model.config.id2label, label_map=label_map,
-                                            model_name=ref.path)
+            perm = hf.output_permutation(task, model, ref.path, label_map)
             tokenizer = hf.load_tokenizer(ref)
             bars.unit(f"{task.name} eval")
             evaluated = predict_task(task, model, tokenizer, source, config, engine,

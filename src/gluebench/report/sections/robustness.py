@@ -6,8 +6,7 @@ from gluebench.report import plots
 from gluebench.report.collect import RunView
 from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_int, fmt_p, fmt_pct, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
-from gluebench.report.sections.shared import best, not_measured
-from gluebench.tasks import BENCHMARKS
+from gluebench.report.sections.shared import best, glue_order, not_measured
 
 #: Runs that have robustness results, with their index among all runs.
 Have = list[tuple[int, RunView]]
@@ -90,7 +89,7 @@ def _perturbations(s: Section, have: Have, figures: bool) -> None:
         if svg:
             s.blocks.append(Figure("perturbations", svg, ""))
     columns = [(i, r, task, r.robustness["perturbations"][task]) for i, r in pert
-               for task in _in_glue_order(r.robustness["perturbations"])]
+               for task in glue_order(r.robustness["perturbations"])]
     heads = [f"{task}\n{r.name}" if len(pert) > 1 else task for _, r, task, _ in columns]
     s.blocks.append(table(["Transformation"] + heads,
                           _perturbation_rows(columns, transformations),
@@ -121,15 +120,10 @@ def _transformation_order(pert: Have, info: dict[str, dict]) -> list[tuple[str, 
     return [(k, seen[k]) for k in order]
 
 
-def _in_glue_order(entries) -> list[str]:
-    known = list(BENCHMARKS)
-    return sorted(entries, key=lambda e: (known.index(e) if e in known else len(known), e))
-
-
 def _heatmap_panels(pert: Have, transformations: list[tuple[str, bool]]) -> list[tuple]:
     panels = []
     for i, r in pert:
-        tasks = _in_glue_order(r.robustness["perturbations"])
+        tasks = glue_order(r.robustness["perturbations"])
         cells = [[r.robustness["perturbations"][t].get("results", {}).get(k)
                   for k, _ in transformations] for t in tasks]
         panels.append((r.name, i, tasks, cells))

@@ -8,11 +8,16 @@ from gluebench.report.sections.blocks import Note
 from gluebench.tasks import BENCHMARKS
 
 
-def entries_in(runs: list[RunView]) -> list[str]:
-    """The task entries present in any run: GLUE order first, then the others sorted."""
-    names = {n for r in runs for n in r.tasks}
+def glue_order(names) -> list[str]:
+    """Entry names in GLUE order first, then the others sorted."""
+    names = set(names)
     known = [n for n in BENCHMARKS if n in names]
     return known + sorted(names - set(known))
+
+
+def entries_in(runs: list[RunView]) -> list[str]:
+    """The task entries present in any run, in GLUE order."""
+    return glue_order(n for r in runs for n in r.tasks)
 
 
 def seeds(results: dict) -> str:
