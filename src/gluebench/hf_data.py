@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import Examples
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
+from gluebench.examples import Examples
 from gluebench.tasks import Task
 
 HUB_NAME = "nyu-mll/glue"

@@ -16,10 +16,10 @@ from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, 
 from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
 from gluebench.errors import UsageError
 from gluebench.models.finetuned import read_results
+from gluebench.models.outputs import predictions_from_logits
 from gluebench.predictions import as_written
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import BENCHMARKS, get_task
-from gluebench.train.runner import predictions_from_logits
 
 
 def load_outputs(path: Path) -> dict[str, np.ndarray]:

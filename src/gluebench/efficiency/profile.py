@@ -41,11 +41,11 @@ from gluebench.efficiency import variants
 from gluebench.efficiency.memory import PeakMemory
 from gluebench.errors import UsageError
 from gluebench.models import hf
+from gluebench.models.outputs import predictions_from_logits
 from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.train import features
 from gluebench.train.loop import resolve_device
-from gluebench.train.runner import predictions_from_logits
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, 512)
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")

@@ -15,6 +15,7 @@ import numpy as np
 
 from gluebench.data import Examples
 from gluebench.errors import UsageError
+from gluebench.models.outputs import model_outputs, predictions_from_logits
 from gluebench.predictions import as_written
 from gluebench.tasks import TASKS, Task, get_task
 from gluebench.tsv import read_json
@@ -80,7 +81,6 @@ class TaskPredictor:
 
     def predict(self, examples: Examples, progress=None) -> Prediction:
         from gluebench.train import features, loop
-        from gluebench.train.runner import model_outputs, predictions_from_logits
 
         model, tokenizer = self.load()
         encoded = features.encode(tokenizer, examples, self.config.max_seq_length)

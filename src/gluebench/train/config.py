@@ -106,6 +106,18 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
+SEED_LIMIT = 2**32   # numpy's and torch's seeds are unsigned 32-bit
+
+
+def parse_seed(text) -> int:
+    """A seed from a flag or a file: ASCII digits only, 0 <= seed < 2**32."""
+    if isinstance(text, bool) or not (isinstance(text, int) or (
+            isinstance(text, str) and text.strip().isascii() and text.strip().isdigit())):
+        raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {str(text)[:80]!r}")
+    value = int(text)
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {value}")
+    return value
 _HINTS = typing.get_type_hints(TrainConfig)
 
 

@@ -18,10 +18,11 @@ from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
 from gluebench.models.finetuned import read_results, saved_model
+from gluebench.models.outputs import model_outputs, predictions_from_logits
 from gluebench.predictions import as_written, write_predictions
 from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, STSB_RANGE, TASKS, Task, get_task, resolve_benchmarks
+from gluebench.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.methods import apply_method, count_parameters, exportable
@@ -57,14 +58,6 @@ def _with_train_data(source: DataSource, tasks: list[Task], log) -> list[Task]:
     return ready
 
 
-def predictions_from_logits(task: Task, logits: np.ndarray, perm: np.ndarray | None):
-    """Class ids in our order (via the model-to-ours permutation), or STS-B scores in [0, 5]."""
-    if task.labels is None:
-        return np.clip(logits[:, 0].astype(np.float64), *STSB_RANGE)
-    ids = logits.argmax(axis=1)
-    return ids if perm is None else perm[ids]
-
-
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
                  engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
@@ -96,20 +89,6 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
                 save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
                              model_outputs(task, logits, perm))
     return {"entries": scored, "inference": inference}
-
-
-def model_outputs(task: Task, logits: np.ndarray, perm: np.ndarray | None) -> np.ndarray:
-    """Class probabilities with columns in our label order, or STS-B's raw scores."""
-    from scipy.special import softmax
-
-    if task.labels is None:
-        return logits[:, 0].astype(np.float64)
-    probs = softmax(logits, axis=1)
-    if perm is None:
-        return probs
-    ours = np.empty_like(probs)
-    ours[:, perm] = probs       # the model's column i is our class perm[i]
-    return ours
 
 
 def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:

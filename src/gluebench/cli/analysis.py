@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gluebench.cli import _console, _positive_int
+from gluebench.cli.common import DATA_HELP, console, positive_int, stats_flags
 from gluebench.errors import UsageError
 from gluebench.tsv import atomic_write, write_json
 
@@ -21,7 +21,7 @@ def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -
     for target in targets:
         write_json(target, doc)
     if targets:
-        _console().print("wrote " + ", ".join(map(str, targets)))
+        console().print("wrote " + ", ".join(map(str, targets)))
 
 
 def cmd_robustness(args) -> int:
@@ -36,12 +36,12 @@ def cmd_robustness(args) -> int:
                              perturbations=args.perturbations, advglue=args.advglue,
                              extras=args.extra, max_examples=args.max_examples, seed=args.seed,
                              n_resamples=args.resamples, device=args.device, progress=bars)
-    console = _console()
+    out = console()
     for table in (tables.advglue(doc), tables.perturbations(doc), tables.ood(doc)):
         if table is not None:
-            console.print(table)
+            out.print(table)
     _save(doc, None, "robustness.json", args.json)
-    console.print(f"wrote {Path(args.run_dir) / 'analysis' / 'robustness.json'}")
+    out.print(f"wrote {Path(args.run_dir) / 'analysis' / 'robustness.json'}")
     return 0
 
 
@@ -88,7 +88,7 @@ def cmd_profile(args) -> int:
                             label_map=parse_label_map(args.label_map),
                             onnx=args.onnx, progress=bars.log)
     for table in profile_tables(doc):
-        _console().print(table)
+        console().print(table)
     _save(doc, run_dir, "profile.json", args.json)
     return 0
 
@@ -105,7 +105,7 @@ def cmd_calibration(args) -> int:
     from gluebench.report import analysis_tables as tables
 
     doc = _quality(args.run_dir, args.bins, args.resamples, args.seed)
-    _console().print(tables.calibration(doc))
+    console().print(tables.calibration(doc))
     _save(doc, args.run_dir, "quality.json", args.json)
     return 0
 
@@ -122,16 +122,16 @@ def cmd_power(args) -> int:
         doc = official_sizes_power(args.baseline)
     else:
         doc = _quality(args.run_dir, 10, args.resamples, args.seed)
-    console = _console()
-    console.print(tables.power(doc))
+    out = console()
+    out.print(tables.power(doc))
     for line in tables.power_sentences(doc):
-        console.print(line)
+        out.print(line)
     if args.run_dir is not None:
         from gluebench.models.finetuned import read_results
 
         spread = seed_spread(read_results(args.run_dir))
         if spread is not None:
-            console.print(spread)
+            out.print(spread)
     _save(doc, None, "quality.json", args.json)
     return 0
 
@@ -163,7 +163,8 @@ def cmd_report(args) -> int:
     return 0
 
 
-def add_commands(sub, data_help: str, stats_flags) -> None:
+def register(sub) -> None:
+    data_help = DATA_HELP
     p = sub.add_parser("robustness", help="AdvGLUE, perturbations and out-of-distribution "
                                           "scores of a run's models")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -175,7 +176,7 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
                    help="AdvGLUE dev.json (default: advglue/dev.json beside the data)")
     p.add_argument("--extra", action="append", metavar="[TASK:]NAME=PATH",
                    help="an out-of-distribution file in the task's dev format (repeatable)")
-    p.add_argument("--max-examples", type=_positive_int, default=500,
+    p.add_argument("--max-examples", type=positive_int, default=500,
                    help="dev examples per task for the perturbations (default 500)")
     _device_and_output(p)
     stats_flags(p)
@@ -185,9 +186,9 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
     p.add_argument("target", metavar="RUN_DIR_OR_MODEL")
     p.add_argument("--task", help="the run's task to profile, and score variants on")
     p.add_argument("--data-dir", help=data_help + " (default: $GLUE_DIR, else the sample)")
-    p.add_argument("--max-examples", type=_positive_int, default=256,
+    p.add_argument("--max-examples", type=positive_int, default=256,
                    help="dev examples (default 256)")
-    p.add_argument("--repeats", type=_positive_int, default=50, help="batch-1 latency repeats")
+    p.add_argument("--repeats", type=positive_int, default=50, help="batch-1 latency repeats")
     p.add_argument("--label-map", metavar="MAP",
                    help="what a foreign model's labels mean, e.g. LABEL_0=entailment,...")
     p.add_argument("--int8", action="store_true", help="also int8 dynamic quantisation")
@@ -198,7 +199,7 @@ def add_commands(sub, data_help: str, stats_flags) -> None:
 
     p = sub.add_parser("calibration", help="ECE, Brier, reliability, confusion matrices")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--bins", type=_positive_int, default=10, help="confidence bins (default 10)")
+    p.add_argument("--bins", type=positive_int, default=10, help="confidence bins (default 10)")
     p.add_argument("--json", metavar="OUT")
     stats_flags(p)
     p.set_defaults(func=cmd_calibration)

@@ -1,0 +1,106 @@
+"""What every command group shares: the one-line parser, the console, common flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+EXIT_USAGE = 2
+DATA_HELP = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=max(140, Console().width), highlight=False)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (not argparse's usage block), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text) if text.strip().isascii() else 0
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text[:80]}'")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """A random seed: a whole number 0 <= s < 2**32 (what numpy and torch accept)."""
+    from gluebench.train.config import parse_seed
+
+    try:
+        return parse_seed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def stats_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap/permutation resamples (default 1000)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+
+
+def run_flags(p: argparse.ArgumentParser, data_help: str, tasks_default: str) -> None:
+    p.add_argument("--data-dir", help=data_help)
+    p.add_argument("--tasks", default=tasks_default,
+                   help="comma-separated tasks, e.g. CoLA,RTE (default: all available)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in RUN_DIR (default: resume an interrupted run)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: when stderr is a terminal)")
+    stats_flags(p)
+
+
+def config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    """One flag per TrainConfig field (values checked by the config), plus --config FILE."""
+    from gluebench.train.config import FIELDS
+
+    if only is None:
+        p.add_argument("--config", metavar="FILE",
+                       help="a TOML or JSON file of settings (flags override it)")
+    group = p.add_argument_group("recipe and engine settings")
+    for name, f in FIELDS.items():
+        if only is not None and name not in only:
+            continue
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        if f.type in (bool, "bool"):
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
+        else:
+            group.add_argument(flag, dest=name, default=None, metavar=name.upper(),
+                               help=help_text)
+
+
+def train_config(args, **defaults):
+    """The TrainConfig from defaults, ``--config FILE`` and the flags given."""
+    from gluebench.train.config import FIELDS, build_config
+
+    flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    return build_config(getattr(args, "config", None), **{**defaults, **flags})
+
+
+def print_run(results: dict, out: str | os.PathLike, title: str,
+              reference: dict | None = None) -> None:
+    from gluebench.report import tables
+
+    out_console = console()
+    out_console.print(tables.details(results))
+    rows = [(Path(out).name, results)] + ([("majority baseline", reference)] if reference else [])
+    out_console.print(tables.leaderboard(rows, title=title))
+    seeds = tables.seed_spread(results)
+    if seeds is not None:
+        out_console.print(seeds)
+    out_console.print(f"results: {Path(out) / 'results.json'}; predictions: "
+                      f"{Path(out) / 'predictions'}")
+    out_console.print(f"next: gluebench robustness|profile|calibration|power {out}; "
+                      f"gluebench report {out} -o report.html")

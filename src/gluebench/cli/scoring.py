@@ -1,0 +1,156 @@
+"""Scoring and submissions: ``tasks``, ``score``, ``compare``, ``submission``, ``validate``,
+``baseline``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
+
+
+def cmd_tasks(args) -> int:
+    from rich.table import Table
+
+    from gluebench.tasks import registry
+
+    rows = registry()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title="GLUE tasks (labels in official order: id 0, 1, ...)",
+                  header_style="bold")
+    for col in ("Entry", "Inputs", "Labels (submission vocabulary)", "Metrics", "Splits (size)",
+                "Submission file"):
+        table.add_column(col)
+    for name, r in rows.items():
+        labels = "score 0-5 (float)" if r["labels"] is None else ", ".join(
+            lab if lab == nm else f"{lab}={nm}"
+            for lab, nm in zip(r["labels"], r["label_names"], strict=True))
+        splits = ", ".join(f"{k} {v['size']}" for k, v in r["splits"].items())
+        table.add_row(name, ", ".join(r["input_fields"]), labels, " + ".join(r["metrics"]),
+                      splits, r["submission_file"])
+    console().print(table)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from gluebench.data import open_source
+    from gluebench.report import tables
+    from gluebench.scoring import score_predictions
+    from gluebench.tsv import atomic_write, write_json
+
+    source = open_source(args.data_dir)
+    start = time.perf_counter()
+    results = score_predictions(source, args.predictions, split=args.split,
+                                n_resamples=args.resamples, seed=args.seed)
+    results["timings"] = {"score_seconds": time.perf_counter() - start}
+    shown = [tables.details(results)]
+    if "categories" in results["tasks"].get("AX", {}):
+        shown.append(tables.ax_categories(results["tasks"]["AX"]))
+    shown.append(tables.leaderboard([(Path(args.predictions).name or "predictions", results)]))
+    out = console()
+    for table in shown:
+        out.print(table)
+    if args.json:
+        write_json(args.json, results)
+        out.print(f"wrote {args.json}")
+    if args.markdown:
+        atomic_write(args.markdown, "\n".join(tables.to_markdown(t) for t in shown))
+        out.print(f"wrote {args.markdown}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from gluebench.compare import compare_predictions
+    from gluebench.data import open_source
+    from gluebench.report import tables
+    from gluebench.tsv import write_json
+
+    result = compare_predictions(open_source(args.data_dir), args.a, args.b, split=args.split,
+                                 n_resamples=args.resamples, seed=args.seed)
+    console().print(tables.comparison(result))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
+def cmd_submission(args) -> int:
+    from gluebench.submission import build_submission
+
+    counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing)
+    print(f"wrote {args.output}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from gluebench.submission import validate_submission
+
+    problems = validate_submission(args.zip)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.zip}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.zip}: OK, all 11 files as the GLUE server expects")
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from gluebench.baselines import write_baseline
+    from gluebench.data import open_source
+    from gluebench.tasks import resolve_benchmarks
+
+    written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
+                             resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
+    print(f"wrote {len(written)} {args.split} prediction file(s) to {args.output}: "
+          + ", ".join(written))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("tasks", help="list the GLUE tasks, labels, metrics and sizes")
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("score", help="score a folder of prediction files")
+    p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev"])
+    p.add_argument("--predictions", required=True, metavar="PRED_DIR")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
+    stats_flags(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("compare", help="paired significance test between two prediction folders")
+    p.add_argument("a", metavar="A_DIR")
+    p.add_argument("b", metavar="B_DIR")
+    p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev"])
+    p.add_argument("--json", metavar="OUT")
+    stats_flags(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("submission", help="build the zip the GLUE server accepts")
+    p.add_argument("--predictions", required=True, metavar="PRED_DIR",
+                   help="folder with the 11 test prediction files")
+    p.add_argument("-o", "--output", required=True, metavar="ZIP")
+    p.add_argument("--fill-missing", action="store_true",
+                   help="fill absent files with a constant prediction (partial submission)")
+    p.set_defaults(func=cmd_submission)
+
+    p = sub.add_parser("validate", help="list every problem in a submission zip")
+    p.add_argument("zip")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("baseline", help="write predictions of a reference baseline")
+    p.add_argument("kind", choices=["majority", "constant", "random"])
+    p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
+    p.add_argument("--split", default="dev", choices=["dev", "test"])
+    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks")
+    p.add_argument("--label", help="label for the constant baseline (default: the first label)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.set_defaults(func=cmd_baseline)

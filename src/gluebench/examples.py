@@ -1,0 +1,56 @@
+"""The examples of one split of one task, and the protocol every data source follows.
+
+Kept apart from ``data`` (directories, the sample) so that other sources (``hf_data``)
+can build ``Examples`` without importing the module that chooses between sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from gluebench.tasks import Task
+
+
+@dataclass
+class Examples:
+    """The examples of one split of one task, in file order."""
+
+    task: Task
+    split: str                       # key into task.files ("dev", "dev_mismatched", ...)
+    source: str                      # where they came from, for reports
+    index: np.ndarray                # (n,) int64: the official index of each example
+    inputs: dict[str, list[str]]     # task.input_fields -> (n,) texts
+    labels: np.ndarray | None        # (n,) int64 class ids, float64 scores, or None
+    meta: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, rows: np.ndarray) -> Examples:
+        """The examples at positions ``rows`` (e.g. a seeded subsample), in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        pick = lambda values: [values[i] for i in rows]  # noqa: E731
+        return Examples(self.task, self.split, self.source, self.index[rows],
+                        {k: pick(v) for k, v in self.inputs.items()},
+                        None if self.labels is None else self.labels[rows],
+                        {k: pick(v) for k, v in self.meta.items()})
+
+    def subsample(self, n: int | None, seed: int) -> Examples:
+        """A seeded random subset of ``n`` examples in file order (all when ``n`` >= size)."""
+        if n is None or n >= len(self):
+            return self
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return self.take(rows)
+
+
+class DataSource(Protocol):
+    """Where GLUE examples come from: a directory, the hub, the bundled sample."""
+
+    description: str
+
+    def has(self, task: Task, split: str) -> bool: ...
+
+    def load(self, task: Task, split: str) -> Examples: ...
