@@ -107,7 +107,7 @@ def test_the_mnli_model_also_predicts_ax(tiny_model, tmp_path):
     (["finetune", "--model", "./no/such/model"], "model './no/such/model' not found"),
     (["finetune", "--tasks", "RTEE"], "Unknown task 'RTEE'. Did you mean 'RTE'?"),
     (["finetune", "--method", "adapters"], "bad value 'adapters' for 'method'"),
-    (["finetune", "--epochs", "-1"], "'epochs' must be positive"),
+    (["finetune", "--epochs", "-1"], "'epochs' must be in (0, 10000)"),
     (["evaluate"], "evaluate needs --model"),
     (["finetune", "--tasks", "RTE", "--device", "cuda"], "--device cuda: no CUDA GPU is visible"),
 ])

@@ -171,13 +171,14 @@ def test_wordnet_absence_is_reported_not_fatal():
 def test_a_run_whose_checkpoints_are_gone_is_one_line(tiny_run, tmp_path, run_cli):
     work = tmp_path / "run"
     shutil.copytree(tiny_run, work)
-    results = json.loads((work / "results.json").read_text())
-    results["training"]["SST-2"]["checkpoint"] = str(work / "checkpoints" / "SST-2" / "seed-9")
-    (work / "results.json").write_text(json.dumps(results))
     shutil.rmtree(work / "checkpoints")
+    # The recorded checkpoint path names the original run's model, which still exists: a
+    # copied run whose own checkpoints are gone must not silently use it.
+    assert (tiny_run / "checkpoints" / "SST-2").is_dir()
     code, _, err = run_cli("robustness", work, "--data-dir", "sample", "--tasks", "SST-2",
                            "--perturbations", "lowercase")
-    assert code == 2 and err.count("\n") == 1 and "fine-tuned SST-2 model is gone" in err
+    assert code == 2 and err.count("\n") == 1 and "fine-tuned SST-2 model of this run is gone" \
+        in err
 
 
 def test_a_copied_run_uses_its_own_checkpoints(tiny_run, tmp_path):

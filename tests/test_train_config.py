@@ -41,8 +41,8 @@ def test_flag_strings_are_coerced():
     ('learning_rat = 1e-4\n', "unknown key 'learning_rat'. Did you mean 'learning_rate'?"),
     ('method = "adapter"\n', "bad value 'adapter' for 'method': expected one of: full, lora"),
     ('batch_size = "many"\n', "bad value 'many' for 'batch_size'"),
-    ('epochs = [\n', "not valid toml"),
-    ('batch_size = 0\n', "'batch_size' must be at least 1"),
+    ('epochs = [\n', "not valid TOML"),
+    ('batch_size = 0\n', "'batch_size' must be a whole number from 1"),
     ('seeds = [1, 1]\n', "'seeds' repeats a seed"),
     ('splits = ["train"]\n', "unknown split 'train'"),
 ])

@@ -6,6 +6,7 @@ can build ``Examples`` without importing the module that chooses between sources
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +38,16 @@ class Examples:
                         {k: pick(v) for k, v in self.inputs.items()},
                         None if self.labels is None else self.labels[rows],
                         {k: pick(v) for k, v in self.meta.items()})
+
+    def fingerprint(self) -> str:
+        """A hash of exactly these examples: indices, texts and labels (what a score rests on)."""
+        digest = hashlib.sha256(f"{self.task.name}|{self.split}|{len(self)}|".encode())
+        digest.update(np.ascontiguousarray(self.index, dtype=np.int64).tobytes())
+        for name in sorted(self.inputs):
+            digest.update(name.encode() + b"\x1e" + "\x1f".join(self.inputs[name]).encode())
+        if self.labels is not None:
+            digest.update(np.ascontiguousarray(self.labels).tobytes())
+        return digest.hexdigest()[:32]
 
     def subsample(self, n: int | None, seed: int) -> Examples:
         """A seeded random subset of ``n`` examples in file order (all when ``n`` >= size)."""

@@ -281,11 +281,18 @@ def benchmark_for_file(filename: str) -> Benchmark | None:
 
 def resolve_benchmarks(spec: str | None) -> list[Benchmark]:
     """Entries named by a comma-separated list; a task name expands (``MNLI`` -> m and mm)."""
-    if not spec or spec == "all":
+    if spec is None:
         return list(BENCHMARKS.values())
+    names = [s.strip() for s in spec.split(",")]
+    if not any(names):
+        raise UsageError(f"no task named in '{spec}'; expected e.g. CoLA,RTE or all")
+    if any(not n for n in names):
+        raise UsageError(f"empty task name in '{spec}'; expected names separated by commas")
     out: list[Benchmark] = []
-    for name in (s.strip() for s in spec.split(",") if s.strip()):
-        if _fold(name) in {_fold(b) for b in BENCHMARKS}:
+    for name in names:
+        if name.lower() == "all":
+            out.extend(BENCHMARKS.values())
+        elif _fold(name) in {_fold(b) for b in BENCHMARKS}:
             out.append(get_benchmark(name))
         else:
             task = get_task(name)  # raises "Unknown task ... Did you mean ...?"

@@ -8,6 +8,7 @@ without a final newline (CoLA dev). All of that is normalised here, once.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Sequence
@@ -84,13 +85,28 @@ def write_json(path: str | os.PathLike, obj) -> Path:
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write a whole file so that a reader (or an interrupted run) never sees half of it."""
+    """Write a whole file so that a reader (or an interrupted run) never sees half of it.
+
+    The temporary file has a name unique to this process and call (two processes writing
+    the same output never trample each other's temp file), and it is removed on any
+    failure, a full disk or an interrupt included: the target is complete or untouched.
+    """
+    import tempfile
+
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8", newline="\n")
-    else:
-        tmp.write_bytes(data)
-    os.replace(tmp, path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

@@ -7,6 +7,7 @@ and ``results.json``. No model is loaded and no data directory is needed.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,8 @@ import numpy as np
 from gluebench import SCHEMA_VERSION
 from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, regression_report
 from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
-from gluebench.errors import UsageError
-from gluebench.models.finetuned import read_results
+from gluebench.errors import DataError, UsageError
+from gluebench.models.finetuned import read_results, run_file
 from gluebench.models.outputs import predictions_from_logits
 from gluebench.predictions import as_written
 from gluebench.stats import DEFAULT_RESAMPLES
@@ -23,8 +24,13 @@ from gluebench.tasks import BENCHMARKS, get_task
 
 
 def load_outputs(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+    """A saved ``.npz`` of dev outputs; one line if it is not a readable npz file."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(path, f"not a readable outputs file ({type(exc).__name__}); start "
+                        "the run again with --overwrite") from None
 
 
 def predicted_values(task, outputs: np.ndarray) -> np.ndarray:
@@ -40,11 +46,11 @@ def _seed_predictions(root: Path, entry: str, task) -> list[np.ndarray]:
     return found
 
 
-def entry_quality(root: Path, entry: str, *, n_bins: int, n_resamples: int, seed: int,
-                  alpha: float, power: float) -> tuple[dict, dict]:
+def entry_quality(root: Path, results: dict, entry: str, *, n_bins: int, n_resamples: int,
+                  seed: int, alpha: float, power: float) -> tuple[dict, dict]:
     benchmark = BENCHMARKS[entry]
     task = get_task(benchmark.task)
-    saved = load_outputs(root / "outputs" / f"{entry}.npz")
+    saved = load_outputs(run_file(root, results, f"outputs/{entry}.npz"))
     gold, outputs = saved["gold"], saved["outputs"]
     pred = predicted_values(task, outputs)
     if task.labels is None:
@@ -71,7 +77,7 @@ def analyze_run(run_dir: str | Path, *, n_bins: int = DEFAULT_BINS, alpha: float
     quality, powered = {}, {}
     for entry in entries:
         quality[entry], powered[entry] = entry_quality(
-            root, entry, n_bins=n_bins, n_resamples=n_resamples, seed=seed, alpha=alpha,
+            root, results, entry, n_bins=n_bins, n_resamples=n_resamples, seed=seed, alpha=alpha,
             power=power)
     seeds = {e: r["seeds"] for e, r in results["tasks"].items() if r.get("seeds", {}).get("n")}
     return {"schema_version": SCHEMA_VERSION, "kind": "quality", "run": str(root),

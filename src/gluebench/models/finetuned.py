@@ -15,6 +15,7 @@ import numpy as np
 
 from gluebench.data import Examples
 from gluebench.errors import UsageError
+from gluebench.integrity import CHECKSUM_KEY, read_signed_json, verify_file
 from gluebench.models.outputs import model_outputs, predictions_from_logits
 from gluebench.predictions import as_written
 from gluebench.tasks import TASKS, Task, get_task
@@ -28,18 +29,30 @@ class Prediction:
 
 
 def read_results(run_dir: str | Path) -> dict:
+    """A run's ``results.json``; one line if it is missing, damaged or was edited."""
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         raise UsageError(f"{run_dir}: not a gluebench run directory (no results.json); "
                          "run gluebench finetune or evaluate first")
-    return read_json(path)
+    results = read_json(path)
+    if CHECKSUM_KEY in results:  # written by a run (hand-made documents carry none)
+        results = read_signed_json(path, what="the run's results (results.json)")
+    return results
+
+
+def run_file(run_dir: str | Path, results: dict, relative: str) -> Path:
+    """``RUN_DIR/relative``, checked against the hash the run recorded for it."""
+    path = Path(run_dir) / relative
+    verify_file(path, results.get("files", {}).get(relative), what=f"{relative} of the run")
+    return path
 
 
 def saved_model(run_dir: str | Path, results: dict, task: Task) -> tuple[str, np.ndarray | None]:
     """Where the run's fine-tuned ``task`` model is, and its label permutation (if any).
 
-    The run's own copy comes first (a run may have been moved or copied), else the
-    recorded path (an ``evaluate`` run records the model folder or hub name it used).
+    A fine-tuning run's model is its own checkpoint, never anything else: if that is gone,
+    one line says so (a recorded path could name another run's model). An ``evaluate`` run
+    uses the model folder or hub name it was given.
     """
     training = results.get("training", {})
     facts = training.get(task.name, {})
@@ -53,10 +66,15 @@ def saved_model(run_dir: str | Path, results: dict, task: Task) -> tuple[str, np
     local = Path(run_dir) / "checkpoints" / task.name / f"seed-{facts.get('selected_seed')}"
     if (local / "config.json").is_file():
         return str(local), perm
-    looks_local = Path(recorded).is_absolute() or recorded.startswith(".")
-    if looks_local and not Path(recorded).exists():
-        raise UsageError(f"{run_dir}: the fine-tuned {task.name} model is gone "
-                         f"({recorded} not found; were the checkpoints deleted?)")
+    if results.get("kind", "finetune") == "finetune":
+        raise UsageError(f"{run_dir}: the fine-tuned {task.name} model of this run is gone "
+                         f"({local} not found; were the checkpoints deleted or not copied "
+                         "with the run?); fine-tune again to analyse it")
+    if facts.get("checkpoint_source") == "hub":
+        return recorded, perm
+    if not Path(recorded).exists():
+        raise UsageError(f"{run_dir}: the {task.name} model this run evaluated is gone "
+                         f"({recorded} not found)")
     return recorded, perm
 
 

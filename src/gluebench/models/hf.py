@@ -7,6 +7,7 @@ anything else is a hub name and needs the hub (or its local cache).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -90,6 +91,57 @@ def load_tokenizer(ref: ModelRef):
         return AutoTokenizer.from_pretrained(ref.path, use_fast=True)
     except Exception as exc:  # noqa: BLE001 - any loader failure is one user-facing line
         raise _load_error(ref, exc) from None
+
+
+def check_classifier(ref: ModelRef, tokenizer) -> None:
+    """One line, before any work, for a model that cannot be an encoder classifier here.
+
+    A causal LM without a padding token cannot batch sequence classification (transformers
+    fails deep inside the first forward pass); it is evaluated by prompting instead.
+    """
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(ref.path)
+    except Exception as exc:  # noqa: BLE001 - any loader failure is one user-facing line
+        raise _load_error(ref, exc) from None
+    architectures = getattr(config, "architectures", None) or []
+    causal = getattr(config, "is_decoder", False) or any(
+        a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
+    no_pad = getattr(config, "pad_token_id", None) is None and tokenizer.pad_token_id is None
+    if causal and no_pad:
+        kind = ", ".join(architectures) or config.model_type
+        raise UsageError(f"{ref.path} is a causal language model ({kind}) without a padding "
+                         "token: it cannot be fine-tuned "
+                         "as an encoder classifier here; evaluate it by prompting with "
+                         f"`gluebench prompt --model {ref.path}`, or fine-tune an encoder "
+                         "(BERT, RoBERTa, DeBERTa, MiniLM)")
+
+
+def model_fingerprint(ref: ModelRef) -> str:
+    """A hash of a local model folder's config and weights; a hub model is its name."""
+    from gluebench.integrity import sha256_file
+
+    folder = Path(ref.path)
+    if not folder.is_dir():
+        return f"hub:{ref.path}"
+    digest = hashlib.sha256()
+    for name in ("config.json", *WEIGHT_FILES):
+        if (folder / name).is_file():
+            digest.update(f"{name}:{_cached_file_hash(folder / name, sha256_file)}".encode())
+    return digest.hexdigest()[:32]
+
+
+_FILE_HASHES: dict[tuple, str] = {}
+
+
+def _cached_file_hash(path: Path, hasher) -> str:
+    """Hash each (path, size, mtime) once per process: weights are large and read often."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = hasher(path)
+    return _FILE_HASHES[key]
 
 
 def load_classifier(ref: ModelRef, num_labels: int | None = None, *, task: Task | None = None):

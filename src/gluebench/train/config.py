@@ -121,8 +121,13 @@ def parse_seed(text) -> int:
 _HINTS = typing.get_type_hints(TrainConfig)
 
 
-def coerce(name: str, value, where: str) -> object:
-    """``value`` (from a file or a flag) as the type of field ``name``; UsageError if it isn't."""
+def coerce(name: str, value, where: str, *, strict: bool = False) -> object:
+    """``value`` (from a file or a flag) as the type of field ``name``; UsageError if it isn't.
+
+    Flags arrive as text and are parsed. With ``strict`` (values from a TOML/JSON file) a
+    value must already have the field's type: ``true`` is not a number, ``"32"`` is not an
+    integer, ``1.5`` is not a whole number.
+    """
     hint = _HINTS[name]
     args = [a for a in get_args(hint) if a is not type(None)]
     if value is None or (isinstance(value, str) and value.lower() == "none"):
@@ -132,6 +137,8 @@ def coerce(name: str, value, where: str) -> object:
     base = args[0] if args and typing.get_origin(hint) in (typing.Union, types.UnionType) \
         else hint
     try:
+        if strict:
+            _check_file_type(base, value)
         if typing.get_origin(base) is Literal:
             if value not in get_args(base):
                 raise ValueError(f"expected one of: {', '.join(get_args(base))}")
@@ -139,17 +146,84 @@ def coerce(name: str, value, where: str) -> object:
         if typing.get_origin(base) is tuple:
             items = value.split(",") if isinstance(value, str) else list(value)
             item_type = get_args(base)[0]
-            out = tuple(item_type(str(v).strip()) for v in items if str(v).strip())
+            parse = parse_seed if name == "seeds" else item_type
+            out = tuple(parse(str(v).strip()) for v in items if str(v).strip())
             if not out:
                 raise ValueError("expected at least one value")
             return out
         if base is bool:
             return _boolean(value)
-        if base is int and isinstance(value, float) and not value.is_integer():
-            raise ValueError("expected a whole number")
+        if base is int:
+            return _whole_number(value)
+        if base is float:
+            return _finite_number(value)
         return base(value)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"{where}: bad value {value!r} for '{name}': {exc}") from None
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise UsageError(f"{where}: bad value {shown} for '{name}': {exc}") from None
+
+
+def _check_file_type(base, value) -> None:
+    """A file's value must have the field's own type (TOML and JSON have typed values)."""
+    if typing.get_origin(base) is tuple:
+        ok = isinstance(value, (list, str)) and all(
+            isinstance(v, (int, str)) and not isinstance(v, bool)
+            for v in (value if isinstance(value, list) else []))
+    elif base is bool:
+        ok = isinstance(value, bool)
+    elif base is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif base is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:  # str and Literal fields
+        ok = isinstance(value, str)
+    if not ok:
+        raise ValueError(f"expected {_type_name(base)}, got a {_json_type(value)}")
+
+
+def _type_name(base) -> str:
+    if typing.get_origin(base) is Literal:
+        return "one of: " + ", ".join(get_args(base))
+    if typing.get_origin(base) is tuple:
+        return "a list"
+    return {bool: "true or false", int: "a whole number", float: "a number",
+            str: "a string"}.get(base, str(base))
+
+
+def _json_type(value) -> str:
+    return {bool: "boolean", int: "whole number", float: "number", str: "string",
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _whole_number(value) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("expected a whole number")
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise ValueError("expected a whole number (digits only)")
+    return int(text)
+
+
+def _finite_number(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or "_" in text or text.lower().lstrip("+-") in (
+                "nan", "inf", "infinity"):
+            raise ValueError("expected a finite number")
+        value = text
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
 
 
 def _boolean(value) -> bool:
@@ -168,7 +242,11 @@ def read_config_file(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: config file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                         f"offset {exc.start}); save the config as UTF-8") from None
     try:
         if path.suffix == ".json":
             raw = json.loads(text)
@@ -179,7 +257,9 @@ def read_config_file(path: str | os.PathLike) -> dict:
                 import tomli as tomllib
             raw = tomllib.loads(text)
     except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise UsageError(f"{path}: not valid {kind}: {first}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a table of settings at the top level")
     settings = {}
@@ -189,7 +269,7 @@ def read_config_file(path: str | os.PathLike) -> dict:
             close = difflib.get_close_matches(name, list(FIELDS), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise UsageError(f"{path}: unknown key '{key}'.{hint} Known: {', '.join(FIELDS)}")
-        settings[name] = coerce(name, value, str(path))
+        settings[name] = coerce(name, value, str(path), strict=True)
     return settings
 
 
@@ -204,17 +284,37 @@ def build_config(file: str | os.PathLike | None = None, **overrides) -> TrainCon
     return config
 
 
+# Ranges a value must fall in: (lowest, highest, whether the lowest is allowed).
+RANGES = {
+    "learning_rate": (0.0, 10.0, False),
+    "epochs": (0.0, 10_000.0, False),
+    "warmup_ratio": (0.0, 1.0, True),
+    "weight_decay": (0.0, 10.0, True),
+    "max_grad_norm": (0.0, 1e6, False),
+    "lora_dropout": (0.0, 1.0, True),
+}
+POSITIVE = ("batch_size", "max_seq_length", "eval_batch_size", "eval_batch_tokens", "lora_r",
+            "lora_alpha", "max_train_examples", "max_eval_examples")
+# Larger than any real setting; guards against a typo that would allocate forever.
+MAX_COUNT = 10**9
+
+
 def _check(config: TrainConfig) -> None:
-    positive = ("batch_size", "max_seq_length", "eval_batch_size", "eval_batch_tokens", "lora_r")
-    for name in positive:
-        if getattr(config, name) is not None and getattr(config, name) < 1:
-            raise UsageError(f"'{name}' must be at least 1, got {getattr(config, name)}")
-    for name in ("max_train_examples", "max_eval_examples", "epochs", "learning_rate"):
+    for name in POSITIVE:
         value = getattr(config, name)
-        if value is not None and value <= 0:
-            raise UsageError(f"'{name}' must be positive, got {value}")
-    if not 0 <= config.warmup_ratio < 1:
-        raise UsageError(f"'warmup_ratio' must be in [0, 1), got {config.warmup_ratio}")
+        if value is not None and not 1 <= value <= MAX_COUNT:
+            raise UsageError(f"'{name}' must be a whole number from 1 to {MAX_COUNT}, "
+                             f"got {value}")
+    for name, (low, high, low_ok) in RANGES.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        inside = (low <= value if low_ok else low < value) and value < high
+        if not (math.isfinite(value) and inside):
+            bracket = "[" if low_ok else "("
+            raise UsageError(f"'{name}' must be in {bracket}{low:g}, {high:g}), got {value}")
+    if not 0 <= config.data_seed < SEED_LIMIT:
+        raise UsageError(f"'data_seed' must be 0 <= seed < 2**32, got {config.data_seed}")
     bad = [s for s in config.splits if s not in ("dev", "test")]
     if bad:
         raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")

@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.errors import UsageError
+from gluebench.integrity import read_signed_json, sha256_file, verify_file, write_signed_json
 from gluebench.scoring import scored_results
-from gluebench.tasks import BENCHMARKS, Task
-from gluebench.tsv import atomic_write, write_json
+from gluebench.tasks import BENCHMARKS, TASKS, Task
+from gluebench.train.lock import LOCK_NAME
+from gluebench.tsv import atomic_write
 
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
@@ -42,6 +44,12 @@ def entries_of(task: Task) -> list[str]:
     """The leaderboard entries a task's model predicts (the MNLI model also predicts AX)."""
     names = [n for n, b in BENCHMARKS.items() if b.task == task.name]
     return names + (["AX"] if task.name == "MNLI" else [])
+
+
+RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted
+RUN_PARTS = ("run.json", "results.json", "units", "seeds", "predictions", "outputs",
+             "checkpoints", "analysis")
+UNIT_MEND = "delete that file to redo this task and seed, or start again with --overwrite"
 
 
 class RunDir:
@@ -65,35 +73,79 @@ class RunDir:
     def outputs(self) -> Path:
         return self.root / "outputs"
 
+    def is_run(self) -> bool:
+        """Whether the folder holds a gluebench run (its run.json carries our marker)."""
+        path = self.root / "run.json"
+        if not path.is_file():
+            return False
+        try:
+            return json.loads(path.read_text(encoding="utf-8")).get("format") == RUN_FORMAT
+        except (ValueError, UnicodeDecodeError, OSError, AttributeError):
+            return False
+
+    def check_target(self, *, overwrite: bool) -> None:
+        """Before any side effect: ``-o`` is a new or empty folder, or a gluebench run."""
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"{self.root}: -o names an existing file; expected a folder for "
+                             "the run (a new name, or an earlier run to resume)")
+        if not self.root.is_dir():
+            return
+        if (self.root / "run.json").is_file() and not self.is_run():
+            raise UsageError(f"{self.root}/run.json is not a gluebench run record; refusing to "
+                             f"{'delete' if overwrite else 'write into'} {self.root}: choose a "
+                             "new or empty folder")
+        if not self.is_run() and any(p.name != LOCK_NAME for p in self.root.iterdir()):
+            raise UsageError(f"{self.root} is not empty and is not a gluebench run; refusing to "
+                             f"{'delete its files' if overwrite else 'write into it'}: choose "
+                             "a new or empty folder")
+        if self.is_run() and not overwrite:
+            self.header()  # a damaged run.json fails here, before anything is written
+
+    def header(self) -> dict:
+        return read_signed_json(self.root / "run.json", what="the run's settings (run.json)")
+
     def start(self, header: dict, *, overwrite: bool = False) -> bool:
         """Record the run's settings, or check them against an earlier start (resume).
 
-        Returns True when resuming. Refuses to mix results of different settings.
+        Call ``check_target`` first. Returns True when resuming. Refuses to mix results of
+        different settings, models or data.
         """
-        path = self.root / "run.json"
-        if overwrite and self.root.exists():
-            for name in ("run.json", "results.json", "units", "seeds", "predictions",
-                         "outputs", "checkpoints", "analysis"):
+        if overwrite and self.is_run():
+            for name in RUN_PARTS:
                 target = self.root / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        if path.is_file():
-            before = json.loads(path.read_text(encoding="utf-8"))
-            changed = _differences(before, header)
+        header = {"format": RUN_FORMAT, **header}
+        if (self.root / "run.json").is_file():
+            changed = _differences(self.header(), header)
             if changed:
                 raise UsageError(f"{self.root} holds a run with other settings ({changed}); "
                                  "use another -o, or --overwrite to start it again")
-        write_json(path, header)
+        write_signed_json(self.root / "run.json", header)
         return any((self.root / "units").glob("*.json"))
 
     def done(self, task: str, seed: int | str) -> dict | None:
         path = self.unit_path(task, seed)
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        if not path.is_file():
+            return None
+        unit = read_signed_json(path, what=f"the record of {task} seed {seed}",
+                                mend=UNIT_MEND)
+        for rel, digest in unit.get("files", {}).items():
+            verify_file(self.root / rel, digest, what=f"{rel} (written by {task} seed {seed})",
+                        mend=UNIT_MEND)
+        return unit
 
     def save_unit(self, unit: dict) -> None:
-        write_json(self.unit_path(unit["task"], unit["seed"]), unit)
+        """The unit's marker, with the hash of every file it wrote: written last."""
+        files = {}
+        for folder in (self.seed_predictions(unit["seed"]),
+                       self.seed_predictions(unit["seed"]).parent / "outputs"):
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+                if path.is_file() and _belongs(path.name, unit["task"]):
+                    files[str(path.relative_to(self.root))] = sha256_file(path)
+        write_signed_json(self.unit_path(unit["task"], unit["seed"]), {**unit, "files": files})
 
     def units(self) -> list[dict]:
-        return [json.loads(p.read_text(encoding="utf-8"))
+        return [self.done(*p.stem.rsplit("-seed", 1))
                 for p in sorted((self.root / "units").glob("*.json"))]
 
     def promote(self, task: Task, seed: int | str) -> None:
@@ -108,6 +160,13 @@ class RunDir:
                 atomic_write(target, source.read_bytes())
 
 
+def _belongs(file_name: str, task_name: str) -> bool:
+    """Whether a prediction or output file is one of ``task_name``'s entries."""
+    stem = file_name.rsplit(".", 1)[0]
+    return any(stem in (e, BENCHMARKS[e].submission_file.rsplit(".", 1)[0])
+               for e in entries_of(TASKS[task_name]))
+
+
 def _differences(before: dict, now: dict) -> str:
     out = []
     for key in sorted(set(before) | set(now)):
@@ -115,7 +174,8 @@ def _differences(before: dict, now: dict) -> str:
             for name in sorted(set(before[key]) | set(now[key])):
                 if name not in RESUMABLE_CHANGES and before[key].get(name) != now[key].get(name):
                     out.append(f"{name}: {before[key].get(name)} -> {now[key].get(name)}")
-        elif key in ("model", "data_source", "kind") and before.get(key) != now.get(key):
+        elif key in ("model", "data_source", "kind", "model_fingerprint") and \
+                before.get(key) != now.get(key):
             out.append(f"{key}: {before.get(key)} -> {now.get(key)}")
     return "; ".join(out)
 
@@ -177,15 +237,17 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
     by_task: dict[str, list[dict]] = {}
     for unit in units:
         by_task.setdefault(unit["task"], []).append(unit)
-    tasks, training = {}, {}
+    tasks, training, files = {}, {}, {}
     for task_name, units in by_task.items():
         chosen = median_seed(units)
+        files.update(_promoted_files(chosen))
         for entry, scored in chosen["entries"].items():
             tasks[entry] = {**scored, "seeds": seed_summary(units, entry, chosen["seed"])}
         training[task_name] = {
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
-                                      "new_parameters", "model", "label_permutation")
+                                      "new_parameters", "model", "label_permutation",
+                                      "checkpoint_source")
                if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
         }
@@ -198,5 +260,17 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
         "model": header["model"],
         "config": header["config"],
         "training": training,
+        "files": dict(sorted(files.items())),
         **extra,
     }
+
+
+def _promoted_files(unit: dict) -> dict[str, str]:
+    """The hashes of a chosen unit's files under the names ``promote`` copies them to."""
+    prefix = f"seeds/{unit['seed']}/"
+    out = {}
+    for rel, digest in unit.get("files", {}).items():
+        rel = rel.replace("\\", "/")
+        if rel.startswith(prefix):
+            out[rel[len(prefix):]] = digest
+    return out

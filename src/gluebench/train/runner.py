@@ -16,6 +16,7 @@ import numpy as np
 
 from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
+from gluebench.integrity import write_signed_json
 from gluebench.models import hf
 from gluebench.models.finetuned import read_results, saved_model
 from gluebench.models.outputs import model_outputs, predictions_from_logits
@@ -25,6 +26,7 @@ from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
+from gluebench.train.lock import RunLock
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.progress import RunProgress
 from gluebench.train.rundir import (
@@ -35,7 +37,7 @@ from gluebench.train.rundir import (
     prediction_profile,
     results_document,
 )
-from gluebench.tsv import atomic_write, write_json
+from gluebench.tsv import atomic_write
 
 
 def tasks_to_run(spec: str | None) -> list[Task]:
@@ -47,22 +49,22 @@ def tasks_to_run(spec: str | None) -> list[Task]:
     return [TASKS[n] for n in names]
 
 
-def _with_train_data(source: DataSource, tasks: list[Task], log) -> list[Task]:
+def _with_train_data(source: DataSource, tasks: list[Task]) -> tuple[list[Task], list[str]]:
+    """The tasks that have training data, and a line for each one skipped."""
     ready = [t for t in tasks if source.has(t, "train")]
-    for task in tasks:
-        if task not in ready:
-            log(f"{task.name}: no training data in {source.description}; skipped")
+    skipped = [f"{t.name}: no training data in {source.description}; skipped"
+               for t in tasks if t not in ready]
     if not ready:
         raise UsageError(f"no training data for {', '.join(t.name for t in tasks)} in "
                          f"{source.description}")
-    return ready
+    return ready, skipped
 
 
-def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
-                 engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
-                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """Predict every split in ``config.splits`` for the task's entries; score dev."""
-    scored, inference = {}, {"examples": 0, "seconds": 0.0}
+def eval_sets(task: Task, source: DataSource, config: TrainConfig):
+    """(entry, its task, split, examples, examples available) for every split a unit predicts.
+
+    Dev is subsampled by ``max_eval_examples``; a split the source lacks is left out.
+    """
     for entry in entries_of(task):
         benchmark = BENCHMARKS[entry]
         entry_task = get_task(benchmark.task)
@@ -73,21 +75,44 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
             n_available = len(examples)
             if split == "dev":
                 examples = examples.subsample(config.max_eval_examples, config.data_seed)
-            if progress is not None:
-                progress.unit(f"{entry} {split} {label}".strip())
-            encoded = features.encode(tokenizer, examples, config.max_seq_length)
-            logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
-            # Score exactly what the file says, so `gluebench score` agrees to the last digit.
-            values = as_written(entry_task, predictions_from_logits(task, logits, perm))
-            write_predictions(pred_root / split / benchmark.submission_file, entry_task,
-                              examples.index, values)
-            inference["examples"] += len(examples)
-            inference["seconds"] += seconds
-            if split == "dev":
-                scored[entry] = _score_dev(benchmark, entry_task, examples, values,
-                                           n_available, n_resamples, seed)
-                save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
-                             model_outputs(task, logits, perm))
+            yield benchmark, entry_task, split, examples, n_available
+
+
+def training_examples(task: Task, source: DataSource, config: TrainConfig) -> Examples:
+    return source.load(task, "train").subsample(config.max_train_examples, config.data_seed)
+
+
+def data_fingerprints(task: Task, source: DataSource, config: TrainConfig, *,
+                      train: bool) -> dict[str, str]:
+    """Hashes of exactly the examples a unit learns from and predicts: resuming checks them."""
+    found = {"train": training_examples(task, source, config).fingerprint()} if train else {}
+    for benchmark, _, split, examples, _ in eval_sets(task, source, config):
+        found[f"{split}:{benchmark.name}"] = examples.fingerprint()
+    return found
+
+
+def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
+                 engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
+                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+    """Predict every split in ``config.splits`` for the task's entries; score dev."""
+    scored, inference = {}, {"examples": 0, "seconds": 0.0}
+    for benchmark, entry_task, split, examples, n_available in eval_sets(task, source, config):
+        entry = benchmark.name
+        if progress is not None:
+            progress.unit(f"{entry} {split} {label}".strip())
+        encoded = features.encode(tokenizer, examples, config.max_seq_length)
+        logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
+        # Score exactly what the file says, so `gluebench score` agrees to the last digit.
+        values = as_written(entry_task, predictions_from_logits(task, logits, perm))
+        write_predictions(pred_root / split / benchmark.submission_file, entry_task,
+                          examples.index, values)
+        inference["examples"] += len(examples)
+        inference["seconds"] += seconds
+        if split == "dev":
+            scored[entry] = _score_dev(benchmark, entry_task, examples, values,
+                                       n_available, n_resamples, seed)
+            save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
+                         model_outputs(task, logits, perm))
     return {"entries": scored, "inference": inference}
 
 
@@ -112,30 +137,34 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
              *, overwrite: bool = False, progress: bool | None = None,
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
     """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``."""
+    # Everything is checked before the first file is created or deleted.
+    tasks, skipped = _with_train_data(source, tasks_to_run(tasks_spec))
     ref = hf.resolve_model(config.model)
-    engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
+    run.check_target(overwrite=overwrite)
+    tokenizer = hf.load_tokenizer(ref)
+    hf.check_classifier(ref, tokenizer)
+    engine = loop.Engine.choose(config)
     header = {"kind": "finetune", "model": ref.description, "data_source": source.description,
-              "config": config.to_dict()}
+              "model_fingerprint": hf.model_fingerprint(ref), "config": config.to_dict()}
     started = time.perf_counter()
-    with RunProgress(progress) as bars:
+    with RunLock(run.root), RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
-        tasks = _with_train_data(source, tasks_to_run(tasks_spec), bars.log)
+        for line in skipped:
+            bars.log(line)
         bars.log(f"model: {ref.description}; data: {source.description}; "
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
-        tokenizer = hf.load_tokenizer(ref)
         for task in tasks:
+            fingerprints = data_fingerprints(task, source, config, train=True)
             units = []
             for seed in config.seeds:
-                unit = run.done(task.name, seed)
-                if unit:
-                    bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
-                else:
+                unit = _resumed_unit(run, task.name, seed, fingerprints, bars)
+                if unit is None:
                     bars.unit(f"{task.name} seed {seed}")
                     unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine,
                                           run, bars, n_resamples, stats_seed)
-                    run.save_unit(unit)
+                    run.save_unit({**unit, "data": fingerprints})
                     bars.log(_unit_line(unit))
                 units.append(unit)
             run.promote(task, median_seed(units)["seed"])
@@ -143,14 +172,28 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
     return results
 
 
+def _resumed_unit(run: RunDir, task: str, seed, fingerprints: dict, bars) -> dict | None:
+    """A finished unit to keep, or None to (re)compute it: never a score of other data."""
+    unit = run.done(task, seed)
+    if unit is None:
+        return None
+    if unit.get("data") != fingerprints:
+        changed = sorted(k for k in set(fingerprints) | set(unit.get("data", {}))
+                         if fingerprints.get(k) != unit.get("data", {}).get(k))
+        bars.log(f"{task} seed {seed}: its data changed since it ran ({', '.join(changed)}); "
+                 "running it again")
+        return None
+    bars.log(f"{task} seed {seed}: already done, skipped (resume)")
+    return unit
+
+
 def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
                    n_resamples, stats_seed) -> dict:
     from transformers import set_seed
 
     start = time.perf_counter()
-    train_examples = source.load(task, "train")
-    n_available = len(train_examples)
-    train_examples = train_examples.subsample(config.max_train_examples, config.data_seed)
+    n_available = len(source.load(task, "train"))
+    train_examples = training_examples(task, source, config)
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
@@ -187,13 +230,18 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
 def _save_checkpoint(model, tokenizer, path: Path) -> None:
     """Save to a temporary folder, then rename: a checkpoint folder is complete or absent."""
     import shutil
+    import tempfile
 
-    tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _unit_line(unit: dict) -> str:
@@ -218,8 +266,7 @@ def _write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, s
     }
     results = results_document(run, units, header, n_resamples=n_resamples, seed=stats_seed,
                                extra=extra)
-    write_json(run.root / "results.json", results)
-    return results
+    return write_signed_json(run.root / "results.json", results)
 
 
 # ---- evaluating already fine-tuned models -------------------------------------------------
@@ -253,16 +300,18 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
         raise UsageError("evaluate needs --model: a fine-tuned model folder or hub name, "
                          "TASK=PATH pairs, or a gluebench run directory")
     refs = {t: hf.resolve_model(p) for t, p in paths.items()}
-    engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
+    run.check_target(overwrite=overwrite)
+    engine = loop.Engine.choose(config)
     header = {"kind": "evaluate", "model": {t: r.description for t, r in refs.items()},
+              "model_fingerprint": {t: hf.model_fingerprint(r) for t, r in refs.items()},
               "data_source": source.description, "config": config.to_dict()}
     started = time.perf_counter()
-    with RunProgress(progress) as bars:
+    with RunLock(run.root), RunProgress(progress) as bars:
         run.start(header, overwrite=overwrite)
         for task in tasks:
-            if run.done(task.name, "eval"):
-                bars.log(f"{task.name}: already done, skipped (resume)")
+            fingerprints = data_fingerprints(task, source, config, train=False)
+            if _resumed_unit(run, task.name, "eval", fingerprints, bars) is not None:
                 continue
             ref = refs[task.name]
             model, _ = hf.load_classifier(ref)
@@ -278,8 +327,9 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
             unit = {"task": task.name, "seed": "eval", "model": ref.description,
                     "label_permutation": None if perm is None else perm.tolist(),
                     "parameters": count_parameters(model), "checkpoint": ref.path,
+                    "checkpoint_source": "hub" if ref.description.endswith("(hub)") else "folder",
                     **evaluated}
-            run.save_unit(unit)
+            run.save_unit({**unit, "data": fingerprints})
             run.promote(task, "eval")
             bars.log(_unit_line(unit))
         results = _write_results(run, header, engine, n_resamples, stats_seed, started)
