@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from gluebench.errors import quote
+
 EXIT_USAGE = 2
 DATA_HELP = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
 
@@ -29,7 +31,7 @@ def positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text[:80]}'")
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {quote(text)}")
     return value
 
 

@@ -83,23 +83,28 @@ class RunDir:
         except (ValueError, UnicodeDecodeError, OSError, AttributeError):
             return False
 
+    def _only_run_parts(self) -> bool:
+        """Whether everything in the folder is a part of a run (a run with a damaged run.json)."""
+        return all(p.name in RUN_PARTS or p.name == LOCK_NAME for p in self.root.iterdir())
+
     def check_target(self, *, overwrite: bool) -> None:
         """Before any side effect: ``-o`` is a new or empty folder, or a gluebench run."""
         if self.root.exists() and not self.root.is_dir():
             raise UsageError(f"{self.root}: -o names an existing file; expected a folder for "
                              "the run (a new name, or an earlier run to resume)")
-        if not self.root.is_dir():
+        if not self.root.is_dir() or self.is_run():
+            if self.root.is_dir() and not overwrite:
+                self.header()  # a tampered run.json fails here, before anything is written
             return
-        if (self.root / "run.json").is_file() and not self.is_run():
-            raise UsageError(f"{self.root}/run.json is not a gluebench run record; refusing to "
-                             f"{'delete' if overwrite else 'write into'} {self.root}: choose a "
-                             "new or empty folder")
-        if not self.is_run() and any(p.name != LOCK_NAME for p in self.root.iterdir()):
+        damaged_run = (self.root / "run.json").is_file() and self._only_run_parts()
+        if damaged_run and not overwrite:
+            self.header()  # says how run.json is damaged, and to use --overwrite
+        if damaged_run:
+            return
+        if any(p.name != LOCK_NAME for p in self.root.iterdir()):
             raise UsageError(f"{self.root} is not empty and is not a gluebench run; refusing to "
                              f"{'delete its files' if overwrite else 'write into it'}: choose "
                              "a new or empty folder")
-        if self.is_run() and not overwrite:
-            self.header()  # a damaged run.json fails here, before anything is written
 
     def header(self) -> dict:
         return read_signed_json(self.root / "run.json", what="the run's settings (run.json)")
@@ -110,7 +115,7 @@ class RunDir:
         Call ``check_target`` first. Returns True when resuming. Refuses to mix results of
         different settings, models or data.
         """
-        if overwrite and self.is_run():
+        if overwrite and self.root.is_dir() and (self.is_run() or self._only_run_parts()):
             for name in RUN_PARTS:
                 target = self.root / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
