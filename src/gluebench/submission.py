@@ -31,7 +31,7 @@ from gluebench.predictions import (
     predictions_text,
 )
 from gluebench.safezip import ZipProblem, shown_name
-from gluebench.scoring import prediction_files
+from gluebench.scoring import clip_stsb, prediction_files
 from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
 from gluebench.tsv import atomic_write
 
@@ -103,7 +103,7 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
                 continue
             index, values = preds.index, preds.values
         if get_task(b.task).is_regression:
-            values = _clip_stsb(found.get(name, b.submission_file), values)
+            values = clip_stsb(found.get(name, b.submission_file), values)
         contents[b.submission_file] = predictions_text(get_task(b.task), index, values)
     if len(problems) == 1:
         raise problems[0]
@@ -112,14 +112,6 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
                         + "".join(f"\n  {p}" for p in problems))
     _write_zip(out, contents)
     return {name: text.count("\n") - 1 for name, text in contents.items()}
-
-
-def _clip_stsb(where, values: np.ndarray) -> np.ndarray:
-    outside = int(((values < STSB_MIN) | (values > STSB_MAX)).sum())
-    if outside:
-        warnings.warn(f"{where}: {outside} STS-B prediction(s) outside [0, 5] clipped",
-                      GlueBenchWarning, stacklevel=3)
-    return np.clip(values, STSB_MIN, STSB_MAX)
 
 
 def _write_zip(out: str | os.PathLike, contents: dict[str, str]) -> None:

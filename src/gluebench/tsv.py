@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gluebench.errors import DataError
+from gluebench.fields import line_break_note
+
+BOM = b"\xef\xbb\xbf"
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
@@ -37,6 +40,28 @@ def decode_lines(raw: bytes, where: str | os.PathLike) -> list[str]:
     return lines
 
 
+def iter_lines(raw: bytes, where: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line, decoded one line at a time.
+
+    For untrusted files (predictions, zip members): memory stays at one line beyond
+    ``raw`` however the file is shaped. Lines end with LF or CRLF; a BOM is dropped;
+    trailing blank lines are kept (the caller decides). A line that is not UTF-8
+    raises ``DataError`` naming it.
+    """
+    start = len(BOM) if raw.startswith(BOM) else 0
+    number = 0
+    while start < len(raw):
+        end = raw.find(b"\n", start)
+        end = len(raw) if end < 0 else end
+        number += 1
+        chunk = raw[start:end - 1] if raw[end - 1:end] == b"\r" else raw[start:end]
+        try:
+            yield number, chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(where, f"not valid UTF-8 (byte {start + exc.start})", number) from None
+        start = end + 1
+
+
 def read_tsv(
     path: str | os.PathLike, header: Sequence[str] | None = None
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -57,7 +82,7 @@ def read_tsv(
             raise DataError(
                 path,
                 f"expected {len(columns)} tab-separated fields ({', '.join(columns)}), "
-                f"found {len(fields)}",
+                f"found {len(fields)}{line_break_note(line)}",
                 number,
             )
         rows.append((number, fields))
