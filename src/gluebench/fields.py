@@ -21,7 +21,6 @@ import re
 SHOWN_CHARS = 80
 MAX_INDEX_DIGITS = 18  # any official index fits; int64 holds every such number
 
-INDEX = re.compile(r"[0-9]+")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 # Characters that str.splitlines() (and many editors and tools) treat as line endings,
@@ -66,7 +65,7 @@ def line_break_note(line: str) -> str:
 
 def parse_index(text: str) -> int:
     """A non-negative index written in ASCII digits; ValueError saying what was expected."""
-    if not INDEX.fullmatch(text):
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"index {quote(text)} is not a non-negative integer "
                          "(ASCII digits 0-9 only)")
     if len(text) > MAX_INDEX_DIGITS:

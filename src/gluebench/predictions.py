@@ -10,15 +10,16 @@ the whole file (duplicates, row count, coverage) are collected so that
 from __future__ import annotations
 
 import os
+import warnings
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gluebench.errors import DataError
+from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.fields import line_break_note, parse_index, quote
-from gluebench.tasks import Benchmark, Task, get_task
+from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 from gluebench.tsv import atomic_write, iter_lines
 
 HEADER = ("index", "prediction")
@@ -133,16 +134,21 @@ def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problem
         problems.add(f"header is {quote(header[1], tabs=True)}; expected 'index<TAB>prediction'"
                      f"{line_break_note(header[1])}", header[0])
     index, values = array("q"), array("d" if task.is_regression else "q")
-    first = _FirstLines(expected_size)
-    blank_from, blanks = 0, 0
+    # The line each index was first seen on (0: not yet); indices are < expected_size.
+    first = array("q", bytes(8 * expected_size)) if expected_size is not None else {}
+    blanks: list[tuple[int, str]] = []  # blank lines not yet known to be trailing
+    held = 0
     for number, line in lines:
         if _blank(line):
-            blank_from, blanks = (blank_from if blanks else number), blanks + 1
+            held += 1
+            if len(blanks) < MAX_PROBLEMS_PER_FILE:
+                blanks.append((number, line))
             continue
-        if blanks:
-            problems.add("expected 2 tab-separated fields (index, prediction), found 1",
-                         blank_from, repeat=blanks)
-            blanks = 0
+        for blank_number, blank in blanks:  # a row follows: they were not trailing
+            _parse_row(blank, blank_number, task, expected_size, first, problems)
+        if held > len(blanks):
+            problems.add("blank line", None, repeat=held - len(blanks))
+        blanks, held = [], 0
         row = _parse_row(line, number, task, expected_size, first, problems)
         if row is not None:
             index.append(row[0])
@@ -151,11 +157,11 @@ def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problem
 
 
 def _blank(line: str) -> bool:
-    return not line.strip(" \t")
+    return not line or line.isspace()
 
 
 def _parse_row(line: str, number: int, task: Task, expected_size: int | None,
-               first: _FirstLines, problems: _Problems) -> tuple[int, int | float] | None:
+               first: array | dict, problems: _Problems) -> tuple[int, int | float] | None:
     """One row's (index, value), or None with the problem noted."""
     fields = line.split("\t", 2)
     if len(fields) != 2:
@@ -166,33 +172,14 @@ def _parse_row(line: str, number: int, task: Task, expected_size: int | None,
         i = parse_index(fields[0])
         if expected_size is not None and i >= expected_size:
             raise ValueError(f"index {i} is out of range 0..{expected_size - 1}")
-        if (earlier := first.get(i)) is not None:
+        if earlier := (first[i] if expected_size is not None else first.get(i, 0)):
             raise ValueError(f"duplicate index {i} (first on line {earlier})")
         value = task.parse_label(fields[1], what="prediction")
     except ValueError as exc:
         problems.add(f"{exc}{line_break_note(line)}", number)
         return None
-    first.set(i, number)
+    first[i] = number
     return i, value
-
-
-class _FirstLines:
-    """The line each index was first seen on: an array for 0..size-1, else a dict."""
-
-    def __init__(self, size: int | None):
-        self.lines = np.zeros(size, np.int64) if size is not None else None
-        self.others: dict[int, int] = {}
-
-    def get(self, i: int) -> int | None:
-        if self.lines is not None and i < len(self.lines):
-            return int(self.lines[i]) or None
-        return self.others.get(i)
-
-    def set(self, i: int, line: int) -> None:
-        if self.lines is not None and i < len(self.lines):
-            self.lines[i] = line
-        else:
-            self.others[i] = line
 
 
 def _coverage_problems(problems: _Problems, index, expected: int) -> None:
@@ -242,3 +229,44 @@ def predictions_text(task: Task, index, values) -> str:
 def write_predictions(path: str | os.PathLike, task: Task, index, values) -> Path:
     """Write ``index<TAB>prediction`` rows in index order, labels in the official vocabulary."""
     return atomic_write(path, predictions_text(task, index, values))
+
+
+def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
+    """The submission-named files in a folder, by entry name; other files are warned about."""
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise DataError(pred_dir, "predictions folder not found")
+    known = {b.submission_file: name for name, b in BENCHMARKS.items()}
+    found, ignored = {}, []
+    for path in sorted(pred_dir.iterdir()):
+        if path.name in known:
+            found[known[path.name]] = path
+        elif path.suffix == ".tsv":
+            ignored.append(path.name)
+    if not found:
+        seen = f" (found {', '.join(ignored)}; names are case-sensitive)" if ignored else ""
+        raise DataError(pred_dir, f"no prediction files{seen}; expected some of: "
+                        f"{', '.join(known)}")
+    if ignored:
+        warnings.warn(_ignored_summary(pred_dir, ignored), GlueBenchWarning, stacklevel=2)
+    return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
+
+
+def _ignored_summary(pred_dir: Path, ignored: list[str], named: int = 5) -> str:
+    """One warning for every misnamed file, naming the first few."""
+    if len(ignored) == 1:
+        return f"{pred_dir / ignored[0]}: not a GLUE submission file name; ignored"
+    shown = ", ".join(quote(name) for name in ignored[:named])
+    more = f" and {len(ignored) - named} more" if len(ignored) > named else ""
+    return (f"{pred_dir}: {len(ignored)} .tsv files ignored ({shown}{more}): not GLUE "
+            "submission file names (CoLA.tsv, ..., AX.tsv; names are case-sensitive)")
+
+
+def clip_stsb(where, values: np.ndarray) -> np.ndarray:
+    """STS-B scores clipped to [0, 5] as the GLUE server clips them; one warning counts them."""
+    low, high = STSB_RANGE
+    outside = int(((values < low) | (values > high)).sum())
+    if outside:
+        warnings.warn(f"{where}: {outside} STS-B prediction(s) outside [0, 5] clipped to "
+                      "[0, 5], as the GLUE server does", GlueBenchWarning, stacklevel=2)
+    return np.clip(values, low, high)

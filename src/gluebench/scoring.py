@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -17,11 +16,10 @@ from gluebench import SCHEMA_VERSION, __version__
 from gluebench.data import DataSource, Examples
 from gluebench.diagnostic import ax_categories
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
-from gluebench.fields import quote
 from gluebench.metrics import compute, task_score
-from gluebench.predictions import Predictions, read_predictions
+from gluebench.predictions import Predictions, clip_stsb, prediction_files, read_predictions
 from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
-from gluebench.tasks import BENCHMARKS, GLUE_GROUPS, STSB_RANGE, Benchmark, get_task
+from gluebench.tasks import BENCHMARKS, GLUE_GROUPS, Benchmark, get_task
 
 
 def align(examples: Examples, preds: Predictions) -> np.ndarray:
@@ -43,16 +41,6 @@ def read_aligned(path: str | os.PathLike, benchmark: Benchmark, gold: Examples) 
     """
     values = align(gold, read_predictions(path, benchmark, expected_size=len(gold)))
     return clip_stsb(path, values) if get_task(benchmark.task).is_regression else values
-
-
-def clip_stsb(where, values: np.ndarray) -> np.ndarray:
-    """STS-B scores clipped to [0, 5] as the GLUE server clips them; one warning counts them."""
-    low, high = STSB_RANGE
-    outside = int(((values < low) | (values > high)).sum())
-    if outside:
-        warnings.warn(f"{where}: {outside} STS-B prediction(s) outside [0, 5] clipped to "
-                      "[0, 5], as the GLUE server does", GlueBenchWarning, stacklevel=2)
-    return np.clip(values, low, high)
 
 
 def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
@@ -93,37 +81,6 @@ def glue_score(tasks: dict[str, dict]) -> dict:
         "partial_average_tasks": list(present) if missing else [],
         "tasks_missing": missing + (["AX"] if "AX" not in tasks else []),
     }
-
-
-def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
-    """The submission-named files in a folder, by entry name; other files are warned about."""
-    pred_dir = Path(pred_dir)
-    if not pred_dir.is_dir():
-        raise DataError(pred_dir, "predictions folder not found")
-    known = {b.submission_file: name for name, b in BENCHMARKS.items()}
-    found, ignored = {}, []
-    for path in sorted(pred_dir.iterdir()):
-        if path.name in known:
-            found[known[path.name]] = path
-        elif path.suffix == ".tsv":
-            ignored.append(path.name)
-    if not found:
-        seen = f" (found {', '.join(ignored)}; names are case-sensitive)" if ignored else ""
-        raise DataError(pred_dir, f"no prediction files{seen}; expected some of: "
-                        f"{', '.join(known)}")
-    if ignored:
-        warnings.warn(_ignored_summary(pred_dir, ignored), GlueBenchWarning, stacklevel=2)
-    return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
-
-
-def _ignored_summary(pred_dir: Path, ignored: list[str], named: int = 5) -> str:
-    """One warning for every misnamed file, naming the first few."""
-    if len(ignored) == 1:
-        return f"{pred_dir / ignored[0]}: not a GLUE submission file name; ignored"
-    shown = ", ".join(quote(name) for name in ignored[:named])
-    more = f" and {len(ignored) - named} more" if len(ignored) > named else ""
-    return (f"{pred_dir}: {len(ignored)} .tsv files ignored ({shown}{more}): not GLUE "
-            "submission file names (CoLA.tsv, ..., AX.tsv; names are case-sensitive)")
 
 
 def evaluation_examples(source: DataSource, benchmark: Benchmark, split: str) -> Examples:

@@ -27,11 +27,12 @@ from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.predictions import (
     Predictions,
     check_predictions,
+    clip_stsb,
     max_file_bytes,
+    prediction_files,
     predictions_text,
 )
 from gluebench.safezip import ZipProblem, shown_name
-from gluebench.scoring import clip_stsb, prediction_files
 from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
 from gluebench.tsv import atomic_write
 
@@ -149,7 +150,7 @@ def inspect_submission(source: bytes | str | os.PathLike, *, split: str = "test"
                     predictions[b.name] = preds
     except ZipProblem as exc:
         return SubmissionCheck([f"{label}: {exc}"], {})
-    return SubmissionCheck(_cap(problems), predictions)
+    return SubmissionCheck(_cap(problems, label), predictions)
 
 
 def validate_submission(path: str | os.PathLike, *, split: str = "test") -> list[str]:
@@ -223,7 +224,8 @@ def _member_problems(where: str, raw: bytes, b: Benchmark, size: int
     return (None if shown else preds), shown
 
 
-def _cap(problems: list[str]) -> list[str]:
+def _cap(problems: list[str], label: str) -> list[str]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
-    return [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problem(s)"]
+    more = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS], f"{label}: ... and {more} more problem(s)"]

@@ -8,6 +8,7 @@ without a final newline (CoLA dev). All of that is normalised here, once.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -48,18 +49,16 @@ def iter_lines(raw: bytes, where: str | os.PathLike) -> Iterator[tuple[int, str]
     trailing blank lines are kept (the caller decides). A line that is not UTF-8
     raises ``DataError`` naming it.
     """
-    start = len(BOM) if raw.startswith(BOM) else 0
-    number = 0
-    while start < len(raw):
-        end = raw.find(b"\n", start)
-        end = len(raw) if end < 0 else end
-        number += 1
-        chunk = raw[start:end - 1] if raw[end - 1:end] == b"\r" else raw[start:end]
+    stream = io.BytesIO(raw)
+    stream.seek(len(BOM) if raw.startswith(BOM) else 0)
+    for number, line in enumerate(stream, start=1):
+        text = line[:-1] if line.endswith(b"\n") else line
+        text = text[:-1] if text.endswith(b"\r") else text
         try:
-            yield number, chunk.decode("utf-8")
+            yield number, text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError(where, f"not valid UTF-8 (byte {start + exc.start})", number) from None
-        start = end + 1
+            at = stream.tell() - len(line) + exc.start
+            raise DataError(where, f"not valid UTF-8 (byte {at})", number) from None
 
 
 def read_tsv(
