@@ -44,6 +44,11 @@ def quote(text: str, *, tabs: bool = False) -> str:
 
     With ``tabs``, tab characters are shown as ``<TAB>`` (for a header line).
     """
+    return f"'{escape(text, tabs=tabs)}'"
+
+
+def escape(text: str, *, tabs: bool = False) -> str:
+    """``text`` fit for a one-line message: control characters escaped, ~80 characters."""
     head = text[:SHOWN_CHARS]
     if tabs:
         head = head.replace("\t", "<TAB>")
@@ -51,7 +56,7 @@ def quote(text: str, *, tabs: bool = False) -> str:
         head = head.encode("unicode_escape").decode("ascii")
     if len(head) > SHOWN_CHARS or len(text) > SHOWN_CHARS:
         head = head[:SHOWN_CHARS] + "..."
-    return f"'{head}'"
+    return head
 
 
 def line_break_note(line: str) -> str:

@@ -119,10 +119,7 @@ def _check_line_count(path, raw: bytes, expected_size: int) -> None:
 
 
 def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problems):
-    """(indices, values) of the rows after the header, problems noted; None if no header.
-
-    Blank lines count only when a row follows them (trailing blank lines are dropped).
-    """
+    """(indices, values) of the rows after the header, problems noted; None if no header."""
     header = next(((n, line) for n, line in lines if not _blank(line)), None)
     if header is None:
         problems.add("empty file; expected the header 'index<TAB>prediction' and one row "
@@ -133,6 +130,11 @@ def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problem
     if tuple(header[1].split("\t", 2)) != HEADER:
         problems.add(f"header is {quote(header[1], tabs=True)}; expected 'index<TAB>prediction'"
                      f"{line_break_note(header[1])}", header[0])
+    return _parse_body(lines, task, expected_size, problems)
+
+
+def _parse_body(lines, task: Task, expected_size: int | None, problems: _Problems):
+    """The rows: blank lines count only when a row follows them (trailing ones are dropped)."""
     index, values = array("q"), array("d" if task.is_regression else "q")
     # The line each index was first seen on (0: not yet); indices are < expected_size.
     first = array("q", bytes(8 * expected_size)) if expected_size is not None else {}
@@ -146,8 +148,7 @@ def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problem
             continue
         for blank_number, blank in blanks:  # a row follows: they were not trailing
             _parse_row(blank, blank_number, task, expected_size, first, problems)
-        if held > len(blanks):
-            problems.add("blank line", None, repeat=held - len(blanks))
+        problems.add("blank line", None, repeat=held - len(blanks))  # only counted
         blanks, held = [], 0
         row = _parse_row(line, number, task, expected_size, first, problems)
         if row is not None:

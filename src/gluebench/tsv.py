@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gluebench.errors import DataError
-from gluebench.fields import line_break_note
+from gluebench.fields import escape, line_break_note
 
 BOM = b"\xef\xbb\xbf"
 
@@ -80,7 +80,8 @@ def read_tsv(
         if len(fields) != len(columns):
             raise DataError(
                 path,
-                f"expected {len(columns)} tab-separated fields ({', '.join(columns)}), "
+                f"expected {len(columns)} tab-separated fields "
+                f"({escape(', '.join(columns))}), "
                 f"found {len(fields)}{line_break_note(line)}",
                 number,
             )
