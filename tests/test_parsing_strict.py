@@ -96,7 +96,7 @@ def test_tricky_numbers_are_refused(text):
 
 def test_labels_must_be_spelled_exactly():
     line = one_problem(rte_file(["5\tentailment "]))
-    assert "has spaces around it" in line and "entailment, not_entailment" in line
+    assert "has whitespace around it" in line and "entailment, not_entailment" in line
     line = one_problem(rte_file(["5\tEntailment"]))
     assert "unknown label 'Entailment'" in line
 

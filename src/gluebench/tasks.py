@@ -64,7 +64,7 @@ class Task:
         if value in self.labels:
             return self.labels.index(value)
         if value.strip() in self.labels:
-            raise ValueError(f"label {quote(value)} has spaces around it; expected exactly one "
+            raise ValueError(f"label {quote(value)} has whitespace around it; expected exactly one "
                              f"of: {', '.join(self.labels)}")
         raise ValueError(f"unknown label {quote(value)}; expected one of: "
                          f"{', '.join(self.labels)}")
