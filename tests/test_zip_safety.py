@@ -249,6 +249,8 @@ CASES = {
     "zip-slip": (lambda m, z: zip_bytes({**m, "../../CoLA.tsv": b"x"}), ["'..'"], set()),
     "too-many-members": (lambda m, z: zip_bytes({**m, **{f"f{i}": b"" for i in range(3000)}}),
                          ["3011 members", "at most"], set(TEST_SIZES)),
+    "wrong-case": (lambda m, z: zip_bytes({"cola.tsv": m.pop("CoLA.tsv"), **m}),
+                   ["unexpected file cola.tsv", "did you mean CoLA.tsv?"], {"CoLA"}),
     "many-unexpected": (lambda m, z: zip_bytes({**m, **{f"n{i}.txt": b"" for i in range(40)}}),
                         ["40 unexpected files", "n0.txt"], set()),
     "ratio-bomb": (lambda m, z: _zeros_member("QQP.tsv", 8 << 20),

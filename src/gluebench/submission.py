@@ -179,7 +179,10 @@ def _layout_problems(archive: zipfile.ZipFile, label: str, sizes: dict) -> list[
                         f"({', '.join(unexpected[:MAX_UNEXPECTED_NAMED])}, ...); the server "
                         "expects only the 11 GLUE files")
     else:
-        problems.extend(f"{label}: unexpected file {name}" for name in unexpected)
+        folded = {name.lower(): name for name in sizes}
+        problems.extend(f"{label}: unexpected file {name}" + (
+            f" (did you mean {folded[name.lower()]}? names are case-sensitive)"
+            if name.lower() in folded else "") for name in unexpected)
     return problems
 
 
