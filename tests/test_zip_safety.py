@@ -163,8 +163,13 @@ def test_test_sized_folder_is_not_a_dev_submission(good, tmp_path):
     folder.mkdir()
     for name, data in good.items():
         (folder / name).write_bytes(data)
-    with pytest.raises(DataError, match="QQP.tsv"):
+    with pytest.raises(DataError, match="QQP.tsv") as failed:
         build_submission(folder, tmp_path / "dev.zip", split="dev")
+    assert "\n" not in str(failed.value)  # one line, naming the first few problems
+    message = str(failed.value)
+    assert message.startswith(f"{folder}: ") and "problems in 9 file(s): CoLA.tsv line" in message
+    assert "WNLI.tsv line 73: index 71 is out of range 0..70 (+10 more)" in message
+    assert "QQP.tsv: 3407592 bytes, more than a file of 40430 rows can hold" in message
     assert not (tmp_path / "dev.zip").exists()
     counts = build_submission(folder, tmp_path / "test.zip")
     assert counts["QQP.tsv"] == TEST_SIZES["QQP"]

@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -109,10 +110,23 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise DataError(pred_dir, f"{len(problems)} problems:"
-                        + "".join(f"\n  {p}" for p in problems))
+        raise DataError(pred_dir, _summary(problems))
     _write_zip(out, contents)
     return {name: text.count("\n") - 1 for name, text in contents.items()}
+
+
+def _summary(problems: list[DataError]) -> str:
+    """Many problems as one line: each file's first problem and how many more it has."""
+    by_file: dict[str, list[DataError]] = {}
+    for p in problems:
+        by_file.setdefault(p.path, []).append(p)
+    parts = []
+    for path, found in by_file.items():
+        first = found[0]
+        where = Path(path).name + (f" line {first.line}" if first.line is not None else "")
+        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+        parts.append(f"{where}: {first.message}{more}")
+    return f"{len(problems)} problems in {len(by_file)} file(s): " + "; ".join(parts)
 
 
 def _write_zip(out: str | os.PathLike, contents: dict[str, str]) -> None:
