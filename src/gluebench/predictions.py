@@ -9,9 +9,11 @@ the whole file (duplicates, row count, coverage) are collected so that
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +22,10 @@ import numpy as np
 from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.fields import line_break_note, parse_index, quote
 from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
-from gluebench.tsv import atomic_write, iter_lines
+from gluebench.tsv import atomic_write
 
 HEADER = ("index", "prediction")
+BOM = b"\xef\xbb\xbf"
 # At most this many problems are listed per file: one bad file must not flood the screen.
 MAX_PROBLEMS_PER_FILE = 10
 # The longest value a row may hold (labels are at most 14 characters; STS-B floats 32).
@@ -116,6 +119,26 @@ def _check_line_count(path, raw: bytes, expected_size: int) -> None:
     if lines > expected_size + 1 + MAX_EXTRA_LINES:
         raise DataError(path, f"{lines} lines; expected the header and {expected_size} rows "
                         f"(indices 0..{expected_size - 1})")
+
+
+def iter_lines(raw: bytes, where: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line, decoded one line at a time.
+
+    For untrusted files (predictions, zip members): memory stays at one line beyond
+    ``raw`` however the file is shaped. Lines end with LF or CRLF; a BOM is dropped;
+    trailing blank lines are kept (the caller decides). A line that is not UTF-8
+    raises ``DataError`` naming it.
+    """
+    stream = io.BytesIO(raw)
+    stream.seek(len(BOM) if raw.startswith(BOM) else 0)
+    for number, line in enumerate(stream, start=1):
+        text = line[:-1] if line.endswith(b"\n") else line
+        text = text[:-1] if text.endswith(b"\r") else text
+        try:
+            yield number, text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            at = stream.tell() - len(line) + exc.start
+            raise DataError(where, f"not valid UTF-8 (byte {at})", number) from None
 
 
 def _parse_rows(lines, task: Task, expected_size: int | None, problems: _Problems):

@@ -8,16 +8,13 @@ without a final newline (CoLA dev). All of that is normalised here, once.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from gluebench.errors import DataError
 from gluebench.fields import escape, line_break_note
-
-BOM = b"\xef\xbb\xbf"
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
@@ -39,26 +36,6 @@ def decode_lines(raw: bytes, where: str | os.PathLike) -> list[str]:
     while lines and not lines[-1].strip():
         lines.pop()
     return lines
-
-
-def iter_lines(raw: bytes, where: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of each line, decoded one line at a time.
-
-    For untrusted files (predictions, zip members): memory stays at one line beyond
-    ``raw`` however the file is shaped. Lines end with LF or CRLF; a BOM is dropped;
-    trailing blank lines are kept (the caller decides). A line that is not UTF-8
-    raises ``DataError`` naming it.
-    """
-    stream = io.BytesIO(raw)
-    stream.seek(len(BOM) if raw.startswith(BOM) else 0)
-    for number, line in enumerate(stream, start=1):
-        text = line[:-1] if line.endswith(b"\n") else line
-        text = text[:-1] if text.endswith(b"\r") else text
-        try:
-            yield number, text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            at = stream.tell() - len(line) + exc.start
-            raise DataError(where, f"not valid UTF-8 (byte {at})", number) from None
 
 
 def read_tsv(
