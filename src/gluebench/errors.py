@@ -22,11 +22,5 @@ class DataError(GlueBenchError):
         super().__init__(f"{where}: {message}")
 
 
-def quote(text, limit: int = 80) -> str:
-    """User text for an error line: escaped (no raw newlines or controls), at most ``limit``."""
-    shown = repr(str(text))
-    return shown if len(shown) <= limit else shown[:limit - 4] + "...'"
-
-
 class GlueBenchWarning(UserWarning):
     """Something a user should know about but that does not stop the run."""

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from gluebench.errors import quote
+from gluebench.fields import quote
 
 EXIT_USAGE = 2
 DATA_HELP = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
@@ -31,7 +31,8 @@ def positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {quote(text)}")
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number, got {quote(str(text))}")
     return value
 
 

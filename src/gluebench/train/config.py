@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, get_args
 
-from gluebench.errors import UsageError, quote
+from gluebench.errors import UsageError
+from gluebench.fields import quote
 
 Method = Literal["full", "lora", "bitfit", "layernorm", "head"]
 Schedule = Literal["linear", "cosine", "constant"]
@@ -113,7 +114,7 @@ def parse_seed(text) -> int:
     """A seed from a flag or a file: ASCII digits only, 0 <= seed < 2**32."""
     if isinstance(text, bool) or not (isinstance(text, int) or (
             isinstance(text, str) and text.strip().isascii() and text.strip().isdigit())):
-        raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {quote(text)}")
+        raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {quote(str(text))}")
     value = int(text)
     if not 0 <= value < SEED_LIMIT:
         raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {value}")
@@ -267,7 +268,7 @@ def read_config_file(path: str | os.PathLike) -> dict:
         if name not in FIELDS:
             close = difflib.get_close_matches(name, list(FIELDS), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise UsageError(f"{path}: unknown key {quote(key)}.{hint} Known: "
+            raise UsageError(f"{path}: unknown key {quote(str(key))}.{hint} Known: "
                              f"{', '.join(FIELDS)}")
         settings[name] = coerce(name, value, str(path), strict=True)
     return settings
