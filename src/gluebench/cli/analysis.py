@@ -218,7 +218,7 @@ def register(sub) -> None:
                    help="report.html or report.md (repeatable)")
     p.add_argument("--screenshot", metavar="PNG", help="render the HTML in headless Chromium")
     stats_flags(p)
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=cmd_report, output_is_file=True)
 
 
 def _device_and_output(p: argparse.ArgumentParser) -> None:

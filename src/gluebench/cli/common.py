@@ -107,3 +107,27 @@ def print_run(results: dict, out: str | os.PathLike, title: str,
                       f"{Path(out) / 'predictions'}")
     out_console.print(f"next: gluebench robustness|profile|calibration|power {out}; "
                       f"gluebench report {out} -o report.html")
+
+
+# Flags that name a file the command writes; commands whose -o is a file say so with
+# ``set_defaults(output_is_file=True)``.
+FILE_OUTPUT_FLAGS = ("json", "markdown", "screenshot")
+
+
+def check_output_files(args) -> None:
+    """Before any work: every output file can be a file (not a folder, not under a file)."""
+    from gluebench.errors import UsageError
+
+    names = [getattr(args, f, None) for f in FILE_OUTPUT_FLAGS]
+    if getattr(args, "output_is_file", False):
+        output = args.output
+        names += output if isinstance(output, list) else [output]
+    for name in names:
+        if not isinstance(name, (str, os.PathLike)):
+            continue   # e.g. `tasks --json` is a switch
+        path = Path(name)
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory; expected a file name to write")
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise UsageError(f"{path}: {parent} is a file, not a directory")

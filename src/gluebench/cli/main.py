@@ -5,7 +5,7 @@ from __future__ import annotations
 from gluebench import __version__
 from gluebench.cli import analysis, scoring, training
 from gluebench.cli.boundary import run_guarded
-from gluebench.cli.common import OneLineParser
+from gluebench.cli.common import OneLineParser, check_output_files
 
 DESCRIPTION = ("Evaluate, compare and analyse models on the GLUE benchmark, scored exactly as "
                "the official platform scores them.")
@@ -29,4 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed one usage line (or --help)
         return int(exc.code or 0)
-    return run_guarded(args.func, args)
+    return run_guarded(_checked(args.func), args)
+
+
+def _checked(func):
+    def run(args) -> int:
+        check_output_files(args)
+        return func(args)
+    return run

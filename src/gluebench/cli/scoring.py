@@ -145,7 +145,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="ZIP")
     p.add_argument("--fill-missing", action="store_true",
                    help="fill absent files with a constant prediction (partial submission)")
-    p.set_defaults(func=cmd_submission)
+    p.set_defaults(func=cmd_submission, output_is_file=True)
 
     p = sub.add_parser("validate", help="list every problem in a submission zip")
     p.add_argument("zip")
