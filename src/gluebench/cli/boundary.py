@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
 import zipfile
@@ -62,8 +64,15 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _terminated(signum, frame):
+    # A scheduler's SIGTERM (preemption, `kill`) ends the work like Ctrl-C: cleanly, resumable.
+    raise KeyboardInterrupt
+
+
 def run_guarded(func, args) -> int:
     """``func(args)`` with warnings as one line each and failures as one ``error:`` line."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.simplefilter("always", GlueBenchWarning)
