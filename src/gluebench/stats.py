@@ -149,6 +149,21 @@ def _paired_by_index(metrics, gold, pred_a, pred_b, n_resamples, rng):
             {m: np.concatenate(v) for m, v in perm.items()})
 
 
+def paired_score_differences(
+    metrics: Sequence[str], gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
+    n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, name: str = "",
+) -> np.ndarray:
+    """Paired-bootstrap replicates of score(A) - score(B) (x100), one per resample.
+
+    Replicates of several entries drawn with the same ``n_resamples`` combine into the
+    replicates of an average of entry scores (the GLUE score), as the entries' examples
+    are resampled independently.
+    """
+    method = _paired_classification if _is_classification(metrics) else _paired_by_index
+    boot, _ = method(metrics, gold, pred_a, pred_b, n_resamples, rng_for(seed, name))
+    return boot["score"]
+
+
 def paired_test(
     metrics: Sequence[str], gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
     n_resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE,

@@ -1,0 +1,100 @@
+"""Ties on the leaderboard: neighbours a paired bootstrap of the GLUE score cannot separate.
+
+For two entries ranked next to each other, each task's examples are resampled (the same
+resample for both systems) and the GLUE-score difference is averaged from the tasks'
+paired replicates exactly as the GLUE score is averaged from task scores. When the 95%
+interval of the difference contains 0, the two are marked tied. Run by workers, which
+hold the predictions and the gold labels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import numpy as np
+from sqlalchemy import select
+
+from gluebench.metrics import compute, task_score
+from gluebench.scoring import align
+from gluebench.server.db import Database, Submission, Tie
+from gluebench.server.scorer import Gold, parse
+from gluebench.stats import DEFAULT_CONFIDENCE, paired_score_differences
+from gluebench.tasks import BENCHMARKS, GLUE_GROUPS
+
+CACHED_SUBMISSIONS = 32
+
+
+class PredictionCache:
+    """Parsed predictions of recently compared submissions (parsing a zip is the slow part)."""
+
+    def __init__(self, db: Database, split: str):
+        self.db, self.split = db, split
+        self._items: OrderedDict[int, dict] = OrderedDict()
+
+    def get(self, sub_id: int) -> dict:
+        if sub_id not in self._items:
+            with self.db.read() as session:
+                data = session.get(Submission, sub_id).zip_data
+            self._items[sub_id] = parse(data, self.split)
+            while len(self._items) > CACHED_SUBMISSIONS:
+                self._items.popitem(last=False)
+        self._items.move_to_end(sub_id)
+        return self._items[sub_id]
+
+
+def glue_difference(gold: Gold, preds_a: dict, preds_b: dict, *, n_resamples: int
+                    ) -> tuple[float, list[float]]:
+    """GLUE(A) - GLUE(B) over the entries both are scored on, and its paired bootstrap CI."""
+    groups: dict[str, list[np.ndarray]] = {}
+    observed: dict[str, list[float]] = {}
+    for name, b in BENCHMARKS.items():
+        examples = gold.get(name)
+        if b.glue_group is None or examples is None or name not in preds_a or name not in preds_b:
+            continue
+        pa, pb = align(examples, preds_a[name]), align(examples, preds_b[name])
+        reps = paired_score_differences(b.metrics, examples.labels, pa, pb,
+                                        n_resamples=n_resamples, name=name)
+        groups.setdefault(b.glue_group, []).append(reps)
+        observed.setdefault(b.glue_group, []).append(_observed(b, examples.labels, pa, pb))
+    present = [g for g in GLUE_GROUPS if g in groups]
+    if not present:
+        return 0.0, [0.0, 0.0]
+    reps = np.mean([np.mean(groups[g], axis=0) for g in present], axis=0)
+    diff = float(np.mean([np.mean(observed[g]) for g in present]))
+    alpha = (1 - DEFAULT_CONFIDENCE) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    return diff, [float(lo), float(hi)]
+
+
+def _observed(b, gold, pa, pb) -> float:
+    return (task_score(compute(b.metrics, gold, pa), b.metrics)
+            - task_score(compute(b.metrics, gold, pb), b.metrics))
+
+
+def ranking(session, *, public_only: bool) -> list[int]:
+    """Scored submission ids by score, best first (the leaderboard's default order)."""
+    query = select(Submission.id).where(Submission.state == "scored",
+                                        Submission.score.is_not(None))
+    if public_only:
+        query = query.where(Submission.public, Submission.hidden.is_(False))
+    return list(session.scalars(query.order_by(Submission.score.desc(), Submission.id)))
+
+
+def refresh(db: Database, gold: Gold, cache: PredictionCache, *, n_resamples: int) -> int:
+    """Compare every pair of neighbours (public board and the admins' board) not yet compared."""
+    with db.read() as session:
+        pairs = []
+        for public_only in (True, False):
+            order = ranking(session, public_only=public_only)
+            pairs += list(zip(order, order[1:], strict=False))
+        known = set(session.execute(select(Tie.above_id, Tie.below_id)).all())
+    todo = [p for p in dict.fromkeys(pairs) if p not in known]
+    for above, below in todo:
+        diff, ci = glue_difference(gold, cache.get(above), cache.get(below),
+                                   n_resamples=n_resamples)
+        with db.write() as session:
+            if session.get(Tie, (above, below)) is None:
+                session.add(Tie(above_id=above, below_id=below, diff=diff, ci_low=ci[0],
+                                ci_high=ci[1], computed_at=time.time()))
+    return len(todo)
