@@ -22,6 +22,16 @@ from gluebench.tsv import atomic_write, decode_lines, read_lines
 HEADER = ("index", "prediction")
 # At most this many problems are listed per file: one bad file must not flood the screen.
 MAX_PROBLEMS_PER_FILE = 10
+# The longest value a row may hold (labels are at most 14 characters; STS-B floats 32).
+MAX_VALUE_CHARS = 32
+# Room for the header, a byte-order mark and a few trailing blank lines.
+HEADER_BYTES = 4096
+
+
+def max_file_bytes(rows: int) -> int:
+    """The most bytes a prediction file of ``rows`` rows may take: a generous bound that
+    lets a reader stop early on a file (or a zip member) that cannot be one."""
+    return HEADER_BYTES + rows * (len(str(rows)) + 1 + MAX_VALUE_CHARS + 2)
 
 
 @dataclass

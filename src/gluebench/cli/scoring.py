@@ -80,21 +80,24 @@ def cmd_compare(args) -> int:
 def cmd_submission(args) -> int:
     from gluebench.submission import build_submission
 
-    counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing)
-    print(f"wrote {args.output}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing,
+                              split=args.split)
+    print(f"wrote {args.output} ({args.split}-sized): "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
 def cmd_validate(args) -> int:
     from gluebench.submission import validate_submission
 
-    problems = validate_submission(args.zip)
+    problems = validate_submission(args.zip, split=args.split)
     for p in problems:
         print(p)
     if problems:
         print(f"{len(problems)} problem(s) found in {args.zip}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{args.zip}: OK, all 11 files as the GLUE server expects")
+    sized = "as the GLUE server expects" if args.split == "test" else "at the official dev sizes"
+    print(f"{args.zip}: OK, all 11 files {sized}")
     return 0
 
 
@@ -135,7 +138,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("submission", help="build the zip the GLUE server accepts")
     p.add_argument("--predictions", required=True, metavar="PRED_DIR",
-                   help="folder with the 11 test prediction files")
+                   help="folder with the 11 prediction files (a run's predictions/test)")
+    p.add_argument("--split", default="test", choices=["dev", "test"],
+                   help="official sizes the files must have: test (the server's zip, default) "
+                        "or dev (a dev-sized zip of a run's predictions/dev)")
     p.add_argument("-o", "--output", required=True, metavar="ZIP")
     p.add_argument("--fill-missing", action="store_true",
                    help="fill absent files with a constant prediction (partial submission)")
@@ -143,6 +149,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("validate", help="list every problem in a submission zip")
     p.add_argument("zip")
+    p.add_argument("--split", default="test", choices=["dev", "test"],
+                   help="check against the official test sizes (default) or dev sizes")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("baseline", help="write predictions of a reference baseline")
