@@ -9,7 +9,7 @@ from gluebench.examples import DataSource, Examples
 from gluebench.gold import has_gold, load_gold
 from gluebench.predictions import Predictions
 from gluebench.scoring import align, glue_score, score_entry, scored_results
-from gluebench.server.submissions import inspect_submission
+from gluebench.submission import inspect_submission
 from gluebench.tasks import BENCHMARKS
 
 

@@ -13,11 +13,7 @@ from gluebench.server import quotas
 from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
 from gluebench.server.settings import Settings
-
-try:  # the safe validator from the zipparse branch
-    from gluebench.submission import inspect_submission
-except ImportError:  # pragma: no cover - until that branch is merged
-    from gluebench.server._zipshim import inspect_submission
+from gluebench.submission import inspect_submission
 
 MAX_NAME, MAX_DESCRIPTION, MAX_URL = 200, 5000, 500
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
