@@ -155,13 +155,26 @@ def paired_score_differences(
 ) -> np.ndarray:
     """Paired-bootstrap replicates of score(A) - score(B) (x100), one per resample.
 
-    Replicates of several entries drawn with the same ``n_resamples`` combine into the
-    replicates of an average of entry scores (the GLUE score), as the entries' examples
-    are resampled independently.
+    Both systems are scored on the same resampled examples (for classification, joint
+    (gold, a, b) counts drawn from their multinomial, as in ``paired_test``). Replicates
+    of several entries combine into replicates of an average of entry scores (the GLUE
+    score), since each entry's examples are resampled independently.
     """
-    method = _paired_classification if _is_classification(metrics) else _paired_by_index
-    boot, _ = method(metrics, gold, pred_a, pred_b, n_resamples, rng_for(seed, name))
-    return boot["score"]
+    rng = rng_for(seed, name)
+    if _is_classification(metrics):
+        n, k = len(gold), n_classes(gold, pred_a, pred_b)
+        joint = np.bincount((gold * k + pred_a) * k + pred_b, minlength=k**3)
+        draws = rng.multinomial(n, joint / n, size=n_resamples).reshape(-1, k, k, k)
+        a = _with_score(_on_confusions(metrics, draws.sum(axis=3)), metrics)["score"]
+        b = _with_score(_on_confusions(metrics, draws.sum(axis=2)), metrics)["score"]
+        return a - b
+    parts = []
+    for size in _chunks(n_resamples, len(gold)):
+        idx = rng.integers(0, len(gold), size=(size, len(gold)))
+        a = _with_score(_replicates(metrics, gold, pred_a, idx), metrics)["score"]
+        b = _with_score(_replicates(metrics, gold, pred_b, idx), metrics)["score"]
+        parts.append(a - b)
+    return np.concatenate(parts)
 
 
 def paired_test(

@@ -37,12 +37,14 @@ def params(value: int | None) -> str:
 
 
 def columns() -> list[dict]:
-    heads = [{"key": "rank", "label": "Rank"}, {"key": "model", "label": "Model"},
+    heads = [{"key": "rank", "label": "Rank", "sub": ""},
+             {"key": "model", "label": "Model", "sub": "submitter"},
              {"key": "score", "label": "Score", "sub": "GLUE"}]
     heads += [{"key": e, "label": e,
                "sub": "/".join(METRIC_LABELS[m] for m in BENCHMARKS[e].metrics)}
               for e in board.ENTRIES]
-    return heads + [{"key": "params", "label": "Params"}, {"key": "date", "label": "Date"}]
+    return heads + [{"key": "params", "label": "Params", "sub": ""},
+                    {"key": "date", "label": "Date", "sub": ""}]
 
 
 def cells(row: dict) -> list[dict]:

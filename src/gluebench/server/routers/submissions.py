@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from gluebench.server import submissions
@@ -28,9 +29,11 @@ async def create(request: Request, user: User = Depends(api_user),
     if extra_files:
         raise Invalid([f"unexpected file field '{extra_files[0][:40]}'"])
     meta = submissions.parse_metadata(upload.fields)
-    sub = submissions.create(db, user, meta, upload.files.get("file", b""), config)
+    # Checking the zip is CPU work: off the event loop, so other requests are served meanwhile.
+    sub = await run_in_threadpool(submissions.create, db, user, meta,
+                                  upload.files.get("file", b""), config)
     with db.read() as s:
-        return submissions.status(s, s.merge(sub, load=False), owner_view=True)
+        return submissions.status(s, sub, owner_view=True)
 
 
 @router.get("", summary="Your submissions")
