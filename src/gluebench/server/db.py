@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from gluebench.errors import UsageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE = 10  # connections kept per process (and as many more under a burst)
 
 
 class Base(DeclarativeBase):
@@ -120,10 +121,12 @@ class Database:
         self.url = database_url(db)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         if self.is_sqlite:
-            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
+            self.engine = create_engine(self.url, connect_args={"check_same_thread": False},
+                                        pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
             _sqlite_pragmas(self.engine)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
+            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                                        max_overflow=POOL_SIZE)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"),
                                    expire_on_commit=False)

@@ -43,25 +43,28 @@ def _token(request: Request, *, cookie: bool) -> str | None:
     return request.cookies.get(COOKIE) if cookie else None
 
 
-def _check(request: Request, s: Session, token: str) -> User:
+def _check(request: Request, token: str) -> User:
+    """The token's user, from a short session of its own (a request holds one connection
+    at a time, so a burst of uploads cannot exhaust the pool)."""
     limiter: FailureLimiter = request.app.state.limiter
     client = _client(request)
     wait = limiter.retry_after(client)
     if wait is not None:
         raise TooMany("too many failed token checks from this address; wait", wait)
     try:
-        return authenticate(s, token)
+        with request.app.state.db.read() as s:
+            return authenticate(s, token)
     except Unauthorized:
         limiter.record(client)
         raise
 
 
-def api_user(request: Request, s: Session = Depends(session)) -> User:
+def api_user(request: Request) -> User:
     """The user of an API call: a valid ``Authorization: Bearer`` token, else 401."""
     token = _token(request, cookie=False)
     if token is None:
         raise Unauthorized("missing token: send 'Authorization: Bearer TOKEN'")
-    return _check(request, s, token)
+    return _check(request, token)
 
 
 def admin_user(user: User = Depends(api_user)) -> User:
@@ -70,15 +73,15 @@ def admin_user(user: User = Depends(api_user)) -> User:
     return user
 
 
-def viewer(request: Request, s: Session = Depends(session)) -> User | None:
+def viewer(request: Request) -> User | None:
     """Who is looking at a page or the public API: a token (header, or the login cookie on
     pages) when given — a wrong one is still a 401 — else nobody."""
     token = _token(request, cookie=True)
     if token is None:
         return None
     if "authorization" in request.headers:
-        return _check(request, s, token)
+        return _check(request, token)
     try:  # a stale login cookie is a visitor, not an error page
-        return _check(request, s, token)
+        return _check(request, token)
     except Unauthorized:
         return None

@@ -9,6 +9,7 @@ hold the predictions and the gold labels.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 
@@ -26,21 +27,23 @@ CACHED_SUBMISSIONS = 32
 
 
 class PredictionCache:
-    """Parsed predictions of recently compared submissions (parsing a zip is the slow part)."""
+    """Parsed predictions of recently compared submissions, by content (parsing is the slow
+    part, and resubmitted zips are common)."""
 
     def __init__(self, db: Database, split: str):
         self.db, self.split = db, split
-        self._items: OrderedDict[int, dict] = OrderedDict()
+        self._items: OrderedDict[str, dict] = OrderedDict()
 
     def get(self, sub_id: int) -> dict:
-        if sub_id not in self._items:
-            with self.db.read() as session:
-                data = session.get(Submission, sub_id).zip_data
-            self._items[sub_id] = parse(data, self.split)
+        with self.db.read() as session:
+            data = session.get(Submission, sub_id).zip_data
+        key = hashlib.sha256(data).hexdigest()
+        if key not in self._items:
+            self._items[key] = parse(data, self.split)
             while len(self._items) > CACHED_SUBMISSIONS:
                 self._items.popitem(last=False)
-        self._items.move_to_end(sub_id)
-        return self._items[sub_id]
+        self._items.move_to_end(key)
+        return self._items[key]
 
 
 def glue_difference(gold: Gold, preds_a: dict, preds_b: dict, *, n_resamples: int
