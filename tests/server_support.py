@@ -151,3 +151,33 @@ def submit(client: httpx.Client, zip_bytes: bytes, name: str, **fields) -> httpx
     data = {"name": name, **{k: str(v) for k, v in fields.items()}}
     return client.post("/api/submissions", data=data,
                        files={"file": ("submission.zip", zip_bytes, "application/zip")})
+
+
+def noisy_zip(folder: Path, glue_dir: Path, accuracy: float, seed: int) -> Path:
+    """A dev-sized zip of a model right on about ``accuracy`` of each dev set: the gold
+    labels with the rest changed at random (STS-B: gold plus noise), so entries differ."""
+    import numpy as np
+
+    from gluebench.data import open_source
+    from gluebench.predictions import write_predictions
+    from gluebench.scoring import evaluation_examples
+    from gluebench.tasks import BENCHMARKS, get_task
+
+    source, rng = open_source(glue_dir), np.random.default_rng(seed)
+    preds = folder / f"noisy-{accuracy}-{seed}"
+    for b in BENCHMARKS.values():
+        task = get_task(b.task)
+        if not source.has(task, b.dev):
+            continue
+        gold = evaluation_examples(source, b, "dev")
+        if task.is_regression:
+            values = np.clip(gold.labels + rng.normal(0, 4 * (1 - accuracy), len(gold)), 0, 5)
+        else:
+            wrong = rng.random(len(gold)) > accuracy
+            shift = rng.integers(1, len(task.labels), len(gold))
+            values = np.where(wrong, (gold.labels + shift) % len(task.labels), gold.labels)
+        write_predictions(preds / b.submission_file, task, gold.index, values)
+    out = folder / f"{preds.name}.zip"
+    assert cli(["submission", "--predictions", str(preds), "--split", "dev",
+                "--fill-missing", "-o", str(out)]) == 0
+    return out

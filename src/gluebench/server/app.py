@@ -30,6 +30,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 SERVER_CSS = """
+main, header.top .inner { max-width:1440px; }
+body { font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Liberation Sans",
+  "DejaVu Sans",Arial,sans-serif; }
+table.board th { white-space:nowrap; }
 a.brand { color:inherit; text-decoration:none; }
 .who { margin-left:auto; font-size:.85rem; color:var(--muted); }
 form.inline { display:inline; } form.inline button { font-size:.8rem; }
