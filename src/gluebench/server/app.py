@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
 from gluebench import __version__
+from gluebench.server.board import BoardCache
 from gluebench.server.db import Database
 from gluebench.server.errors import ServerError, TooMany, Unauthorized
 from gluebench.server.routers import admin, leaderboard, pages, submissions
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.limiter = FailureLimiter(settings.auth_failures, settings.auth_window_s)
     app.state.templates = templates(settings)
+    app.state.board = BoardCache()
     for router in (submissions.router, leaderboard.router, admin.router, pages.router):
         app.include_router(router)
     app.add_exception_handler(ServerError, _server_error)

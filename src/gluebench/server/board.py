@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gluebench.server.db import Submission, Tie, User
@@ -84,6 +86,33 @@ def _rank(rows: list[dict], ties: dict) -> None:
         if above and row["tied_above"]:
             above["tied_below"] = True
         row.setdefault("tied_below", False)
+
+
+class BoardCache:
+    """Ranked rows per kind of viewer, recomputed only when the board has changed (any
+    submission's ``updated_at``, or a new tie comparison). One per web process."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._items: OrderedDict[tuple, list[dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, session: Session, viewer: User | None) -> list[dict]:
+        version = tuple(session.execute(select(func.max(Submission.updated_at),
+                                               func.count(Submission.id))).one())
+        version += (session.scalar(select(func.count()).select_from(Tie)),)
+        who = None if viewer is None else "admin" if viewer.is_admin else viewer.id
+        key = (version, who)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        rows = visible_rows(session, viewer)
+        with self._lock:
+            self._items[key] = rows
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return rows
 
 
 def select_rows(rows: list[dict], query: Query) -> list[dict]:

@@ -8,6 +8,7 @@ its first read. PostgreSQL gets the same guarantee from ``SELECT ... FOR UPDATE`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -67,10 +68,14 @@ class Submission(Base):
     scored_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     zip_data: Mapped[bytes] = mapped_column(LargeBinary)
     zip_size: Mapped[int] = mapped_column(Integer)
+    predictions: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packing
     results: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # gluebench score JSON
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # per-entry scores
     score: Mapped[float | None] = mapped_column(Float, nullable=True)   # GLUE / partial average
     score_count: Mapped[int] = mapped_column(Integer, default=0)        # results writes: 0 or 1
+    # Any change the leaderboard shows moves this forward: the web process caches by it.
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time, onupdate=time.time,
+                                              index=True)
 
 
 class Job(Base):

@@ -9,6 +9,7 @@ from gluebench.examples import DataSource, Examples
 from gluebench.gold import has_gold, load_gold
 from gluebench.predictions import Predictions
 from gluebench.scoring import align, glue_score, score_entry, scored_results
+from gluebench.server.packing import unpack
 from gluebench.submission import inspect_submission
 from gluebench.tasks import BENCHMARKS
 
@@ -40,12 +41,25 @@ def parse(data: bytes, split: str) -> dict[str, Predictions]:
     return check.predictions
 
 
+def stored_predictions(sub) -> dict[str, Predictions]:
+    """A submission's predictions: packed at upload, or parsed from its zip."""
+    if sub.predictions is not None:
+        return unpack(sub.predictions, f"submission {sub.id}")
+    return parse(sub.zip_data, sub.split)
+
+
 def score_zip(data: bytes, gold: Gold, *, n_resamples: int, label: str = "submission"
               ) -> dict:
     """The results JSON of ``gluebench score`` for a submission zip, plus ``not_scored``."""
-    predictions = parse(data, gold.split)
+    return score(parse(data, gold.split), gold, n_resamples=n_resamples, label=label)
+
+
+def score(predictions: dict[str, Predictions], gold: Gold, *, n_resamples: int,
+          label: str = "submission") -> dict:
+    """``score_zip`` for predictions already parsed."""
     tasks, not_scored = {}, []
-    for entry, preds in predictions.items():
+    for entry in (name for name in BENCHMARKS if name in predictions):
+        preds = predictions[entry]
         examples = gold.get(entry)
         if examples is None:
             not_scored.append(entry)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gluebench.server import quotas
 from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
+from gluebench.server.packing import pack
 from gluebench.server.settings import Settings
 from gluebench.submission import inspect_submission
 
@@ -73,19 +74,21 @@ def parse_params(text: str) -> int | None:
     return value
 
 
-def check_zip(data: bytes, settings: Settings) -> None:
-    """The same validator as ``gluebench validate``: every problem, or nothing."""
+def check_zip(data: bytes, settings: Settings) -> bytes:
+    """The same validator as ``gluebench validate``: every problem, or the parsed
+    predictions (packed)."""
     if not data:
         raise Invalid(["file: required (the submission zip)"])
     check = inspect_submission(data, split=settings.split, label="upload")
     if check.problems:
         raise Invalid(check.problems)
+    return pack(check.predictions)
 
 
 def create(db: Database, user: User, meta: Metadata, data: bytes, settings: Settings
            ) -> Submission:
     """Record a checked upload and queue its scoring, if the user's quotas allow one more."""
-    check_zip(data, settings)  # outside the transaction: it is the slow part
+    packed = check_zip(data, settings)  # outside the transaction: it is the slow part
     now = time.time()
     with db.write() as session:
         quotas.lock_user(session, user.id)
@@ -93,7 +96,7 @@ def create(db: Database, user: User, meta: Metadata, data: bytes, settings: Sett
         sub = Submission(user_id=user.id, name=meta.name, description=meta.description,
                          url=meta.url, params=meta.params, public=meta.public, hidden=False,
                          state="queued", split=settings.split, created_at=now, zip_data=data,
-                         zip_size=len(data), score_count=0)
+                         zip_size=len(data), predictions=packed, score_count=0)
         session.add(sub)
         session.flush()
         session.add(Job(submission_id=sub.id, state="queued", attempts=0, created_at=now))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from gluebench.metrics import compute, task_score
 from gluebench.scoring import align
 from gluebench.server.db import Database, Submission, Tie
-from gluebench.server.scorer import Gold, parse
+from gluebench.server.scorer import Gold, stored_predictions
 from gluebench.stats import DEFAULT_CONFIDENCE, paired_score_differences
 from gluebench.tasks import BENCHMARKS, GLUE_GROUPS
 
@@ -30,18 +30,18 @@ class PredictionCache:
     """Parsed predictions of recently compared submissions, by content (parsing is the slow
     part, and resubmitted zips are common)."""
 
-    def __init__(self, db: Database, split: str):
-        self.db, self.split = db, split
+    def __init__(self, db: Database):
+        self.db = db
         self._items: OrderedDict[str, dict] = OrderedDict()
 
     def get(self, sub_id: int) -> dict:
         with self.db.read() as session:
-            data = session.get(Submission, sub_id).zip_data
-        key = hashlib.sha256(data).hexdigest()
-        if key not in self._items:
-            self._items[key] = parse(data, self.split)
-            while len(self._items) > CACHED_SUBMISSIONS:
-                self._items.popitem(last=False)
+            sub = session.get(Submission, sub_id)
+            key = hashlib.sha256(sub.predictions or sub.zip_data).hexdigest()
+            if key not in self._items:
+                self._items[key] = stored_predictions(sub)
+        while len(self._items) > CACHED_SUBMISSIONS:
+            self._items.popitem(last=False)
         self._items.move_to_end(key)
         return self._items[key]
 

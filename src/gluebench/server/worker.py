@@ -19,7 +19,14 @@ import traceback
 
 from gluebench.server import jobs, ties
 from gluebench.server.db import Database, Submission
-from gluebench.server.scorer import Gold, SubmissionProblem, headline, score_zip, summary
+from gluebench.server.scorer import (
+    Gold,
+    SubmissionProblem,
+    headline,
+    score,
+    stored_predictions,
+    summary,
+)
 from gluebench.server.settings import Settings
 
 IDLE_POLL_S = 0.25
@@ -52,12 +59,12 @@ class Heartbeat:
 
 def score_claim(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings) -> str:
     """Score one claimed job and record the outcome: "scored", "failed" or "lost"."""
-    with db.read() as session:
-        data = session.get(Submission, claim.submission_id).zip_data
     with Heartbeat(db, claim, settings.lease_s) as beat:
         try:
-            results = score_zip(data, gold, n_resamples=settings.n_resamples,
-                                label=f"submission {claim.submission_id}")
+            with db.read() as session:
+                predictions = stored_predictions(session.get(Submission, claim.submission_id))
+            results = score(predictions, gold, n_resamples=settings.n_resamples,
+                            label=f"submission {claim.submission_id}")
         except SubmissionProblem as exc:
             return "failed" if jobs.fail(db, claim, f"invalid submission: {exc}") else "lost"
         except Exception:  # noqa: BLE001 - a worker must survive and report a bad job
@@ -78,7 +85,7 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
 
     db = Database(settings.db_url)
     gold = Gold(open_source(data_dir), settings.split)
-    cache = ties.PredictionCache(db, settings.split)
+    cache = ties.PredictionCache(db)
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     stop = stop or threading.Event()
     log(f"worker {owner}: scoring {settings.split} submissions")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from gluebench.server import board
 from gluebench.server.db import User
 from gluebench.server.deps import session, viewer
+from gluebench.server.submissions import parse_params
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
 
@@ -16,8 +18,6 @@ def board_query(sort: str = "score", order: str = "", q: str = "", user: str = "
                 max_params: str = "", flagged: str = "any", page: int = 1) -> board.Query:
     """The query parameters the page and the API share (bad values fall back to defaults)."""
     try:
-        from gluebench.server.submissions import parse_params
-
         limit = parse_params(max_params)
     except ValueError:
         limit = None
@@ -28,11 +28,11 @@ def board_query(sort: str = "score", order: str = "", q: str = "", user: str = "
 @router.get("/leaderboard", summary="The leaderboard (JSON; ?format=csv for CSV)")
 def leaderboard(request: Request, format: str = "json", query: board.Query = Depends(board_query),
                 who: User | None = Depends(viewer), s: Session = Depends(session)):
-    rows = board.select_rows(board.visible_rows(s, who), query)
+    rows = board.select_rows(request.app.state.board.rows(s, who), query)
     wants_csv = format == "csv" or "text/csv" in request.headers.get("accept", "")
     if wants_csv:
         return Response(board.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="leaderboard.csv"'})
     split = request.app.state.settings.split
-    return {"split": split, "entries": list(board.ENTRIES), "count": len(rows),
-            "rows": [board.api_row(r) for r in rows]}
+    return JSONResponse({"split": split, "entries": list(board.ENTRIES), "count": len(rows),
+                         "rows": [board.api_row(r) for r in rows]})

@@ -72,7 +72,7 @@ def sort_link(request: Request, query: board.Query, key: str) -> str:
 def leaderboard_page(request: Request, query: board.Query = Depends(board_query),
                      who: User | None = Depends(viewer), s: Session = Depends(session)):
     settings = request.app.state.settings
-    rows = board.select_rows(board.visible_rows(s, who), query)
+    rows = board.select_rows(request.app.state.board.rows(s, who), query)
     shown = board.page(rows, query.page, settings.page_size)
     pages = max(1, -(-len(rows) // settings.page_size))
     return request.app.state.templates.TemplateResponse(request, "leaderboard.html", {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from gluebench.server import submissions
@@ -46,7 +47,7 @@ def get(sub_id: int, who: User | None = Depends(viewer), s: Session = Depends(se
     """Owners and admins see state, queue position and errors; others only public entries."""
     sub = submissions.get_visible(s, sub_id, who)
     owner_view = who is not None and (who.is_admin or who.id == sub.user_id)
-    return submissions.status(s, sub, owner_view=owner_view)
+    return JSONResponse(submissions.status(s, sub, owner_view=owner_view))
 
 
 @router.get("/{sub_id}/predictions", summary="The uploaded zip (its owner and admins only)")
