@@ -8,10 +8,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gluebench.server.db import Submission, Tie, User
+from gluebench.server.db import Submission, Tie, User, board_version
 from gluebench.tasks import BENCHMARKS
 
 ENTRIES = tuple(BENCHMARKS)  # CoLA ... WNLI, AX: one column each
@@ -98,21 +98,27 @@ class BoardCache:
         self._lock = threading.Lock()
 
     def rows(self, session: Session, viewer: User | None) -> list[dict]:
-        version = tuple(session.execute(select(func.max(Submission.updated_at),
-                                               func.count(Submission.id))).one())
-        version += (session.scalar(select(func.count()).select_from(Tie)),)
+        return self.memo(("rows", *self.key(session, viewer)),
+                         lambda: visible_rows(session, viewer))
+
+    @staticmethod
+    def key(session: Session, viewer: User | None) -> tuple:
+        """(board version, kind of viewer): what a cached answer depends on."""
         who = None if viewer is None else "admin" if viewer.is_admin else viewer.id
-        key = (version, who)
+        return board_version(session), who
+
+    def memo(self, key: tuple, compute):
+        """``compute()`` once per ``key`` (keys include the board version)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        rows = visible_rows(session, viewer)
+        value = compute()
         with self._lock:
-            self._items[key] = rows
+            self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return rows
+        return value
 
 
 def select_rows(rows: list[dict], query: Query) -> list[dict]:

@@ -26,6 +26,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -97,14 +99,21 @@ class Tie(Base):
     __tablename__ = "ties"
     above_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
     below_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
-    diff: Mapped[float] = mapped_column(Float)
-    ci_low: Mapped[float] = mapped_column(Float)
-    ci_high: Mapped[float] = mapped_column(Float)
+    diff: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not comparable
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     computed_at: Mapped[float] = mapped_column(Float)
 
     @property
     def tied(self) -> bool:
-        return self.ci_low <= 0.0 <= self.ci_high
+        return self.ci_low is not None and self.ci_low <= 0.0 <= self.ci_high
+
+
+def board_version(session: Session) -> tuple:
+    """Changes whenever anything the leaderboard shows changes (a cheap, indexed query)."""
+    version = tuple(session.execute(select(func.max(Submission.updated_at),
+                                           func.count(Submission.id))).one())
+    return version + (session.scalar(select(func.count()).select_from(Tie)),)
 
 
 def database_url(db: str) -> str:

@@ -29,7 +29,7 @@ class Settings:
     max_attempts: int = 3                # a job whose workers died this often fails
     n_resamples: int = 1000              # bootstrap resamples (CIs and ties)
     score_pause_s: float = 0.0           # testing the lease: pause before writing results
-    page_size: int = 100                 # leaderboard rows per page
+    page_size: int = 50                  # leaderboard rows per page
 
     def __post_init__(self) -> None:
         if self.split not in ("dev", "test"):

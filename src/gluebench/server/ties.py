@@ -84,18 +84,25 @@ def ranking(session, *, public_only: bool) -> list[int]:
     return list(session.scalars(query.order_by(Submission.score.desc(), Submission.id)))
 
 
-def refresh(db: Database, gold: Gold, cache: PredictionCache, *, n_resamples: int) -> int:
-    """Compare every pair of neighbours (public board and the admins' board) not yet compared."""
+def refresh(db: Database, gold: Gold, cache: PredictionCache, *, n_resamples: int,
+            limit: int = 2, log=print) -> int:
+    """Compare up to ``limit`` pairs of neighbours (on the public board and the admins')
+    not compared yet; return how many were compared. Workers call it when the queue is
+    empty, so ties never delay scoring."""
     with db.read() as session:
         pairs = []
         for public_only in (True, False):
             order = ranking(session, public_only=public_only)
             pairs += list(zip(order, order[1:], strict=False))
         known = set(session.execute(select(Tie.above_id, Tie.below_id)).all())
-    todo = [p for p in dict.fromkeys(pairs) if p not in known]
+    todo = [p for p in dict.fromkeys(pairs) if p not in known][:limit]
     for above, below in todo:
-        diff, ci = glue_difference(gold, cache.get(above), cache.get(below),
-                                   n_resamples=n_resamples)
+        try:
+            diff, ci = glue_difference(gold, cache.get(above), cache.get(below),
+                                       n_resamples=n_resamples)
+        except Exception as exc:  # noqa: BLE001 - recorded as "not comparable", never retried
+            log(f"ties: {above} vs {below} not comparable: {exc}")
+            diff, ci = None, [None, None]
         with db.write() as session:
             if session.get(Tie, (above, below)) is None:
                 session.add(Tie(above_id=above, below_id=below, diff=diff, ci_low=ci[0],

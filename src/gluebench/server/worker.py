@@ -18,7 +18,7 @@ import time
 import traceback
 
 from gluebench.server import jobs, ties
-from gluebench.server.db import Database, Submission
+from gluebench.server.db import Database, Submission, board_version
 from gluebench.server.scorer import (
     Gold,
     SubmissionProblem,
@@ -78,6 +78,15 @@ def score_claim(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings)
     return "scored" if ok else "lost"
 
 
+def _compare_some(db, gold, cache, settings: Settings, log) -> int:
+    """Ties are a nicety: a failure there is logged and never stops the worker."""
+    try:
+        return ties.refresh(db, gold, cache, n_resamples=settings.n_resamples, log=log)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        return 0
+
+
 def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
                stop: threading.Event | None = None, log=print) -> None:
     """Score jobs until ``stop`` is set (or SIGTERM)."""
@@ -86,21 +95,25 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
     db = Database(settings.db_url)
     gold = Gold(open_source(data_dir), settings.split)
     cache = ties.PredictionCache(db)
+    gold.preload()  # read the labels before the first job, not during it
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     stop = stop or threading.Event()
     log(f"worker {owner}: scoring {settings.split} submissions")
+    compared_at = None  # the board version when no neighbours were left to compare
     while not stop.is_set():
         jobs.reap(db, settings.max_attempts)
         claim = jobs.claim(db, owner, settings.lease_s)
-        if claim is None:
-            stop.wait(IDLE_POLL_S)
+        if claim is None:  # idle: compare neighbours, else wait for work
+            with db.read() as session:
+                version = board_version(session)
+            if version == compared_at or not _compare_some(db, gold, cache, settings, log):
+                compared_at = version
+                stop.wait(IDLE_POLL_S)
             continue
         start = time.perf_counter()
         outcome = score_claim(db, claim, gold, settings)
         log(f"worker {owner}: submission {claim.submission_id} {outcome} "
             f"(attempt {claim.attempt}, {time.perf_counter() - start:.2f} s)")
-        if outcome == "scored":
-            ties.refresh(db, gold, cache, n_resamples=settings.n_resamples)
     db.dispose()
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from gluebench.server import board
@@ -28,11 +29,21 @@ def board_query(sort: str = "score", order: str = "", q: str = "", user: str = "
 @router.get("/leaderboard", summary="The leaderboard (JSON; ?format=csv for CSV)")
 def leaderboard(request: Request, format: str = "json", query: board.Query = Depends(board_query),
                 who: User | None = Depends(viewer), s: Session = Depends(session)):
-    rows = board.select_rows(request.app.state.board.rows(s, who), query)
+    cache: board.BoardCache = request.app.state.board
     wants_csv = format == "csv" or "text/csv" in request.headers.get("accept", "")
+    key = ("api", wants_csv, query, *cache.key(s, who))
+    body = cache.memo(key, lambda: _body(request, cache.rows(s, who), query, wants_csv))
     if wants_csv:
-        return Response(board.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="leaderboard.csv"'})
+    return Response(body, media_type="application/json")
+
+
+def _body(request: Request, rows: list[dict], query: board.Query, as_csv: bool) -> bytes:
+    """The answer, serialised once per board version and query."""
+    rows = board.select_rows(rows, query)
+    if as_csv:
+        return board.to_csv(rows).encode()
     split = request.app.state.settings.split
-    return JSONResponse({"split": split, "entries": list(board.ENTRIES), "count": len(rows),
-                         "rows": [board.api_row(r) for r in rows]})
+    return json.dumps({"split": split, "entries": list(board.ENTRIES), "count": len(rows),
+                       "rows": [board.api_row(r) for r in rows]}).encode()
