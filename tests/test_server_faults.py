@@ -87,7 +87,8 @@ def test_killed_worker_job_is_scored_once_after_its_lease(backend, tmp_path, glu
 
 def _serve_cli(db: str, glue_dir, port: int, workers: int, log) -> subprocess.Popen:
     command = [sys.executable, "-m", "gluebench", "serve", "--data-dir", str(glue_dir),
-               "--db", db, "--split", "dev", "--port", str(port), "--workers", str(workers)]
+               "--db", db, "--split", "dev", "--port", str(port), "--workers", str(workers),
+               "--resamples", "100"]
     proc = subprocess.Popen(command, env=child_env(), cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT)
     wait_ready(f"http://127.0.0.1:{port}", 60, proc)
@@ -107,19 +108,15 @@ def test_restart_loses_nothing(backend, tmp_path, glue_dir, zip_bytes, run_cli):
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {token}"}
     proc = _serve_cli(backend.url, glue_dir, port, workers=0, log=log)  # no worker: it waits
-    first = httpx.post(f"{url}/api/submissions", headers=auth, data={
-        "name": "before-restart", "public": "true"}, files={"file": ("s.zip", zip_bytes)})
-    assert first.status_code == 202 and first.json()["state"] == "queued"
-    _stop(proc)
-    proc = _serve_cli(backend.url, glue_dir, port, workers=1, log=log)
     try:
         with httpx.Client(base_url=url, headers=auth, timeout=60) as alice:
-            done = wait_state(alice, first.json()["id"])
-            assert done["state"] == "scored"  # the queued job survived the restart
+            first = submit(alice, zip_bytes, "before-restart", public="true")
+            assert first.status_code == 202 and first.json()["state"] == "queued"
             _stop(proc)
-            proc = _serve_cli(backend.url, glue_dir, port, workers=0, log=log)
-            again = alice.get(f"/api/submissions/{done['id']}").json()
-            assert again["results"] == done["results"] and again["state"] == "scored"
+            proc = _serve_cli(backend.url, glue_dir, port, workers=1, log=log)
+            done = wait_state(alice, first.json()["id"])  # the same token still works
+            assert done["state"] == "scored"  # the queued job survived the restart
+            assert done["name"] == "before-restart" and done["public"] is True
             board = alice.get("/api/leaderboard").json()["rows"]
             assert [r["model"] for r in board] == ["before-restart"]
     finally:

@@ -27,7 +27,7 @@ def cmd_serve(args) -> int:
     settings = _settings(args, split=args.split, per_day=args.per_day,
                          per_month=args.per_month, concurrent=args.concurrent,
                          max_upload_bytes=args.max_upload_mb * 1024 * 1024,
-                         lease_s=args.lease)
+                         lease_s=args.lease, n_resamples=args.resamples)
     return serve(settings, args.data_dir, host=args.host, port=args.port, workers=args.workers,
                  public=args.public, log=lambda line: print(line, flush=True))
 
@@ -166,6 +166,8 @@ def register(sub) -> None:
     p.add_argument("--max-upload-mb", type=positive_int, default=32)
     p.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
                    help="a scoring job's lease; a dead worker's job is retried after it")
+    p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples for CIs and ties (default 1000)")
     p.set_defaults(func=cmd_serve)
 
     server = sub.add_parser("server", help="administer a leaderboard's database")
