@@ -34,13 +34,17 @@ def cmd_serve(args) -> int:
 
 def _admin(args, action):
     """Run ``action(session)`` in one write transaction on a migrated database."""
+    from gluebench.errors import UsageError
     from gluebench.server.db import Database, migrate
+    from gluebench.server.errors import ServerError
 
     db = Database(_settings(args).db_url)
     migrate(db)
     try:
         with db.write() as session:
             return action(session)
+    except ServerError as exc:  # e.g. no such submission: one line, like every CLI error
+        raise UsageError(exc.message) from None
     finally:
         db.dispose()
 
@@ -147,6 +151,13 @@ def _db_flag(p) -> None:
                    help="SQLite file, or postgresql://USER@HOST/DB")
 
 
+def _action(admin, name: str, help_text: str, func):
+    p = admin.add_parser(name, help=help_text)
+    _db_flag(p)
+    p.set_defaults(func=func)
+    return p
+
+
 def register(sub) -> None:
     p = sub.add_parser("serve", help="host a leaderboard: web app and scoring workers")
     p.add_argument("--data-dir", required=True, help=DATA_HELP + " holding the gold labels")
@@ -172,31 +183,21 @@ def register(sub) -> None:
 
     server = sub.add_parser("server", help="administer a leaderboard's database")
     admin = server.add_subparsers(dest="server_command", required=True, metavar="ACTION")
-    p = admin.add_parser("add-user", help="create a user and print its API token once")
+    p = _action(admin, "add-user", "create a user and print its API token once", cmd_add_user)
     p.add_argument("name")
     p.add_argument("--admin", action="store_true")
-    _db_flag(p)
-    p.set_defaults(func=cmd_add_user)
-    p = admin.add_parser("disable-user", help="disable (or --enable) a user's token")
+    p = _action(admin, "disable-user", "disable (or --enable) a user's token", cmd_disable_user)
     p.add_argument("name")
     p.add_argument("--enable", action="store_true")
-    _db_flag(p)
-    p.set_defaults(func=cmd_disable_user)
-    p = admin.add_parser("users", help="list users")
-    _db_flag(p)
-    p.set_defaults(func=cmd_users)
-    p = admin.add_parser("hide", help="hide (or --show) an entry")
+    _action(admin, "users", "list users", cmd_users)
+    p = _action(admin, "hide", "hide (or --show) an entry", cmd_hide)
     p.add_argument("id", type=positive_int)
     p.add_argument("--show", action="store_true")
-    _db_flag(p)
-    p.set_defaults(func=cmd_hide)
-    p = admin.add_parser("flag", help="flag an entry with a reason shown on the page")
+    p = _action(admin, "flag", "flag an entry with a reason shown on the page", cmd_flag)
     p.add_argument("id", type=positive_int)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--reason")
     group.add_argument("--clear", action="store_true")
-    _db_flag(p)
-    p.set_defaults(func=cmd_flag)
 
     p = sub.add_parser("submit", help="upload a submission zip to a leaderboard server")
     p.add_argument("zip")

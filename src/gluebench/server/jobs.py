@@ -68,29 +68,33 @@ def heartbeat(db: Database, claim: Claim, lease_s: float) -> bool:
 def complete(db: Database, claim: Claim, results: dict, summary: dict,
              score: float | None) -> bool:
     """Write the results if the lease is still ours; False (nothing written) otherwise."""
-    now = time.time()
-    with db.write() as session:
-        job = _own_job(session, claim)
-        if job is None:
-            return False
-        _finish(session, job, "done", now)
-        sub = session.get(Submission, claim.submission_id)
+
+    def scored(sub: Submission, now: float) -> None:
         sub.results, sub.summary, sub.score = results, summary, score
         sub.state, sub.scored_at, sub.error = "scored", now, None
         sub.score_count += 1
-        return True
+
+    return _end(db, claim, "done", scored)
 
 
 def fail(db: Database, claim: Claim, reason: str) -> bool:
     """Mark the submission failed with ``reason`` (shown to its owner); not counted in quotas."""
+
+    def failed(sub: Submission, _now: float) -> None:
+        sub.state, sub.error = "failed", reason
+
+    return _end(db, claim, "failed", failed)
+
+
+def _end(db: Database, claim: Claim, state: str, change) -> bool:
+    """Finish the job and ``change`` its submission in one transaction, if the lease is ours."""
     now = time.time()
     with db.write() as session:
         job = _own_job(session, claim)
         if job is None:
             return False
-        _finish(session, job, "failed", now)
-        sub = session.get(Submission, claim.submission_id)
-        sub.state, sub.error = "failed", reason
+        _finish(session, job, state, now)
+        change(session.get(Submission, claim.submission_id), now)
         return True
 
 
