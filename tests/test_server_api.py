@@ -349,3 +349,40 @@ def test_non_loopback_bind_is_refused_before_anything(run_cli, tmp_path, glue_di
     db = tmp_path / "never.db"
     code, _, err = run_cli("serve", "--data-dir", glue_dir, "--db", db, "--host", "0.0.0.0")
     assert code == 2 and "--public" in err and not db.exists()
+
+
+def test_a_job_that_cannot_be_scored_fails_and_says_why(live):
+    """A stored submission whose zip no longer passes the checks (e.g. a stricter validator
+    after an upgrade): the worker marks it failed with the reason; it does not count."""
+    from gluebench.server.accounts import get_user
+    from gluebench.server.db import Job
+
+    server, db, tokens = live
+    with db.write() as s:
+        sub = Submission(user_id=get_user(s, "gina").id, name="stale", description="", url="",
+                         public=False, hidden=False, state="queued", split="dev",
+                         created_at=time.time(), zip_data=b"not a zip", zip_size=9,
+                         score_count=0)
+        s.add(sub)
+        s.flush()
+        s.add(Job(submission_id=sub.id, state="queued", attempts=0, created_at=time.time()))
+    with server.client(tokens["gina"]) as gina:
+        done = wait_state(gina, sub.id)
+    assert done["state"] == "failed" and done["error"].startswith("invalid submission:")
+    assert "not a zip" in done["error"] and done["results"] is None
+
+
+def test_filters(live):
+    server, _, _ = live
+    everyone = server.client().get("/api/leaderboard").json()["rows"]
+    carol = server.client().get("/api/leaderboard?user=carol").json()["rows"]
+    assert carol and {r["user"] for r in carol} == {"carol"}
+    text = server.client().get("/api/leaderboard?q=RANDOM").json()["rows"]
+    assert {r["model"] for r in text} == {r["model"] for r in everyone
+                                          if "random" in r["model"].lower()}
+    small = server.client().get("/api/leaderboard?max_params=200M").json()["rows"]
+    assert [r["model"] for r in small] == ["alice-random"]  # the only one that gave params
+    flagged = server.client().get("/api/leaderboard?flagged=only").json()["rows"]
+    assert all(r["flag"] for r in flagged)
+    page = server.client().get("/?user=carol&sort=model")
+    assert page.status_code == 200 and "carol-copy" in page.text
