@@ -12,7 +12,14 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from server_support import (
+from sqlalchemy import func, select
+
+from gluebench.data import open_source
+from gluebench.scoring import score_predictions
+from gluebench.server.db import Submission
+from gluebench.server.settings import MiB, Settings
+
+from .server_support import (
     BACKENDS,
     TEST_RESAMPLES,
     Backend,
@@ -22,12 +29,6 @@ from server_support import (
     submit,
     wait_state,
 )
-from sqlalchemy import func, select
-
-from gluebench.data import open_source
-from gluebench.scoring import score_predictions
-from gluebench.server.db import Submission
-from gluebench.server.settings import MiB, Settings
 
 MAX_UPLOAD = 2 * MiB
 

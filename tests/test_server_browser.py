@@ -8,10 +8,11 @@ import os
 import shutil
 
 import pytest
-from server_support import REPO, Backend, LiveServer, make_user, noisy_zip, submit, wait_state
 
 from gluebench.server.settings import Settings
 from gluebench.tasks import BENCHMARKS
+
+from .server_support import REPO, Backend, LiveServer, make_user, noisy_zip, submit, wait_state
 
 ENTRIES = [  # (user, model, accuracy, seed, params, public)
     ("alice", "MiniLM-L6 fine-tuned", 0.86, 1, "22.7M", True),

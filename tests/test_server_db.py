@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from alembic import command
 from alembic.config import Config
-from server_support import BACKENDS, Backend
 from sqlalchemy import text
 
 from gluebench.predictions import Predictions
@@ -21,6 +20,8 @@ from gluebench.server.errors import TooMany, Unauthorized
 from gluebench.server.packing import pack, unpack
 from gluebench.server.settings import Settings
 from gluebench.server.submissions import parse_params
+
+from .server_support import BACKENDS, Backend
 
 
 @pytest.fixture(params=BACKENDS)

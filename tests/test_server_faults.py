@@ -13,7 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from server_support import (
+from sqlalchemy import select
+
+from gluebench.server.db import Job, Submission
+from gluebench.server.settings import Settings
+
+from .server_support import (
     BACKENDS,
     REPO,
     Backend,
@@ -26,10 +31,6 @@ from server_support import (
     wait_ready,
     wait_state,
 )
-from sqlalchemy import select
-
-from gluebench.server.db import Job, Submission
-from gluebench.server.settings import Settings
 
 
 @pytest.fixture(scope="module")
