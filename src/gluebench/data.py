@@ -16,6 +16,7 @@ import numpy as np
 
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.examples import DataSource, Examples
+from gluebench.fields import line_break_note, parse_index, quote
 from gluebench.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
 from gluebench.tsv import read_tsv
 
@@ -54,8 +55,8 @@ def read_split(task: Task, split: str, path: str | os.PathLike, *,
     wanted = [*spec.text_columns, *filter(None, [spec.label_column, spec.index_column])]
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise DataError(path, f"missing column(s) {', '.join(missing)}; "
-                        f"header has: {', '.join(columns)}", 1)
+        raise DataError(path, f"missing column(s) {', '.join(missing)}; header has: "
+                        f"{quote(', '.join(columns))}{line_break_note(chr(9).join(columns))}", 1)
     col = {name: i for i, name in enumerate(columns)}
     inputs = {f: [r[col[c]] for _, r in rows] for f, c in zip(task.input_fields,
                                                                spec.text_columns, strict=True)}
@@ -86,9 +87,9 @@ def _read_index(path, rows, index_col: int | None) -> np.ndarray:
     index = np.empty(len(rows), dtype=np.int64)
     for i, (number, r) in enumerate(rows):
         try:
-            index[i] = int(r[index_col])
-        except ValueError:
-            raise DataError(path, f"index '{r[index_col]}' is not an integer", number) from None
+            index[i] = parse_index(r[index_col])
+        except ValueError as exc:
+            raise DataError(path, str(exc), number) from None
     return index
 
 

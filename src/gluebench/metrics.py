@@ -84,9 +84,23 @@ def _classification(name: str) -> Batched:
     return batched
 
 
+def _standardised(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled into [-1, 1], centred, and scaled again, over the last axis.
+
+    Pearson's r does not change under scaling, and products of such values can neither
+    overflow nor underflow, so r stays exact for any finite input (1e300 or 1e-300).
+    """
+    x = _unit_peak(np.asarray(x, np.float64))
+    return _unit_peak(x - x.mean(axis=-1, keepdims=True))
+
+
+def _unit_peak(x: np.ndarray) -> np.ndarray:
+    peak = np.max(np.abs(x), axis=-1, keepdims=True, initial=0.0)
+    return x / np.where(peak > 0, peak, 1.0)
+
+
 def pearson_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    x = y_true - y_true.mean(axis=-1, keepdims=True)
-    y = y_pred - y_pred.mean(axis=-1, keepdims=True)
+    x, y = _standardised(y_true), _standardised(y_pred)
     r = _safe_divide((x * y).sum(axis=-1), np.sqrt((x * x).sum(axis=-1) * (y * y).sum(axis=-1)))
     return np.clip(r, -1.0, 1.0)
 

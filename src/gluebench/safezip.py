@@ -104,7 +104,7 @@ def _directory_extent(fp) -> tuple[int, int]:
     tail = fp.read()
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _EOCD.size > len(tail):
-        raise ZipProblem("not a zip file")
+        raise ZipProblem("not a zip file (no end-of-archive record: not a zip, or truncated)")
     entries, directory_bytes = _EOCD.unpack_from(tail, at)[4:6]
     if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:  # zip64: the real counts are earlier
         record_at = start + at - _ZIP64_LOCATOR - _ZIP64_RECORD
@@ -131,15 +131,15 @@ def name_problem(name: str) -> str | None:
 def member_problem(info: zipfile.ZipInfo) -> str | None:
     """Why a member cannot be read at all (encrypted, unsupported compression), if so."""
     if info.flag_bits & 0x1:
-        return "is encrypted (password-protected); zip it again without a password"
+        return "encrypted (password-protected); zip it again without a password"
     if info.compress_type not in SUPPORTED_METHODS:
         method = METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
-        return (f"is compressed with {method}, which is not supported; zip it again with "
+        return (f"compressed with {method}, which is not supported; zip it again with "
                 "the standard deflate method (`zip`, or Python's ZIP_DEFLATED)")
     return None
 
 
-def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytearray:
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """The member's bytes, streamed, never more than ``limit`` of them.
 
     The declared sizes are not trusted: what counts is what the decompressor yields.
@@ -148,21 +148,24 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
     packed size.
     """
     ratio_limit = max(RATIO_FLOOR, MAX_RATIO * info.compress_size)
-    data = bytearray()
+    data = io.BytesIO()
     try:
         with archive.open(info) as member:
             while chunk := member.read(CHUNK):
-                data += chunk
-                if len(data) > limit:
+                data.write(chunk)
+                if data.tell() > limit:
                     raise ZipProblem(f"unpacks to more than {limit} bytes, more than the "
                                      "file can hold; stopped reading (a zip bomb?)")
-                if len(data) > ratio_limit:
+                if data.tell() > ratio_limit:
                     raise ZipProblem(f"unpacks to over {MAX_RATIO} times its packed size "
                                      f"({info.compress_size} bytes); stopped reading "
                                      "(a zip bomb?)")
     except ZIP_ERRORS as exc:
         raise ZipProblem(f"corrupt or truncated data ({_brief(exc)})") from None
-    return data
+    if data.tell() != info.file_size:
+        raise ZipProblem(f"corrupt: the zip declares {info.file_size} bytes but the data "
+                         f"unpack to {data.tell()}")
+    return data.getvalue()
 
 
 def _brief(exc: BaseException) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from gluebench.data import DataSource, Examples
 from gluebench.diagnostic import ax_categories
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.metrics import compute, task_score
-from gluebench.predictions import Predictions, read_predictions
+from gluebench.predictions import Predictions, clip_stsb, prediction_files, read_predictions
 from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
 from gluebench.tasks import BENCHMARKS, GLUE_GROUPS, Benchmark, get_task
 
@@ -36,8 +35,12 @@ def align(examples: Examples, preds: Predictions) -> np.ndarray:
 
 
 def read_aligned(path: str | os.PathLike, benchmark: Benchmark, gold: Examples) -> np.ndarray:
-    """A prediction file, checked against ``gold`` and put in its order."""
-    return align(gold, read_predictions(path, benchmark, expected_size=len(gold)))
+    """A prediction file, checked against ``gold`` and put in its order.
+
+    STS-B values outside [0, 5] are clipped, as the GLUE server does, with one warning.
+    """
+    values = align(gold, read_predictions(path, benchmark, expected_size=len(gold)))
+    return clip_stsb(path, values) if get_task(benchmark.task).is_regression else values
 
 
 def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
@@ -78,28 +81,6 @@ def glue_score(tasks: dict[str, dict]) -> dict:
         "partial_average_tasks": list(present) if missing else [],
         "tasks_missing": missing + (["AX"] if "AX" not in tasks else []),
     }
-
-
-def prediction_files(pred_dir: str | os.PathLike) -> dict[str, Path]:
-    """The submission-named files in a folder, by entry name; other files are warned about."""
-    pred_dir = Path(pred_dir)
-    if not pred_dir.is_dir():
-        raise DataError(pred_dir, "predictions folder not found")
-    known = {b.submission_file: name for name, b in BENCHMARKS.items()}
-    found, ignored = {}, []
-    for path in sorted(pred_dir.iterdir()):
-        if path.name in known:
-            found[known[path.name]] = path
-        elif path.suffix == ".tsv":
-            ignored.append(path.name)
-    if not found:
-        seen = f" (found {', '.join(ignored)}; names are case-sensitive)" if ignored else ""
-        raise DataError(pred_dir, f"no prediction files{seen}; expected some of: "
-                        f"{', '.join(known)}")
-    for name in ignored:
-        warnings.warn(f"{pred_dir / name}: not a GLUE submission file name; ignored",
-                      GlueBenchWarning, stacklevel=2)
-    return dict(sorted(found.items(), key=lambda kv: list(BENCHMARKS).index(kv[0])))
 
 
 def evaluation_examples(source: DataSource, benchmark: Benchmark, split: str) -> Examples:

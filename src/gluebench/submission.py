@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -27,11 +28,12 @@ from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.predictions import (
     Predictions,
     check_predictions,
+    clip_stsb,
     max_file_bytes,
+    prediction_files,
     predictions_text,
 )
 from gluebench.safezip import ZipProblem, shown_name
-from gluebench.scoring import prediction_files
 from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
 from gluebench.tsv import atomic_write
 
@@ -103,23 +105,28 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
                 continue
             index, values = preds.index, preds.values
         if get_task(b.task).is_regression:
-            values = _clip_stsb(found.get(name, b.submission_file), values)
+            values = clip_stsb(found.get(name, b.submission_file), values)
         contents[b.submission_file] = predictions_text(get_task(b.task), index, values)
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise DataError(pred_dir, f"{len(problems)} problems:"
-                        + "".join(f"\n  {p}" for p in problems))
+        raise DataError(pred_dir, _summary(problems))
     _write_zip(out, contents)
     return {name: text.count("\n") - 1 for name, text in contents.items()}
 
 
-def _clip_stsb(where, values: np.ndarray) -> np.ndarray:
-    outside = int(((values < STSB_MIN) | (values > STSB_MAX)).sum())
-    if outside:
-        warnings.warn(f"{where}: {outside} STS-B prediction(s) outside [0, 5] clipped",
-                      GlueBenchWarning, stacklevel=3)
-    return np.clip(values, STSB_MIN, STSB_MAX)
+def _summary(problems: list[DataError]) -> str:
+    """Many problems as one line: each file's first problem and how many more it has."""
+    by_file: dict[str, list[DataError]] = {}
+    for p in problems:
+        by_file.setdefault(p.path, []).append(p)
+    parts = []
+    for path, found in by_file.items():
+        first = found[0]
+        where = Path(path).name + (f" line {first.line}" if first.line is not None else "")
+        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+        parts.append(f"{where}: {first.message}{more}")
+    return f"{len(problems)} problems in {len(by_file)} file(s): " + "; ".join(parts)
 
 
 def _write_zip(out: str | os.PathLike, contents: dict[str, str]) -> None:
@@ -157,7 +164,7 @@ def inspect_submission(source: bytes | str | os.PathLike, *, split: str = "test"
                     predictions[b.name] = preds
     except ZipProblem as exc:
         return SubmissionCheck([f"{label}: {exc}"], {})
-    return SubmissionCheck(_cap(problems), predictions)
+    return SubmissionCheck(_cap(problems, label), predictions)
 
 
 def validate_submission(path: str | os.PathLike, *, split: str = "test") -> list[str]:
@@ -186,7 +193,10 @@ def _layout_problems(archive: zipfile.ZipFile, label: str, sizes: dict) -> list[
                         f"({', '.join(unexpected[:MAX_UNEXPECTED_NAMED])}, ...); the server "
                         "expects only the 11 GLUE files")
     else:
-        problems.extend(f"{label}: unexpected file {name}" for name in unexpected)
+        folded = {name.lower(): name for name in sizes}
+        problems.extend(f"{label}: unexpected file {name}" + (
+            f" (did you mean {folded[name.lower()]}? names are case-sensitive)"
+            if name.lower() in folded else "") for name in unexpected)
     return problems
 
 
@@ -231,7 +241,8 @@ def _member_problems(where: str, raw: bytes, b: Benchmark, size: int
     return (None if shown else preds), shown
 
 
-def _cap(problems: list[str]) -> list[str]:
+def _cap(problems: list[str], label: str) -> list[str]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
-    return [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problem(s)"]
+    more = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS], f"{label}: ... and {more} more problem(s)"]

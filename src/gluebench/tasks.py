@@ -17,10 +17,10 @@ differs across codebases — ours is entailment, neutral, contradiction.
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
 
 from gluebench.errors import UsageError
+from gluebench.fields import parse_number, quote
 
 
 @dataclass(frozen=True)
@@ -55,20 +55,19 @@ class Task:
     def parse_label(self, value: str, what: str = "label") -> int | float:
         """A label string as a class id into ``labels`` (a finite float for STS-B).
 
-        Raises ValueError saying what was expected; ``what`` names the value in it.
+        Strict: the exact official spelling, no surrounding spaces; a score is a plain
+        decimal (see ``gluebench.fields``). Raises ValueError saying what was expected;
+        ``what`` names the value in it.
         """
-        value = value.strip()
         if self.labels is None:
-            try:
-                score = float(value)
-            except ValueError:
-                score = math.nan
-            if not math.isfinite(score):
-                raise ValueError(f"{what} '{value}' is not a finite number")
-            return score
-        if value not in self.labels:
-            raise ValueError(f"unknown label '{value}'; expected one of: {', '.join(self.labels)}")
-        return self.labels.index(value)
+            return parse_number(value, what)
+        if value in self.labels:
+            return self.labels.index(value)
+        if value.strip() in self.labels:
+            raise ValueError(f"label {quote(value)} has whitespace around it; expected exactly one "
+                             f"of: {', '.join(self.labels)}")
+        raise ValueError(f"unknown label {quote(value)}; expected one of: "
+                         f"{', '.join(self.labels)}")
 
 
 @dataclass(frozen=True)

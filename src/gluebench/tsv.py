@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gluebench.errors import DataError
+from gluebench.fields import escape, line_break_note
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
@@ -56,8 +57,9 @@ def read_tsv(
         if len(fields) != len(columns):
             raise DataError(
                 path,
-                f"expected {len(columns)} tab-separated fields ({', '.join(columns)}), "
-                f"found {len(fields)}",
+                f"expected {len(columns)} tab-separated fields "
+                f"({escape(', '.join(columns))}), "
+                f"found {len(fields)}{line_break_note(line)}",
                 number,
             )
         rows.append((number, fields))
