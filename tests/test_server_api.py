@@ -29,6 +29,7 @@ from .server_support import (
     submit,
     wait_state,
 )
+from .test_properties_parsers import small_zip
 
 MAX_UPLOAD = 2 * MiB
 
@@ -105,21 +106,13 @@ def test_every_problem_is_listed_and_nothing_recorded(live, zips):
     assert count(db) == before
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_hostile_uploads_are_4xx_and_write_nothing(live, zips):
     server, db, tokens = live
     with zipfile.ZipFile(zips["majority"]) as zf:
         good = {n: zf.read(n) for n in zf.namelist()}
-    bomb = _zip(good | {"CoLA.tsv": b"index\tprediction\n" + b"0" * (64 * MiB)})
-    slip = _zip(good | {"../CoLA.tsv": good["CoLA.tsv"]})
-    absolute = _zip(good | {"/etc/cron.d/x": b"x"})
+    bomb = small_zip(good | {"CoLA.tsv": b"index\tprediction\n" + b"0" * (64 * MiB)})
+    slip = small_zip(good | {"../CoLA.tsv": good["CoLA.tsv"]})
+    absolute = small_zip(good | {"/etc/cron.d/x": b"x"})
     assert len(bomb) < MAX_UPLOAD  # it is the unpacked size that is hostile
     before = count(db)
     with server.client(tokens["carol"]) as carol:
