@@ -149,6 +149,34 @@ def _paired_by_index(metrics, gold, pred_a, pred_b, n_resamples, rng):
             {m: np.concatenate(v) for m, v in perm.items()})
 
 
+def paired_score_differences(
+    metrics: Sequence[str], gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
+    n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0, name: str = "",
+) -> np.ndarray:
+    """Paired-bootstrap replicates of score(A) - score(B) (x100), one per resample.
+
+    Both systems are scored on the same resampled examples (for classification, joint
+    (gold, a, b) counts drawn from their multinomial, as in ``paired_test``). Replicates
+    of several entries combine into replicates of an average of entry scores (the GLUE
+    score), since each entry's examples are resampled independently.
+    """
+    rng = rng_for(seed, name)
+    if _is_classification(metrics):
+        n, k = len(gold), n_classes(gold, pred_a, pred_b)
+        joint = np.bincount((gold * k + pred_a) * k + pred_b, minlength=k**3)
+        draws = rng.multinomial(n, joint / n, size=n_resamples).reshape(-1, k, k, k)
+        a = _with_score(_on_confusions(metrics, draws.sum(axis=3)), metrics)["score"]
+        b = _with_score(_on_confusions(metrics, draws.sum(axis=2)), metrics)["score"]
+        return a - b
+    parts = []
+    for size in _chunks(n_resamples, len(gold)):
+        idx = rng.integers(0, len(gold), size=(size, len(gold)))
+        a = _with_score(_replicates(metrics, gold, pred_a, idx), metrics)["score"]
+        b = _with_score(_replicates(metrics, gold, pred_b, idx), metrics)["score"]
+        parts.append(a - b)
+    return np.concatenate(parts)
+
+
 def paired_test(
     metrics: Sequence[str], gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
     n_resamples: int = DEFAULT_RESAMPLES, confidence: float = DEFAULT_CONFIDENCE,

@@ -165,6 +165,11 @@ def _block(block) -> str:
     return f"<p>{_text(str(block))}</p>"
 
 
+def render_blocks(blocks) -> str:
+    """Report blocks (tables, notes, figures) as HTML, all text escaped; pages embed these."""
+    return "\n".join(_block(b) for b in blocks)
+
+
 def render_report(report: Report) -> str:
     nav = "".join(f'<a href="#{escape(s.id)}">{escape(s.nav)}</a>' for s in report.sections)
     chips = "".join(
@@ -172,7 +177,7 @@ def render_report(report: Report) -> str:
         for i, r in enumerate(report.runs))
     body = []
     for s in report.sections:
-        inner = "\n".join(_block(b) for b in s.blocks)
+        inner = render_blocks(s.blocks)
         body.append(f'<section id="{escape(s.id)}">\n<h2>{escape(s.title)}</h2>\n{inner}\n'
                     "</section>")
     n = len(report.runs)

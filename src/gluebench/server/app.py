@@ -1,0 +1,115 @@
+"""The web application (FastAPI): ``create_app`` is the factory uvicorn runs.
+
+The web process is given the database and the settings, never the data directory: it
+checks uploads against the official sizes and shows stored results, and only workers
+read gold labels.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from gluebench import __version__
+from gluebench.server.board import BoardCache
+from gluebench.server.db import Database
+from gluebench.server.errors import ServerError, TooMany, Unauthorized
+from gluebench.server.routers import admin, leaderboard, pages, submissions
+from gluebench.server.security import FailureLimiter
+from gluebench.server.settings import Settings
+
+# Pages load nothing from elsewhere and run no scripts.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+                               "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+SERVER_CSS = """
+main, header.top .inner { max-width:1440px; }
+body { font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Liberation Sans",
+  "DejaVu Sans",Arial,sans-serif; }
+table.board th { white-space:nowrap; }
+a.brand { color:inherit; text-decoration:none; }
+.who { margin-left:auto; font-size:.85rem; color:var(--muted); }
+form.inline { display:inline; } form.inline button { font-size:.8rem; }
+.filters { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:end; font-size:.85rem;
+  margin:0 0 .75rem; }
+.filters input, .filters select { font:inherit; padding:.2rem .35rem; }
+table.board th a { color:inherit; text-decoration:none; }
+table.board th a:hover { color:var(--accent); text-decoration:underline; }
+table.board th.sorted { color:var(--accent); }
+table.board td.model a { font-weight:600; color:var(--accent); text-decoration:none; }
+.badge { font-size:.68rem; border:1px solid var(--border); border-radius:999px;
+  padding:0 .45rem; margin-left:.3rem; color:var(--muted); }
+.flag { display:block; color:#b45309; font-size:.75rem; }
+tr.flagged td { background:#fffbeb; }
+.tie { margin-left:.2rem; color:#b45309; font-weight:700; }
+td.empty { text-align:center; color:var(--muted); padding:1.5rem; }
+pre { background:#f3f4f6; border:1px solid var(--border); border-radius:6px; padding:.6rem;
+  overflow-x:auto; }
+.error { color:#b91c1c; }
+.pages { margin:.5rem 0; }
+"""
+
+
+def templates(settings: Settings) -> Jinja2Templates:
+    from gluebench.report.html import CSS
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("gluebench.server", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals |= {"report_css": CSS, "server_css": SERVER_CSS, "version": __version__,
+                    "split": settings.split}
+    return Jinja2Templates(env=env)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from the environment ``gluebench serve`` sets)."""
+    settings = settings or Settings.from_env()
+    db = Database(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        db.dispose()
+
+    app = FastAPI(title="gluebench leaderboard", version=__version__, docs_url=None,
+                  redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.limiter = FailureLimiter(settings.auth_failures, settings.auth_window_s)
+    app.state.templates = templates(settings)
+    app.state.board = BoardCache()
+    for router in (submissions.router, leaderboard.router, admin.router, pages.router):
+        app.include_router(router)
+    app.add_exception_handler(ServerError, _server_error)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        return {"ok": True, "split": settings.split}
+
+    return app
+
+
+def _server_error(request: Request, exc: ServerError):
+    headers = {}
+    if isinstance(exc, TooMany):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.message, **exc.extra}, exc.status, headers=headers)
+    page = request.app.state.templates.get_template("error.html").render(
+        who=None, status=exc.status, message=exc.message)
+    return HTMLResponse(page, exc.status, headers=headers)

@@ -1,0 +1,1 @@
+"""One router per resource: submissions, leaderboard (API), admin, and the HTML pages."""
