@@ -67,6 +67,9 @@ class TrainConfig:
     max_eval_examples: int | None = field(default=None, metadata={
         "help": "evaluate dev on a seeded subsample of this many examples (labelled as such)"})
     data_seed: int = field(default=0, metadata={"help": "seed of the subsamples"})
+    holdout_fraction: float | None = field(default=None, metadata={
+        "help": "hold out this share of the training examples (seeded by data_seed), train on "
+                "the rest and score the held-out part: model selection without dev"})
     splits: tuple[str, ...] = field(default=("dev", "test"), metadata={
         "help": "splits to predict: dev (scored), test (submission files)"})
     eval_batch_size: int | None = field(default=None, metadata={
@@ -213,6 +216,8 @@ def _check(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise UsageError(f"'{name}' must be positive, got {value}")
+    if config.holdout_fraction is not None and not 0 < config.holdout_fraction < 1:
+        raise UsageError(f"'holdout_fraction' must be in (0, 1), got {config.holdout_fraction}")
     if not 0 <= config.warmup_ratio < 1:
         raise UsageError(f"'warmup_ratio' must be in [0, 1), got {config.warmup_ratio}")
     bad = [s for s in config.splits if s not in ("dev", "test")]
