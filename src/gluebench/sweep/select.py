@@ -130,7 +130,8 @@ def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
         pred_b = np.concatenate([pb[2] for _, pb in parts])
         test = paired_test(BENCHMARKS[entry].metrics, gold, pred_a, pred_b,
                            n_resamples=n_resamples, seed=seed, name=entry)["score"]
-        results.append({"model": model, "task": task, "entry": entry, "a": a["method"],
-                        "b": b["method"], "seeds": len(parts), "n": len(gold),
-                        **test.to_dict()})
+        results.append({"model": model, "task": task, "entry": entry,
+                        "method_a": a["method"], "method_b": b["method"], "seeds": len(parts),
+                        "n": len(gold), "score_a": test.a, "score_b": test.b,
+                        "diff": test.diff, "ci": test.ci, "p_value": test.p_value})
     return results

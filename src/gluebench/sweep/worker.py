@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def run_trial(job: dict) -> dict:
 
     trial = job["trial"]
     out = trial_dir(job["sweep_dir"], trial["key"])
-    worker = {"pid": os.getpid(), "host": socket.gethostname()}
+    worker = {"pid": os.getpid(), "host": socket.gethostname(), "ray_node": _ray_node()}
     # Written first: where an attempt runs (the fault test kills this pid).
     write_json(out / "attempts" / f"{job['attempt']}.json", {**worker, "started": time.time()})
     threads = torch.get_num_threads()
@@ -59,6 +60,14 @@ def run_trial(job: dict) -> dict:
         torch.set_num_threads(threads)
     return {"key": trial["key"], "worker": worker, "seconds": time.perf_counter() - start,
             "summary": summarise(results, trial["task"])}
+
+
+def _ray_node() -> str | None:
+    """The Ray node this runs on, when it runs in a Ray worker (else None)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().get_node_id()
 
 
 def summarise(results: dict, task: str) -> dict:
