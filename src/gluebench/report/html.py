@@ -177,8 +177,9 @@ def render_report(report: Report) -> str:
                     "</section>")
     n = len(report.runs)
     names = [r.name for r in report.runs] + [f"sweep {s.name}" for s in report.sweeps]
-    compared = f"{n} run{'s' if n != 1 else ''} compared" + (
-        f" · {len(report.sweeps)} sweep(s)" if report.sweeps else "")
+    compared = " · ".join([f"{n} run{'s' if n != 1 else ''} compared"] * bool(n or not
+                                                                              report.sweeps)
+                          + [f"{len(report.sweeps)} sweep(s)"] * bool(report.sweeps))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
