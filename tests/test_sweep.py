@@ -260,3 +260,35 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_
     assert f"{finished} already done" in again.stderr
     assert {r["status"] for r in records(tmp_path / "out").values()} == {"ok"}
     assert len(records(tmp_path / "out")) == 3
+
+
+def test_random_search_draws_seeded_values_in_range(tmp_path, tiny_model, glue_dir):
+    from gluebench.sweep.trials import points
+
+    spec_path = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",),
+                           grid="warmup_ratio = [0.0, 0.1]")
+    text = spec_path.read_text().replace("[fixed]", """[random]
+samples = 5
+seed = 3
+learning_rate = { low = 1e-5, high = 1e-2, log = true }
+lora_r = { low = 2, high = 16 }
+schedule = ["linear", "cosine"]
+[fixed]""")
+    spec_path.write_text(text)
+    spec = read_spec(spec_path)
+    drawn = points(spec)
+    assert len(drawn) == 10 and drawn == points(read_spec(spec_path))   # seeded
+    for p in drawn:
+        assert 1e-5 <= p["learning_rate"] <= 1e-2 and isinstance(p["lora_r"], int)
+        assert 2 <= p["lora_r"] <= 16 and p["schedule"] in ("linear", "cosine")
+    assert len({p["learning_rate"] for p in drawn}) == 5   # the same draws for each grid point
+    trials = expand(spec, open_source(str(glue_dir)))
+    assert len(trials) == 10 and len({t.key for t in trials}) == 10
+
+
+def test_progress_shows_done_running_failed_and_eta(tmp_path, run_cli, glue_dir, tiny_model):
+    spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",))
+    code, _, err = run_cli("sweep", spec, "--data-dir", glue_dir, "-o", tmp_path / "out",
+                           "--progress", "--resamples", "20")
+    assert code == 0
+    assert "done 2, running 0, failed 0" in err and "ETA 0:00" in err
