@@ -170,6 +170,9 @@ def test_selection_uses_the_holdout_and_reports_dev(inline):
     _, out = inline
     selection = select(SweepDir(out))
     assert selection["select_on"] == "train-holdout" and len(selection["best"]) == 4
+    on_disk = json.loads((out / "selection.json").read_text())
+    assert on_disk["schema_version"] == 1 and on_disk["best"] == json.loads(
+        json.dumps(selection["best"]))
     found = records(out)
     in_plan_order = [found[t["key"]] for t in json.loads((out / "sweep.json").read_text())
                      ["trials"]]
