@@ -242,25 +242,26 @@ def test_dev_selection_is_labelled_everywhere(tmp_path, run_cli, glue_dir, tiny_
     assert code == 0 and text.count("dev-selected") >= 3 and "DEV-SELECTED" in text
 
 
-def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model):
-    write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),
-               grid="learning_rate = [1e-3]", train=300, epochs=2)
-    env = env_for_workers(tmp_path / "cache")
-    args = [sys.executable, "-m", "gluebench", "sweep", str(tmp_path / "s.toml"), "--data-dir",
-            str(glue_dir), "-o", str(tmp_path / "out"), "--resamples", "20"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model,
+                                                       run_cli):
+    spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),
+                      grid="learning_rate = [1e-3]", train=200, epochs=2)
+    args = ["sweep", str(spec), "--data-dir", str(glue_dir), "-o", str(tmp_path / "out"),
+            "--resamples", "20"]
+    proc = subprocess.Popen([sys.executable, "-m", "gluebench", *args],
+                            env=env_for_workers(tmp_path / "cache"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     while not list((tmp_path / "out").glob("results/*.json")) and time.time() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "interrupted" in err, err
     finished = len(records(tmp_path / "out"))
     assert 1 <= finished < 3
-    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0, again.stderr
-    assert f"{finished} already done" in again.stderr
+    code, _, err = run_cli(*args)   # the same command again, resuming
+    assert code == 0, err
+    assert f"{finished} already done" in err
     assert {r["status"] for r in records(tmp_path / "out").values()} == {"ok"}
     assert len(records(tmp_path / "out")) == 3
 
