@@ -14,6 +14,8 @@ import numpy as np
 
 from gluebench.tasks import Task
 
+HOLDOUT_STREAM = 7  # a separate random stream for held-out parts (see Examples.split_off)
+
 
 @dataclass
 class Examples:
@@ -55,6 +57,18 @@ class Examples:
             return self
         rows = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
         return self.take(rows)
+
+    def split_off(self, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        """(rest, held out): a seeded ``fraction`` of the examples held out, both in file order.
+
+        At least one example on each side (needs 2 or more). The generator differs from
+        ``subsample``'s, so the held-out part is not what a smaller subsample would pick.
+        """
+        n_out = min(len(self) - 1, max(1, round(fraction * len(self))))
+        out = np.zeros(len(self), dtype=bool)
+        out[np.random.default_rng([seed, HOLDOUT_STREAM]).choice(len(self), n_out,
+                                                                 replace=False)] = True
+        return self.take(np.flatnonzero(~out)), self.take(np.flatnonzero(out))
 
 
 class DataSource(Protocol):

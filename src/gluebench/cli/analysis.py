@@ -137,21 +137,25 @@ def cmd_power(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from gluebench.report.collect import load_run
+    from gluebench.report.collect import load_run, load_sweep
     from gluebench.report.html import render_html
     from gluebench.report.markdown import render_markdown
+    from gluebench.sweep.sweepdir import is_sweep_dir
 
-    runs = []
+    runs, sweeps = [], []
     for run_dir in args.runs:
+        if is_sweep_dir(run_dir):
+            sweeps.append(load_sweep(run_dir, n_resamples=args.resamples, seed=args.seed))
+            continue
         if not (Path(run_dir) / "analysis" / "quality.json").is_file() and \
                 (Path(run_dir) / "outputs").is_dir():
             _quality(run_dir, 10, args.resamples, args.seed)
         runs.append(load_run(run_dir))
     for out in args.output:
         if out.endswith((".md", ".markdown")):
-            atomic_write(out, render_markdown(runs))
+            atomic_write(out, render_markdown(runs, sweeps))
         else:
-            atomic_write(out, render_html(runs))
+            atomic_write(out, render_html(runs, sweeps))
         print(f"wrote {out}")
     if args.screenshot:
         from gluebench.report.screenshot import screenshot
@@ -212,8 +216,9 @@ def register(sub) -> None:
     stats_flags(p)
     p.set_defaults(func=cmd_power)
 
-    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs")
-    p.add_argument("runs", metavar="RUN_DIR", nargs="+")
+    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs "
+                                      "and sweeps")
+    p.add_argument("runs", metavar="RUN_OR_SWEEP_DIR", nargs="+")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="report.html or report.md (repeatable)")
     p.add_argument("--screenshot", metavar="PNG", help="render the HTML in headless Chromium")

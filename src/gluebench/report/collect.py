@@ -48,3 +48,28 @@ def load_run(run_dir: str | Path, name: str | None = None) -> RunView:
         if file.is_file():
             setattr(view, attr, read_json(file))
     return view
+
+
+@dataclass
+class SweepView:
+    """A sweep directory for the report: its plan, records, selection and method comparisons."""
+
+    name: str
+    path: Path
+    plan: dict
+    records: dict
+    selection: dict
+    comparisons: list
+
+
+def load_sweep(sweep_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> SweepView:
+    """Read ``SWEEP_DIR`` (sweep.json, results/) and select each task's best configurations."""
+    from gluebench.sweep.select import compare_methods, select
+    from gluebench.sweep.sweepdir import SweepDir
+
+    sweep = SweepDir(sweep_dir)
+    selection = select(sweep)
+    return SweepView(name=Path(sweep_dir).resolve().name, path=Path(sweep_dir),
+                     plan=sweep.plan(), records=sweep.records(), selection=selection,
+                     comparisons=compare_methods(sweep, selection, n_resamples=n_resamples,
+                                                 seed=seed))

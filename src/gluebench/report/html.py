@@ -181,13 +181,17 @@ def render_report(report: Report) -> str:
         body.append(f'<section id="{escape(s.id)}">\n<h2>{escape(s.title)}</h2>\n{inner}\n'
                     "</section>")
     n = len(report.runs)
+    names = [r.name for r in report.runs] + [f"sweep {s.name}" for s in report.sweeps]
+    compared = " · ".join([f"{n} run{'s' if n != 1 else ''} compared"] * bool(n or not
+                                                                              report.sweeps)
+                          + [f"{len(report.sweeps)} sweep(s)"] * bool(report.sweeps))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="gluebench {escape(report.version)}">
-<title>{escape(report.title)}: {escape(", ".join(r.name for r in report.runs))}</title>
+<title>{escape(report.title)}: {escape(", ".join(names))}</title>
 <style>{CSS}</style>
 </head>
 <body>
@@ -199,7 +203,7 @@ def render_report(report: Report) -> str:
 <div class="intro">
 <h1>{escape(report.title)}</h1>
 <div class="meta">Generated {escape(report.generated)} · gluebench {escape(report.version)} ·
-{n} run{"s" if n != 1 else ""} compared</div>
+{escape(compared)}</div>
 <ul class="chips">{chips}</ul>
 </div>
 {chr(10).join(body)}
@@ -211,6 +215,6 @@ self-contained file: no scripts, fonts or images are loaded from elsewhere</foot
 """
 
 
-def render_html(runs: list[RunView]) -> str:
+def render_html(runs: list[RunView], sweeps=()) -> str:
     """One self-contained HTML document comparing ``runs`` (plots inline as SVG)."""
-    return render_report(build_report(runs, figures=True))
+    return render_report(build_report(runs, figures=True, sweeps=list(sweeps)))

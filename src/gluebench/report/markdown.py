@@ -55,7 +55,9 @@ def _block(block) -> list[str]:
 def render_report(report: Report) -> str:
     lines = [f"# {report.title}", "",
              f"Generated {report.generated} · gluebench {report.version} · "
-             f"{len(report.runs)} run(s): " + ", ".join(_escape(r.name) for r in report.runs),
+             ", ".join([f"{len(report.runs)} run(s): " + ", ".join(_escape(r.name)
+                                                                 for r in report.runs)]
+                       * bool(report.runs) + [f"sweep {_escape(s.name)}" for s in report.sweeps]),
              "", "_Figures are in the HTML report (`gluebench report -o report.html`)._", ""]
     for s in report.sections:
         lines += [f"## {s.title}", ""]
@@ -64,6 +66,6 @@ def render_report(report: Report) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_markdown(runs: list[RunView]) -> str:
+def render_markdown(runs: list[RunView], sweeps=()) -> str:
     """The report as Markdown tables (figures omitted: their numbers are in the tables)."""
-    return render_report(build_report(runs, figures=False))
+    return render_report(build_report(runs, figures=False, sweeps=list(sweeps)))

@@ -146,3 +146,35 @@ def to_markdown(table: Table) -> str:
     if table.caption:
         lines += ["", plain(table.caption)]
     return "\n".join(lines) + "\n"
+
+
+def point_text(point: dict) -> str:
+    """A configuration's swept values: 'learning_rate=0.0003 epochs=2' ('-' when none)."""
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in point.items()) or "-"
+
+
+def sweep_best(selection: dict) -> Table:
+    """A sweep's best configuration per task x method: dev mean +- sd over seeds."""
+    dev_selected = selection["select_on"] == "dev"
+    table = Table(title=f"Best configuration per task x method ({selection['label']})")
+    models = {b["model"] for b in selection["best"]}
+    heads = (["model"] if len(models) > 1 else []) + [
+        "task", "method", "configuration", "configs",
+        "dev score (dev-selected)" if dev_selected else "holdout", "dev mean ± sd", "seeds",
+        "collapsed"]
+    for h in heads:
+        table.add_column(h, justify="left" if h in ("model", "task", "method", "configuration")
+                         else "right")
+    for b in selection["best"]:
+        c = b["best"]
+        row = [str(b["model"] or "default")] if len(models) > 1 else []
+        if c is None:
+            table.add_row(*row, b["task"], b["method"], "no finished trial", str(b["n_configs"]),
+                          "-", "-", "0", "-")
+            continue
+        table.add_row(*row, b["task"], b["method"], point_text(c["point"]), str(b["n_configs"]),
+                      f"{c['selection_mean']:.1f}",
+                      f"{c['dev_mean']:.1f} ± {c['dev_sd']:.1f}", str(len(c["seeds"])),
+                      f"{c['collapsed']}/{len(c['seeds'])}")
+    return table

@@ -68,6 +68,9 @@ class TrainConfig:
     max_eval_examples: int | None = field(default=None, metadata={
         "help": "evaluate dev on a seeded subsample of this many examples (labelled as such)"})
     data_seed: int = field(default=0, metadata={"help": "seed of the subsamples"})
+    holdout_fraction: float | None = field(default=None, metadata={
+        "help": "hold out this share of the training examples (seeded by data_seed), train on "
+                "the rest and score the held-out part: model selection without dev"})
     splits: tuple[str, ...] = field(default=("dev", "test"), metadata={
         "help": "splits to predict: dev (scored), test (submission files)"})
     eval_batch_size: int | None = field(default=None, metadata={
@@ -316,6 +319,8 @@ def _check(config: TrainConfig) -> None:
             raise UsageError(f"'{name}' must be in {bracket}{low:g}, {high:g}), got {value}")
     if not 0 <= config.data_seed < SEED_LIMIT:
         raise UsageError(f"'data_seed' must be 0 <= seed < 2**32, got {config.data_seed}")
+    if config.holdout_fraction is not None and not 0 < config.holdout_fraction < 1:
+        raise UsageError(f"'holdout_fraction' must be in (0, 1), got {config.holdout_fraction}")
     bad = [s for s in config.splits if s not in ("dev", "test")]
     if bad:
         raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")

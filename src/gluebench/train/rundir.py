@@ -252,9 +252,11 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
                                       "new_parameters", "model", "label_permutation",
-                                      "checkpoint_source")
+                                      "checkpoint_source", "holdout")
                if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
+            **({"holdout_per_seed": {str(u["seed"]): u["holdout"]["score"] for u in units}}
+               if chosen.get("holdout") else {}),
         }
     order = list(BENCHMARKS)
     tasks = dict(sorted(tasks.items(), key=lambda kv: order.index(kv[0])))

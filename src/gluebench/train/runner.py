@@ -116,6 +116,21 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
     return {"entries": scored, "inference": inference}
 
 
+def score_holdout(task: Task, held_out: Examples, model, tokenizer, config: TrainConfig,
+                  engine, *, progress=None, label: str = "",
+                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+    """Score the held-out part of train with the task's first entry's metrics (selection)."""
+    benchmark = BENCHMARKS[entries_of(task)[0]]
+    if progress is not None:
+        progress.unit(f"{task.name} holdout {label}".strip())
+    encoded = features.encode(tokenizer, held_out, config.max_seq_length)
+    logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
+    values = as_written(task, predictions_from_logits(task, logits, None))
+    scored = score_entry(benchmark, held_out, values, n_resamples=n_resamples, seed=seed)
+    return {"entry": benchmark.name, "examples": len(held_out), "seconds": seconds,
+            **scored, **prediction_profile(task, values)}
+
+
 def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:
     """Dev probabilities beside gold labels: what calibration and error analysis read."""
     import io
@@ -194,6 +209,12 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
     start = time.perf_counter()
     n_available = len(source.load(task, "train"))
     train_examples = training_examples(task, source, config)
+    held_out = None
+    if config.holdout_fraction is not None:
+        if len(train_examples) < 2:
+            raise UsageError(f"{task.name}: holdout_fraction needs at least 2 training examples")
+        train_examples, held_out = train_examples.split_off(config.holdout_fraction,
+                                                            config.data_seed)
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
@@ -205,6 +226,9 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
     stats = loop.train(model, encoded, train_examples.labels, config, engine, seed=seed,
                        learning_rate=learning_rate, epochs=epochs, progress=bars)
     model = exportable(model)
+    holdout = None if held_out is None else score_holdout(
+        task, held_out, model, tokenizer, config, engine, progress=bars, label=f"seed {seed}",
+        n_resamples=n_resamples, seed=stats_seed)
     checkpoint = None
     if config.save_checkpoints:
         checkpoint = run.checkpoint(task.name, seed)
@@ -222,6 +246,7 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
                   "final_loss": stats.final_loss, "micro_batch": stats.micro_batch},
         "inference": evaluated["inference"],
         "entries": evaluated["entries"],
+        "holdout": holdout,
         "checkpoint": str(checkpoint) if checkpoint else None,
         "seconds": time.perf_counter() - start,
     }

@@ -6,7 +6,8 @@ One module per report section (:mod:`.overview`, :mod:`.scores`, :mod:`.ax`,
 :mod:`.robustness`, :mod:`.efficiency`, :mod:`.quality`, :mod:`.statistics`); the building
 blocks are in :mod:`.blocks`, helpers several sections use in :mod:`.shared`, and number
 formatting in :mod:`gluebench.report.format`. To add a section, write a module with a function
-``runs -> Section`` and list it in :func:`build_report`.
+``runs -> Section`` and list it in :func:`build_report`. A sweep directory gets its own
+section (:mod:`.sweep`) before the run sections.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import gluebench
-from gluebench.report.collect import RunView
+from gluebench.report.collect import RunView, SweepView
 from gluebench.report.format import (
     COLLAPSED_MARK,
     DASH,
@@ -50,6 +51,7 @@ from gluebench.report.sections.quality import quality_section
 from gluebench.report.sections.robustness import robustness_section
 from gluebench.report.sections.scores import leaderboard_section, task_scores_section
 from gluebench.report.sections.statistics import statistics_section
+from gluebench.report.sections.sweep import sweep_section
 
 __all__ = [
     "COLLAPSED_MARK", "DASH", "NAV", "SUBSAMPLE_MARK", "Cell", "Figure", "Grid", "Heading",
@@ -60,9 +62,19 @@ __all__ = [
 
 
 def build_report(runs: list[RunView], *, figures: bool = True,
-                 now: datetime | None = None) -> Report:
+                 now: datetime | None = None, sweeps: list[SweepView] = ()) -> Report:
     now = now or datetime.now(timezone.utc)
-    sections = [
+    sections = [sweep_section(sw, figures) for sw in sweeps]
+    if runs:
+        sections += _run_sections(runs, figures)
+    for s in sections:  # "not measured" lines after what was measured
+        s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
+    return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
+                  gluebench.__version__, runs, sections, list(sweeps))
+
+
+def _run_sections(runs: list[RunView], figures: bool) -> list[Section]:
+    return [
         overview_section(runs),
         leaderboard_section(runs),
         task_scores_section(runs, figures),
@@ -73,7 +85,3 @@ def build_report(runs: list[RunView], *, figures: bool = True,
         statistics_section(runs, figures),
         environment_section(runs),
     ]
-    for s in sections:  # "not measured" lines after what was measured
-        s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
-    return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
-                  gluebench.__version__, runs, sections)

@@ -1,0 +1,137 @@
+"""A spec expanded into trials: one task x model x method x configuration x seed each.
+
+A trial's key is a hash of its resolved ``TrainConfig`` and the fingerprints of the data
+it reads (sha256 of the task's train and dev files), so the same trial has the same key
+in every sweep, on every machine: a finished trial is never run twice, and a spec that
+grows (one more learning rate, one more seed) reuses everything already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from gluebench.errors import UsageError
+from gluebench.sweep.spec import DEFAULT_HOLDOUT, SWEEP_DEFAULTS, SweepSpec
+from gluebench.tasks import BENCHMARKS, TASKS, Task
+from gluebench.train.config import build_config, coerce
+
+KEY_FORMAT = 1   # bump when what goes into a key changes
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One fine-tuning unit, as plain JSON-able data (what crosses process boundaries)."""
+
+    key: str
+    task: str
+    model: str | None
+    method: str
+    seed: int
+    point: dict        # the swept fields' values of this configuration
+    config: dict       # the resolved TrainConfig (``to_dict``), one seed
+    config_id: str     # the configuration without the seed: what selection picks
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Trial:
+        return cls(**doc)
+
+    @property
+    def label(self) -> str:
+        point = " ".join(f"{k}={format_value(v)}" for k, v in self.point.items())
+        return f"{self.task} {self.method} {point} seed {self.seed}".replace("  ", " ")
+
+
+def format_value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def points(spec: SweepSpec) -> list[dict]:
+    """Every configuration of the swept fields: the grid's product x the random draws."""
+    grid = [dict(zip(spec.grid, values, strict=True))
+            for values in itertools.product(*spec.grid.values())]
+    if not spec.random:
+        return grid
+    rng = np.random.default_rng(spec.random_seed)
+    draws = [{name: _draw(name, dist, rng) for name, dist in spec.random.items()}
+             for _ in range(spec.samples)]
+    return [{**g, **d} for g in grid for d in draws]
+
+
+def _draw(name: str, dist, rng: np.random.Generator):
+    if isinstance(dist, list):
+        return dist[int(rng.integers(len(dist)))]
+    low, high, log = dist
+    x = math.exp(rng.uniform(math.log(low), math.log(high))) if log else rng.uniform(low, high)
+    if isinstance(low, int):
+        x = round(x)
+    else:
+        x = float(f"{x:.4g}")  # readable values in tables and plots
+    return coerce(name, x, f"[random] {name}")
+
+
+def data_fingerprint(source, task: Task) -> dict:
+    """sha256 of the files a trial of ``task`` reads (train and the dev files it scores)."""
+    keys = ["train"] + sorted({BENCHMARKS[e].file_key("dev") for e in BENCHMARKS
+                               if BENCHMARKS[e].task == task.name})
+    path_of = getattr(source, "path", None)
+    out = {}
+    for key in keys:
+        if not source.has(task, key):
+            continue
+        if path_of is None:  # not files (the hub): its name and version stand for the data
+            out[key] = source.description
+            continue
+        digest = hashlib.sha256()
+        with open(path_of(task, key), "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        out[key] = digest.hexdigest()
+    return out
+
+
+def _hash(doc: dict) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def trial_config(spec: SweepSpec, model, method: str, point: dict, seed: int) -> dict:
+    """The resolved TrainConfig of one trial, checked as ``finetune`` checks it."""
+    settings = {**SWEEP_DEFAULTS, **spec.fixed, **point, "method": method, "seeds": (seed,)}
+    if model is not None:
+        settings["model"] = model
+    if spec.select_on == "train-holdout" and settings.get("holdout_fraction") is None:
+        settings["holdout_fraction"] = DEFAULT_HOLDOUT
+    try:
+        return build_config(**settings).to_dict()
+    except UsageError as exc:
+        raise UsageError(f"{spec.path}: {method} {point or ''}: {exc}") from None
+
+
+def expand(spec: SweepSpec, source) -> list[Trial]:
+    """Every trial of the spec, in a stable order; every config is checked before any runs."""
+    trials, seen = [], set()
+    fingerprints = {name: data_fingerprint(source, TASKS[name]) for name in spec.tasks}
+    for model, task, method, point in itertools.product(spec.models, spec.tasks, spec.methods,
+                                                        points(spec)):
+        if "train" not in fingerprints[task]:
+            raise UsageError(f"{task}: no training data in {source.description}")
+        for seed in spec.seeds:
+            config = trial_config(spec, model, method, point, seed)
+            unseeded = {k: v for k, v in config.items() if k != "seeds"}
+            base = {"format": KEY_FORMAT, "task": task, "data": fingerprints[task]}
+            key = _hash({**base, "config": config})[:20]
+            if key in seen:  # a random draw repeated a configuration
+                continue
+            seen.add(key)
+            trials.append(Trial(key=key, task=task, model=model, method=method, seed=seed,
+                                point=point, config=config,
+                                config_id=_hash({**base, "config": unseeded})[:12]))
+    return trials
