@@ -305,3 +305,21 @@ def test_two_processes_writing_one_baseline_folder_both_succeed(tmp_path):
     assert main(["score", "--data-dir", "sample", "--predictions", str(out),
                  "--resamples", "10"]) == 0
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_lock_that_is_no_longer_renewed_is_taken_over_from_any_host(run_cli, tmp_path,
+                                                                       tiny_model):
+    from gluebench.train.lock import STALE_AFTER
+
+    out = tmp_path / "run"
+    out.mkdir()
+    lock = out / LOCK_NAME
+    lock.write_text(json.dumps({"pid": 1, "host": "another-node", "since": 0}))
+    code, _, err = run_cli(*tiny_args(tiny_model, out))
+    assert code == 2
+    one_error(err, "another-node")
+    old = time.time() - STALE_AFTER - 5
+    os.utime(lock, (old, old))
+    code, _, err = run_cli(*tiny_args(tiny_model, out))
+    assert code == 0, err
+    assert "not renewed" in err

@@ -41,7 +41,7 @@ SPEC_ERRORS = [
     ('tasks = ["RTE"]\n[resources]\ncpus = 0\n', "cpus"),
     ('tasks = ["RTE"]\n[resources]\ngpus = 1.5\n', "gpus"),
     ('tasks = ["RTE"]\n[random]\nwarmup_ratio = { low = 0.0, high = 0.2 }\n', "samples"),
-    ('tasks = ["RTE"]\n[grid]\nlearning_rate = [-1.0]\n', "'learning_rate' must be positive"),
+    ('tasks = ["RTE"]\n[grid]\nlearning_rate = [-1.0]\n', "'learning_rate' must be in (0, 10)"),
     ('tasks = ["RTE"]\nselect_on = "test"\n', "select_on"),
     ('tasks = ["RTE"\n', "not valid TOML"),
 ]

@@ -1,7 +1,9 @@
 """One writer per run directory: a lock file holding the writer's pid and host.
 
 A second process that finds the lock refuses in one line. A lock left by a process that
-died (same host, pid gone) is taken over with a warning, so a killed run can resume.
+died is taken over with a warning, so a killed run can resume: on the same host when its
+pid is gone, and from any host (a cluster node that died) when the holder has stopped
+renewing it (a thread touches the file every ``HEARTBEAT`` seconds).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -16,6 +19,8 @@ from pathlib import Path
 from gluebench.errors import GlueBenchWarning, UsageError
 
 LOCK_NAME = ".gluebench.lock"
+HEARTBEAT = 20.0          # seconds between renewals of a held lock
+STALE_AFTER = 120.0       # a lock not renewed for this long has no living holder
 
 
 def _alive(pid: int) -> bool:
@@ -47,6 +52,8 @@ class RunLock:
             with os.fdopen(fd, "w") as handle:
                 json.dump(me, handle)
             self.held = True
+            self._beat = threading.Event()
+            threading.Thread(target=self._renew, daemon=True, name="gluebench-lock").start()
             return self
         raise UsageError(f"{self.path.parent}: could not lock the run directory "
                          f"({self.path} keeps coming back); is another gluebench writing it?")
@@ -64,19 +71,30 @@ class RunLock:
                           "is gone (an earlier run was killed)", GlueBenchWarning, stacklevel=3)
             self.path.unlink(missing_ok=True)
             return
-        if pid is None:
-            age = time.time() - self.path.stat().st_mtime
-            if age > 60:  # a lock nobody finished writing a minute ago is not being written
-                warnings.warn(f"{self.path}: unreadable lock file, taken over",
-                              GlueBenchWarning, stacklevel=3)
-                self.path.unlink(missing_ok=True)
-                return
+        try:
+            silent = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if silent > STALE_AFTER:
+            who = f"process {pid} on {host}" if pid is not None else "an unreadable lock"
+            warnings.warn(f"{self.path.parent}: taking over the lock of {who}, not renewed for "
+                          f"{silent:.0f} s (its holder died)", GlueBenchWarning, stacklevel=3)
+            self.path.unlink(missing_ok=True)
+            return
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("since", 0)))
         raise UsageError(f"{self.path.parent} is being written by another gluebench (pid "
                          f"{pid} on {host}, since {since}); wait for it to finish, or use "
                          f"another -o (remove {self.path} only if that process is gone)")
 
+    def _renew(self) -> None:
+        while not self._beat.wait(HEARTBEAT):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
     def __exit__(self, *exc) -> None:
         if self.held:
+            self._beat.set()
             self.path.unlink(missing_ok=True)
             self.held = False

@@ -49,6 +49,9 @@ def entries_of(task: Task) -> list[str]:
 RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted
 RUN_PARTS = ("run.json", "results.json", "units", "seeds", "predictions", "outputs",
              "checkpoints", "analysis")
+# What a driver (the sweep) may keep beside a run in its folder: not ours to delete, not in
+# the way of starting the run there.
+COMPANIONS = ("attempts", "log.txt")
 UNIT_MEND = "delete that file to redo this task and seed, or start again with --overwrite"
 
 
@@ -85,7 +88,8 @@ class RunDir:
 
     def _only_run_parts(self) -> bool:
         """Whether everything in the folder is a part of a run (a run with a damaged run.json)."""
-        return all(p.name in RUN_PARTS or p.name == LOCK_NAME for p in self.root.iterdir())
+        return all(p.name in RUN_PARTS or p.name in COMPANIONS or p.name == LOCK_NAME
+                   for p in self.root.iterdir())
 
     def check_target(self, *, overwrite: bool) -> None:
         """Before any side effect: ``-o`` is a new or empty folder, or a gluebench run."""
@@ -101,7 +105,7 @@ class RunDir:
             self.header()  # says how run.json is damaged, and to use --overwrite
         if damaged_run:
             return
-        if any(p.name != LOCK_NAME for p in self.root.iterdir()):
+        if any(p.name != LOCK_NAME and p.name not in COMPANIONS for p in self.root.iterdir()):
             raise UsageError(f"{self.root} is not empty and is not a gluebench run; refusing to "
                              f"{'delete its files' if overwrite else 'write into it'}: choose "
                              "a new or empty folder")
