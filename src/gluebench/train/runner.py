@@ -12,50 +12,25 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from gluebench.data import DataSource, Examples
+from gluebench.data import DataSource
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
 from gluebench.models.finetuned import read_results, saved_model
-from gluebench.models.outputs import model_outputs, predictions_from_logits
-from gluebench.predictions import as_written, write_predictions
-from gluebench.scoring import evaluation_examples, score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
+from gluebench.tasks import Task, get_task
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.progress import RunProgress
-from gluebench.train.rundir import (
-    RunDir,
-    entries_of,
-    environment,
-    median_seed,
-    prediction_profile,
-    results_document,
+from gluebench.train.recording import (
+    eval_splits,
+    record_split,
+    tasks_to_run,
+    unit_line,
+    with_train_data,
+    write_results,
 )
-from gluebench.tsv import atomic_write, write_json
-
-
-def tasks_to_run(spec: str | None) -> list[Task]:
-    """The trainable tasks named by ``--tasks`` (AX is predicted by the MNLI model)."""
-    names = dict.fromkeys(b.task for b in resolve_benchmarks(spec))
-    if "AX" in names:
-        names.pop("AX")
-        names.setdefault("MNLI")
-    return [TASKS[n] for n in names]
-
-
-def _with_train_data(source: DataSource, tasks: list[Task], log) -> list[Task]:
-    ready = [t for t in tasks if source.has(t, "train")]
-    for task in tasks:
-        if task not in ready:
-            log(f"{task.name}: no training data in {source.description}; skipped")
-    if not ready:
-        raise UsageError(f"no training data for {', '.join(t.name for t in tasks)} in "
-                         f"{source.description}")
-    return ready
+from gluebench.train.rundir import RunDir, median_seed
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
@@ -63,55 +38,33 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Predict every split in ``config.splits`` for the task's entries; score dev."""
     scored, inference = {}, {"examples": 0, "seconds": 0.0}
-    for entry in entries_of(task):
-        benchmark = BENCHMARKS[entry]
-        entry_task = get_task(benchmark.task)
-        for split in config.splits:
-            if not source.has(entry_task, benchmark.file_key(split)):
-                continue
-            examples = evaluation_examples(source, benchmark, split)
-            n_available = len(examples)
-            if split == "dev":
-                examples = examples.subsample(config.max_eval_examples, config.data_seed)
-            if progress is not None:
-                progress.unit(f"{entry} {split} {label}".strip())
-            encoded = features.encode(tokenizer, examples, config.max_seq_length)
-            logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
-            # Score exactly what the file says, so `gluebench score` agrees to the last digit.
-            values = as_written(entry_task, predictions_from_logits(task, logits, perm))
-            write_predictions(pred_root / split / benchmark.submission_file, entry_task,
-                              examples.index, values)
-            inference["examples"] += len(examples)
-            inference["seconds"] += seconds
-            if split == "dev":
-                scored[entry] = _score_dev(benchmark, entry_task, examples, values,
-                                           n_available, n_resamples, seed)
-                save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
-                             model_outputs(task, logits, perm))
+    for benchmark, split, examples, n_available in eval_splits(task, source, config):
+        if progress is not None:
+            progress.unit(f"{benchmark.name} {split} {label}".strip())
+        encoded = features.encode(tokenizer, examples, config.max_seq_length)
+        logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
+        inference["examples"] += len(examples)
+        inference["seconds"] += seconds
+        result = record_split(task, benchmark, split, examples, n_available, logits, pred_root,
+                              perm=perm, n_resamples=n_resamples, seed=seed)
+        if result is not None:
+            scored[benchmark.name] = result
     return {"entries": scored, "inference": inference}
-
-
-def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:
-    """Dev probabilities beside gold labels: what calibration and error analysis read."""
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs)
-    atomic_write(path, buffer.getvalue())
-
-
-def _score_dev(benchmark, task: Task, gold: Examples, values, n_available: int,
-               n_resamples: int, seed: int):
-    result = score_entry(benchmark, gold, values, n_resamples=n_resamples, seed=seed)
-    if len(gold) < n_available:
-        result["subsample"] = {"n": len(gold), "of": n_available}
-    return {**result, **prediction_profile(task, values)}
 
 
 def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | None = "all",
              *, overwrite: bool = False, progress: bool | None = None,
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
-    """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``."""
+    """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``.
+
+    ``--method probe`` keeps the encoder frozen and fits scikit-learn heads instead
+    (``gluebench.probe.run``): the same run directory, scored the same way.
+    """
+    if config.method == "probe":
+        from gluebench.probe.run import probe
+
+        return probe(source, config, out_dir, tasks_spec, overwrite=overwrite,
+                     progress=progress, n_resamples=n_resamples, stats_seed=stats_seed)
     ref = hf.resolve_model(config.model)
     engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
@@ -120,7 +73,7 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
     started = time.perf_counter()
     with RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
-        tasks = _with_train_data(source, tasks_to_run(tasks_spec), bars.log)
+        tasks = with_train_data(source, tasks_to_run(tasks_spec), bars.log)
         bars.log(f"model: {ref.description}; data: {source.description}; "
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
@@ -136,10 +89,10 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
                     unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine,
                                           run, bars, n_resamples, stats_seed)
                     run.save_unit(unit)
-                    bars.log(_unit_line(unit))
+                    bars.log(unit_line(unit))
                 units.append(unit)
             run.promote(task, median_seed(units)["seed"])
-            results = _write_results(run, header, engine, n_resamples, stats_seed, started)
+            results = write_results(run, header, engine, n_resamples, stats_seed, started)
     return results
 
 
@@ -194,32 +147,6 @@ def _save_checkpoint(model, tokenizer, path: Path) -> None:
     tokenizer.save_pretrained(tmp)
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
-
-
-def _unit_line(unit: dict) -> str:
-    scores = ", ".join(f"{n} {e['score']:.1f}" + (" (collapsed)" if e.get("collapsed") else "")
-                       for n, e in unit["entries"].items())
-    train = unit.get("train")
-    speed = (f"; trained {train['examples']} ex in {train['seconds']:.0f} s "
-             f"({train['examples_per_second']:.0f} ex/s)") if train else ""
-    return f"{unit['task']} seed {unit['seed']}: {scores or 'no dev labels'}{speed}"
-
-
-def _write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, started) -> dict:
-    units = run.units()
-    extra = {
-        "environment": {**environment(), **engine.describe()},
-        "timings": {
-            "run_seconds": time.perf_counter() - started,
-            "train_seconds": sum(u.get("train", {}).get("seconds", 0.0) for u in units),
-            "inference_seconds": sum(u["inference"]["seconds"] for u in units),
-            "inference_examples": sum(u["inference"]["examples"] for u in units),
-        },
-    }
-    results = results_document(run, units, header, n_resamples=n_resamples, seed=stats_seed,
-                               extra=extra)
-    write_json(run.root / "results.json", results)
-    return results
 
 
 # ---- evaluating already fine-tuned models -------------------------------------------------
@@ -281,6 +208,6 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
                     **evaluated}
             run.save_unit(unit)
             run.promote(task, "eval")
-            bars.log(_unit_line(unit))
-        results = _write_results(run, header, engine, n_resamples, stats_seed, started)
+            bars.log(unit_line(unit))
+        results = write_results(run, header, engine, n_resamples, stats_seed, started)
     return results
