@@ -18,11 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.cache import cache_root, load_verified, save_verified
+from gluebench.data import Examples
 from gluebench.errors import UsageError
 from gluebench.models.hf import ModelRef, load_tokenizer, quiet_transformers
+from gluebench.probe.heads import pair_features
 from gluebench.probe.pooling import Pooling, pool, read_pooling
 from gluebench.train.config import EVAL_BATCH
-from gluebench.train.features import encode_texts, inference_batches, tokenizer_fingerprint
+from gluebench.train.features import (
+    encode_texts,
+    inference_batches,
+    texts_of,
+    tokenizer_fingerprint,
+)
 
 HASH_CHUNK = 1 << 20
 
@@ -132,3 +139,31 @@ class SentenceEncoder:
                 if progress is not None:
                     progress.advance_inference(len(rows))
         return out
+
+
+class SentenceTable:
+    """Sentence vectors looked up by text: the inputs of a head."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray, stats: EmbedStats):
+        self.row = {t: i for i, t in enumerate(texts)}
+        self.vectors, self.stats = vectors, stats
+
+    def columns(self, examples: Examples) -> list[np.ndarray]:
+        """One (n, dim) array per input field."""
+        return [self.vectors[[self.row[t] for t in column]] for column in texts_of(examples)]
+
+    def features(self, examples: Examples) -> np.ndarray:
+        """u for single sentences, [u, v, |u - v|, u * v] for pairs."""
+        columns = self.columns(examples)
+        return columns[0] if len(columns) == 1 else pair_features(*columns)
+
+
+def embed_examples(encoder: SentenceEncoder, examples: list[Examples],
+                   progress=None) -> SentenceTable:
+    """Every distinct sentence of ``examples`` (all fields, all splits) embedded once."""
+    texts = list(dict.fromkeys(t for ex in examples for column in texts_of(ex)
+                               for t in column))
+    if progress is not None:
+        progress.unit(f"embedding {len(texts):,} distinct sentences")
+    vectors, stats = encoder.embed(texts, progress)
+    return SentenceTable(texts, vectors, stats)

@@ -14,6 +14,7 @@ the same scikit-learn estimators to predict.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class Head:
 
 def fit_head(task: Task, features: np.ndarray, labels: np.ndarray, *, seed: int) -> Head:
     """Standardise, then fit the task's head with its hyperparameter chosen by CV on train."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegressionCV, RidgeCV
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
@@ -88,8 +90,13 @@ def fit_head(task: Task, features: np.ndarray, labels: np.ndarray, *, seed: int)
                             random_state=seed)
     metric = next(b for b in BENCHMARKS.values() if b.task == task.name).metrics[0]
     scoring = CV_SCORING.get(metric, "accuracy")
-    model = LogisticRegressionCV(Cs=list(C_GRID), cv=folds, scoring=scoring,
-                                 max_iter=MAX_ITER).fit(x, labels)
+    with warnings.catch_warnings():
+        # scikit-learn 1.9 announces new defaults (l1_ratios, fitted attributes) that do
+        # not change this L2 fit; a C that stops at MAX_ITER is still scored by CV.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegressionCV(Cs=list(C_GRID), cv=folds, scoring=scoring,
+                                     max_iter=MAX_ITER).fit(x, labels)
     mean_scores = np.mean(next(iter(model.scores_.values())), axis=0)   # (n_Cs,)
     arrays |= {"coef": model.coef_, "intercept": model.intercept_, "classes": model.classes_}
     facts = {"C": float(np.atleast_1d(model.C_)[0]), "C_grid": list(C_GRID),

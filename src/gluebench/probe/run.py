@@ -12,18 +12,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from gluebench import metrics
 from gluebench.data import DataSource, Examples
 from gluebench.models import hf
-from gluebench.probe.embed import SentenceEncoder
-from gluebench.probe.heads import cosine, fit_head, pair_features
+from gluebench.models.probe import PROBE_FILE
+from gluebench.probe.embed import SentenceEncoder, SentenceTable, embed_examples
+from gluebench.probe.heads import cosine, fit_head
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import Task
 from gluebench.train import loop
 from gluebench.train.config import TrainConfig
-from gluebench.train.features import texts_of
 from gluebench.train.progress import RunProgress
 from gluebench.train.recording import (
     eval_splits,
@@ -36,8 +34,6 @@ from gluebench.train.recording import (
 from gluebench.train.rundir import RunDir, median_seed
 from gluebench.tsv import write_json
 
-PROBE_FILE = "probe.json"   # in a probe's checkpoint folder, beside head.npz and head.json
-
 
 @dataclass
 class TaskData:
@@ -47,27 +43,6 @@ class TaskData:
     train: Examples
     n_available: int
     splits: list[tuple]        # (benchmark, split, examples, examples available)
-
-
-class Embeddings:
-    """Every distinct sentence of the run, embedded once; rows looked up by text."""
-
-    def __init__(self, encoder: SentenceEncoder, datas: list[TaskData], progress=None):
-        texts = dict.fromkeys(t for d in datas for ex in _all_examples(d)
-                              for column in texts_of(ex) for t in column)
-        self.row = {t: i for i, t in enumerate(texts)}
-        if progress is not None:
-            progress.unit(f"embedding {len(texts):,} distinct sentences")
-        self.vectors, self.stats = encoder.embed(list(texts), progress)
-
-    def columns(self, examples: Examples) -> list[np.ndarray]:
-        """One (n, dim) array per input field."""
-        return [self.vectors[[self.row[t] for t in column]] for column in texts_of(examples)]
-
-    def features(self, examples: Examples) -> np.ndarray:
-        """u for single sentences, [u, v, |u - v|, u * v] for pairs."""
-        columns = self.columns(examples)
-        return columns[0] if len(columns) == 1 else pair_features(*columns)
 
 
 def _all_examples(data: TaskData) -> list[Examples]:
@@ -96,7 +71,8 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
                  f"{', normalised' if encoder.pooling.normalize else ''}"
                  f"{', int8' if config.int8 else ''}); data: {source.description}; device: "
                  f"{engine.device}" + ("; resuming" if resumed else ""))
-        embeddings = Embeddings(encoder, datas, bars) if datas else None
+        embeddings = embed_examples(encoder, [e for d in datas for e in _all_examples(d)],
+                                    bars) if datas else None
         if embeddings is not None:
             bars.log(_embedding_line(embeddings.stats.describe()))
         more = {"probe": {"encoder": encoder.describe(),
@@ -127,7 +103,7 @@ def _task_data(task: Task, source: DataSource, config: TrainConfig) -> TaskData:
                     len(train), list(eval_splits(task, source, config)))
 
 
-def _probe_unit(data: TaskData, seed: int, embeddings: Embeddings, encoder: SentenceEncoder,
+def _probe_unit(data: TaskData, seed: int, embeddings: SentenceTable, encoder: SentenceEncoder,
                 run: RunDir, n_resamples: int, stats_seed: int) -> dict:
     start = time.perf_counter()
     task = data.task
@@ -167,7 +143,7 @@ def _feature_kind(task: Task) -> str:
     return "u" if len(task.input_fields) == 1 else "[u, v, |u-v|, u*v]"
 
 
-def _zero_shot(task: Task, embeddings: Embeddings, examples: Examples) -> dict:
+def _zero_shot(task: Task, embeddings: SentenceTable, examples: Examples) -> dict:
     """STS-B: the untrained cosine of the two sentence vectors, scored beside the head."""
     if not task.is_regression or examples.labels is None:
         return {}
