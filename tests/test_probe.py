@@ -257,19 +257,25 @@ def _costs():
 
 
 def test_the_plan_follows_the_device_and_the_budget():
-    from gluebench.mainjob.plan import QUICK_FINETUNE, make_plan, probe_seconds
+    from gluebench.mainjob.plan import QUICK_FINETUNE, describe, make_plan, probe_seconds
 
     gpu = make_plan("cuda", None, None, [])
-    assert gpu.method == "full" and gpu.settings == {} and "60 min" in gpu.summary
+    assert gpu.method == "full" and gpu.settings == {}
+    line = describe(gpu, build_config())
+    assert line.startswith("GPU: full fine-tuning, default recipe, the full training data")
+    assert "60 min" in line
     small, large = make_plan("cpu", None, 1, _costs()), make_plan("cpu", None, 1.5, _costs())
     assert small.method == large.method == "probe"
     assert small.settings["max_train_examples"] < large.settings["max_train_examples"]
     for plan in (small, large):
         size = plan.settings["max_train_examples"]
         assert probe_seconds(_costs(), size) <= plan.budget_seconds
-        assert f"{size:,}" in plan.summary
+        line = describe(plan, build_config(**plan.settings))
+        assert line.startswith("CPU: frozen-encoder probe") and f"{size:,} examples" in line
     short = make_plan("cpu", "full", None, [])
-    assert short.settings == QUICK_FINETUNE and "--method full" in short.summary
+    assert short.settings == QUICK_FINETUNE
+    assert "full fine-tuning, 5 epochs at learning rate 0.0003, seeded training subsamples " \
+           "of up to 240" in describe(short, build_config(**short.settings))
 
 
 def test_fine_tuning_stops_at_the_budget(tiny_model, tmp_path):
@@ -279,7 +285,7 @@ def test_fine_tuning_stops_at_the_budget(tiny_model, tmp_path):
     lines = []
     config = build_config(model=str(tiny_model), epochs=1, batch_size=32, max_seq_length=32,
                           splits="dev")
-    plan = Plan("cuda", "full", 0.0, {}, "test")
+    plan = Plan("cuda", "full", 0.0, {})
     results = finetune_within_budget(plan, open_source("sample"), config, tmp_path,
                                      [get_task("SST-2"), get_task("RTE")], overwrite=False,
                                      progress=False, n_resamples=20, seed=0, log=lines.append)

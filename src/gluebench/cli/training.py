@@ -12,7 +12,6 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
-from gluebench.errors import UsageError
 
 
 def cmd_finetune(args) -> int:
@@ -45,28 +44,26 @@ def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
     from gluebench.data import default_source
     from gluebench.mainjob.job import run_job
-    from gluebench.mainjob.plan import make_plan, task_costs
+    from gluebench.mainjob.plan import describe, make_plan, task_costs
     from gluebench.models import hf
     from gluebench.train.loop import resolve_device
-    from gluebench.train.recording import tasks_to_run
+    from gluebench.train.recording import tasks_to_run, with_train_data
 
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)
     source, why = default_source(args.data_dir)
     device = resolve_device(base.device)
-    tasks = [t for t in tasks_to_run(args.tasks) if source.has(t, "train")]
-    if not tasks:
-        raise UsageError(f"no training data for the chosen tasks in {source.description}")
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    sample = "; a small sample for a first look: pass --data-dir DIR for real GLUE data" \
+        if source.description == "bundled sample" else ""
+    say(f"data: {source.description} ({why}){sample}")
+    tasks = with_train_data(source, tasks_to_run(args.tasks), say)
     costs = []
     if device == "cpu" and method in (None, "probe"):
         costs = task_costs(source, tasks, hf.load_tokenizer(hf.resolve_model(base.model)))
     plan = make_plan(device, method, args.budget, costs)
     config = train_config(args, **plan.settings)
-    sample = " (the bundled sample: pass --data-dir for real GLUE data)" \
-        if source.description == "bundled sample" else ""
-    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    say(f"data: {source.description}{sample} ({why})")
-    say(f"plan: {plan.summary}")
+    say(f"plan: {describe(plan, config)}")
     results, majority, report = run_job(plan, source, config, args.output, tasks,
                                         overwrite=args.overwrite, progress=args.progress,
                                         n_resamples=args.resamples, seed=args.seed, log=say)

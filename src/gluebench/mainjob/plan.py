@@ -54,7 +54,6 @@ class Plan:
     method: str
     budget_seconds: float
     settings: dict               # TrainConfig values; the user's flags override them
-    summary: str                 # what was chosen and why, in one line
     estimate_seconds: float | None = None
 
 
@@ -71,30 +70,38 @@ class TaskCost:
 
 def make_plan(device: str, method: str | None, budget_minutes: float | None,
               costs: list[TaskCost]) -> Plan:
+    """What to run: by device, unless ``method`` says; sized to ``budget_minutes``."""
     budget = 60.0 * (budget_minutes or DEFAULT_BUDGET_MINUTES[device])
-    if device == "cuda" and method in (None, "full"):
-        return Plan(device, "full", budget, {},
-                    f"GPU: full fine-tuning, default recipe, full training data, tasks in "
-                    f"GLUE order while the budget of {budget / 60:g} min lasts")
-    if method not in (None, "probe"):
-        settings = QUICK_FINETUNE if device == "cpu" else {}
-        return Plan(device, method, budget, dict(settings),
-                    f"{device.upper()}: --method {method}"
-                    + (f": quick recipe, {settings['max_train_examples']} examples x "
-                       f"{settings['epochs']} epochs at learning rate "
-                       f"{settings['learning_rate']:g}" if settings else "")
-                    + f"; budget {budget / 60:g} min")
+    method = method or ("full" if device == "cuda" else "probe")
+    if method != "probe":
+        return Plan(device, method, budget, dict(QUICK_FINETUNE) if device == "cpu" else {})
     if device == "cuda":
-        return Plan(device, "probe", budget, {"method": "probe"},
-                    f"GPU: --method probe on the full training data; budget {budget / 60:g} min")
+        return Plan(device, method, budget, {"method": "probe"})
     size, estimate = probe_size(costs, budget)
-    return Plan(device, "probe", budget,
-                {"method": "probe", "max_train_examples": size, "splits": "dev",
-                 "max_eval_examples": DEV_CAP},
-                f"CPU: frozen-encoder probe (no GPU for fine-tuning), seeded training "
-                f"subsamples of up to {size:,} examples per task, sized to the budget of "
-                f"{budget / 60:g} min (estimated {estimate / 60:.1f} min on 2 quiet cores)",
+    return Plan(device, method, budget, {"method": "probe", "max_train_examples": size,
+                                         "splits": "dev", "max_eval_examples": DEV_CAP},
                 estimate)
+
+
+def describe(plan: Plan, config) -> str:
+    """One line: what runs (as finally configured, flags included), and why."""
+    where = "GPU" if plan.device == "cuda" else "CPU"
+    budget = f"the budget of {plan.budget_seconds / 60:g} min (--budget MINUTES)"
+    subsample = (f"seeded training subsamples of up to {config.max_train_examples:,} examples "
+                 "per task" if config.max_train_examples else "the full training data")
+    if plan.method == "probe":
+        sized = ""
+        if plan.estimate_seconds is not None and \
+                config.max_train_examples == plan.settings.get("max_train_examples"):
+            sized = (f", sized to {budget} (estimated {plan.estimate_seconds / 60:.1f} min on "
+                     "2 quiet cores)")
+        why = " (no GPU to fine-tune on)" if plan.device == "cpu" else ""
+        return f"{where}: frozen-encoder probe{why}, {subsample}{sized}"
+    recipe = ("default recipe" if config.epochs is None and config.learning_rate is None else
+              f"{config.epochs:g} epochs at learning rate {config.learning_rate:g}"
+              if config.epochs and config.learning_rate else "recipe from the flags")
+    return (f"{where}: {config.method} fine-tuning, {recipe}, {subsample}; tasks in GLUE "
+            f"order while {budget} lasts")
 
 
 def probe_seconds(costs: list[TaskCost], size: int, dim: int = 384) -> float:
