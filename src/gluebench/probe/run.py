@@ -24,14 +24,16 @@ from gluebench.train import loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.progress import RunProgress
 from gluebench.train.recording import (
+    each_task,
     eval_splits,
     record_split,
+    run_header,
     tasks_to_run,
     unit_line,
     with_train_data,
     write_results,
 )
-from gluebench.train.rundir import RunDir, median_seed
+from gluebench.train.rundir import RunDir
 from gluebench.tsv import write_json
 
 
@@ -56,8 +58,7 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
     ref = hf.resolve_model(config.model)
     engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
-    header = {"kind": "finetune", "model": ref.description, "data_source": source.description,
-              "config": config.to_dict()}
+    header = run_header(ref.description, source, config)
     started = time.perf_counter()
     with RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
@@ -78,21 +79,14 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
         more = {"probe": {"encoder": encoder.describe(),
                           "embedding": embeddings.stats.describe() if embeddings else None}}
         by_task = {d.task.name: d for d in datas}
+
+        def train_unit(task: Task, seed: int) -> dict:
+            return _probe_unit(by_task[task.name], seed, embeddings, encoder, run, n_resamples,
+                               stats_seed)
+
         results = None
-        for task in tasks:
-            units = []
-            for seed in config.seeds:
-                unit = run.done(task.name, seed)
-                if unit:
-                    bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
-                else:
-                    bars.unit(f"{task.name} seed {seed} head")
-                    unit = _probe_unit(by_task[task.name], seed, embeddings, encoder, run,
-                                       n_resamples, stats_seed)
-                    run.save_unit(unit)
-                    bars.log(unit_line(unit) + _cosine_note(unit))
-                units.append(unit)
-            run.promote(task, median_seed(units)["seed"])
+        for _ in each_task(run, tasks, config.seeds, bars, train_unit,
+                           lambda unit: unit_line(unit) + _cosine_note(unit)):
             results = write_results(run, header, engine, n_resamples, stats_seed, started, more)
     return results
 

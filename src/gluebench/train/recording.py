@@ -8,6 +8,7 @@ Shared by fine-tuning and evaluation (``runner``) and the frozen-encoder probe
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from gluebench.train.rundir import (
     RunDir,
     entries_of,
     environment,
+    median_seed,
     prediction_profile,
     results_document,
 )
@@ -132,3 +134,33 @@ def write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, st
                                extra=extra)
     write_json(run.root / "results.json", results)
     return results
+
+
+def run_header(model_description: str, source: DataSource, config: TrainConfig) -> dict:
+    """What ``run.json`` records for a ``finetune`` run (a restart must match it)."""
+    return {"kind": "finetune", "model": model_description, "data_source": source.description,
+            "config": config.to_dict()}
+
+
+def each_task(run: RunDir, tasks: list[Task], seeds, bars,
+              train_unit: Callable[[Task, int], dict],
+              line: Callable[[dict], str] = unit_line) -> Iterator[Task]:
+    """Every task x seed: the unit from its marker (resume), else ``train_unit``'s, saved.
+
+    After each task its median seed's files are promoted and the task is yielded (the
+    caller rewrites ``results.json`` then).
+    """
+    for task in tasks:
+        units = []
+        for seed in seeds:
+            unit = run.done(task.name, seed)
+            if unit:
+                bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
+            else:
+                bars.unit(f"{task.name} seed {seed}")
+                unit = train_unit(task, seed)
+                run.save_unit(unit)
+                bars.log(line(unit))
+            units.append(unit)
+        run.promote(task, median_seed(units)["seed"])
+        yield task

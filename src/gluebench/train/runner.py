@@ -23,14 +23,16 @@ from gluebench.train.config import TrainConfig
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.progress import RunProgress
 from gluebench.train.recording import (
+    each_task,
     eval_splits,
     record_split,
+    run_header,
     tasks_to_run,
     unit_line,
     with_train_data,
     write_results,
 )
-from gluebench.train.rundir import RunDir, median_seed
+from gluebench.train.rundir import RunDir
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
@@ -68,8 +70,7 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
     ref = hf.resolve_model(config.model)
     engine = loop.Engine.choose(config)
     run = RunDir(out_dir)
-    header = {"kind": "finetune", "model": ref.description, "data_source": source.description,
-              "config": config.to_dict()}
+    header = run_header(ref.description, source, config)
     started = time.perf_counter()
     with RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
@@ -78,20 +79,12 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
         tokenizer = hf.load_tokenizer(ref)
-        for task in tasks:
-            units = []
-            for seed in config.seeds:
-                unit = run.done(task.name, seed)
-                if unit:
-                    bars.log(f"{task.name} seed {seed}: already done, skipped (resume)")
-                else:
-                    bars.unit(f"{task.name} seed {seed}")
-                    unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine,
-                                          run, bars, n_resamples, stats_seed)
-                    run.save_unit(unit)
-                    bars.log(unit_line(unit))
-                units.append(unit)
-            run.promote(task, median_seed(units)["seed"])
+
+        def train_unit(task: Task, seed: int) -> dict:
+            return _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
+                                  n_resamples, stats_seed)
+
+        for _ in each_task(run, tasks, config.seeds, bars, train_unit):
             results = write_results(run, header, engine, n_resamples, stats_seed, started)
     return results
 
