@@ -215,8 +215,8 @@ def test_analyses_run_on_a_probe_run(probe_run, run_cli, tmp_path):
 def test_int8_encoder_scores_close_to_fp32(glue_dir, capsys):
     source = open_source(glue_dir)
     task = get_task("SST-2")
-    train = source.load(task, "train").subsample(400, 0)
-    dev = source.load(task, "dev").subsample(400, 0)
+    train = source.load(task, "train").subsample(300, 0)
+    dev = source.load(task, "dev").subsample(300, 0)
     accuracy = {}
     for int8 in (False, True):
         enc = SentenceEncoder(resolve_model(None), max_length=128, int8=int8)
@@ -224,7 +224,7 @@ def test_int8_encoder_scores_close_to_fp32(glue_dir, capsys):
         head = heads.fit_head(task, table.features(train), train.labels, seed=1)
         accuracy[int8] = float((head.scores(table.features(dev)).argmax(1) == dev.labels).mean())
     with capsys.disabled():
-        print(f"\nSST-2 probe, 400 train / 400 dev: fp32 {100 * accuracy[False]:.1f}, "
+        print(f"\nSST-2 probe, 300 train / 300 dev: fp32 {100 * accuracy[False]:.1f}, "
               f"int8 {100 * accuracy[True]:.1f}")
     assert accuracy[False] > 0.7
     assert abs(accuracy[True] - accuracy[False]) <= 0.03
