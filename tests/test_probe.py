@@ -94,6 +94,19 @@ def test_cache_hit_and_corrupt_file_recomputed(encoder, tmp_path, monkeypatch):
         assert encoder.embed(texts)[1].cached
 
 
+def test_feature_cache_is_verified_the_same_way(encoder, tmp_path, monkeypatch):
+    from gluebench.train import features
+
+    monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path))
+    examples = open_source("sample").load(get_task("MRPC"), "dev")
+    first = features.encode(encoder.tokenizer, examples, 64)
+    (path,) = (tmp_path / "features").glob("*.npz")
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.warns(GlueBenchWarning, match="recomputing"):
+        again = features.encode(encoder.tokenizer, examples, 64)
+    np.testing.assert_array_equal(first.ids, again.ids)
+
+
 # ---- heads --------------------------------------------------------------------------------
 
 def test_c_is_chosen_by_cross_validation_on_train_only(encoder):
