@@ -32,12 +32,13 @@ def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch, tiny_model):
     """The main job's wiring (a tiny model keeps it fast; the real default is timed by hand)."""
     monkeypatch.delenv("GLUE_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")            # the hub is not tried
-    code, out, err = run_cli("run", "-o", tmp_path, "--model", tiny_model,
+    code, out, err = run_cli("run", "-o", tmp_path, "--model", tiny_model, "--method", "full",
                              "--max-train-examples", "32", "--epochs", "1", "--resamples", "20",
                              "--no-progress")
     assert code == 0, err
-    assert "data: bundled sample (no --data-dir, no $GLUE_DIR, and the hub is unreachable); " \
-           "training on a seeded subsample of 32 examples per task" in err
+    assert "data: bundled sample (no --data-dir, no $GLUE_DIR, and the hub is unreachable)" in err
+    assert "plan: CPU: full fine-tuning, 1 epochs at learning rate 0.0003, seeded training " \
+           "subsamples of up to 32 examples per task" in err
     assert "MNLI: no training data in bundled sample; skipped" in err
     assert "majority baseline" in out
     results = json.loads((tmp_path / "results.json").read_text())
@@ -50,8 +51,8 @@ def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch, tiny_model):
 def test_run_prefers_glue_dir(tmp_path, run_cli, monkeypatch, tiny_model, glue_dir):
     monkeypatch.setenv("GLUE_DIR", str(glue_dir))
     code, _, err = run_cli("run", "-o", tmp_path, "--model", tiny_model, "--tasks", "WNLI",
-                           "--max-train-examples", "16", "--epochs", "1", "--resamples", "20",
-                           "--no-progress")
+                           "--method", "full", "--max-train-examples", "16", "--epochs", "1",
+                           "--resamples", "20", "--no-progress")
     assert code == 0, err
     assert f"data: {glue_dir} ($GLUE_DIR)" in err
 

@@ -48,6 +48,7 @@ def cmd_robustness(args) -> int:
 def _profile_target(args):
     """(model folder, task name or None, trainable count or None, run dir or None)."""
     from gluebench.models.finetuned import RunModels
+    from gluebench.tasks import get_task
 
     if not (Path(args.target) / "run.json").is_file():
         return args.target, args.task, None, None
@@ -55,6 +56,10 @@ def _profile_target(args):
     task = args.task or (models.tasks[0] if models.tasks else None)
     if task is None:
         raise UsageError(f"{args.target}: no fine-tuned model in this run to profile")
+    if models.is_probe(get_task(task)):
+        raise UsageError(f"{args.target}: profile does not support probe runs yet (a frozen "
+                         "encoder with a scikit-learn head); profile the encoder itself: "
+                         "gluebench profile MODEL_FOLDER")
     predictor = models.predictor(task)
     trainable = models.results["training"][predictor.task.name].get("parameters", {})
     return predictor.checkpoint, predictor.task.name, trainable.get("trainable"), args.target

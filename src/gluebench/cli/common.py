@@ -36,6 +36,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text) if text.strip().isascii() else 0.0
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text[:80]}'")
+    return value
+
+
 def seed_int(text: str) -> int:
     """A random seed: a whole number 0 <= s < 2**32 (what numpy and torch accept)."""
     from gluebench.train.config import parse_seed
@@ -100,6 +110,11 @@ def print_run(results: dict, out: str | os.PathLike, title: str,
     out_console.print(tables.details(results))
     rows = [(Path(out).name, results)] + ([("majority baseline", reference)] if reference else [])
     out_console.print(tables.leaderboard(rows, title=title))
+    zero = results["tasks"].get("STS-B", {}).get("zero_shot_cosine")
+    if zero:
+        out_console.print(f"STS-B: the ridge head's predictions (STS-B.tsv) are scored above; "
+                          f"the zero-shot cosine of the frozen sentence vectors gives Pearson "
+                          f"{100 * zero['pearson']:.1f} / Spearman {100 * zero['spearman']:.1f}")
     seeds = tables.seed_spread(results)
     if seeds is not None:
         out_console.print(seeds)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from gluebench.cli.common import DATA_HELP, config_flags, print_run, run_flags, train_config
+from gluebench.cli.common import (
+    DATA_HELP,
+    config_flags,
+    positive_float,
+    print_run,
+    run_flags,
+    train_config,
+)
 
 
 def cmd_finetune(args) -> int:
@@ -33,35 +40,36 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-# `gluebench run` on 2 CPU cores in under 5 minutes: a subsample of each task, dev only
-# (capped for the very large dev sets of QQP, MNLI and QNLI). About 40 optimizer steps per
-# task is all the time allows; such short runs need a larger step than the full recipe's
-# (measured on CoLA, STS-B, MRPC dev: 200 examples x 6 epochs at 3e-4 gave MCC 7.7 / r 50.0 /
-# 73.6, 400 x 3 at 1e-4 gave 0.0 (collapsed) / 12.2 / 74.8 (collapsed)).
-RUN_DEFAULTS = {"max_train_examples": 240, "epochs": 5, "learning_rate": 3e-4, "splits": "dev",
-                "max_eval_examples": 2000}
-
-
 def cmd_run(args) -> int:
-    """The main job: fine-tune the (default) model on every available task, score dev."""
-    from gluebench.baselines import score_baseline
+    """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
     from gluebench.data import default_source
-    from gluebench.train.runner import finetune
+    from gluebench.mainjob.job import run_job
+    from gluebench.mainjob.plan import describe, make_plan, task_costs
+    from gluebench.models import hf
+    from gluebench.train.loop import resolve_device
+    from gluebench.train.recording import tasks_to_run, with_train_data
 
+    base = train_config(args)   # every flag checked before any work
+    method = args.method or (base.method if args.config else None)
     source, why = default_source(args.data_dir)
-    config = train_config(args, **RUN_DEFAULTS)
-    print(f"data: {source.description} ({why}); training on a seeded subsample of "
-          f"{config.max_train_examples or 'all'} examples per task, {config.epochs:g} epochs at "
-          f"learning rate {config.learning_rate:g}; dev capped at {config.max_eval_examples} "
-          "examples", file=sys.stderr)
-    results = finetune(source, config, args.output, args.tasks, overwrite=args.overwrite,
-                       progress=args.progress, n_resamples=args.resamples,
-                       stats_seed=args.seed)
-    majority = score_baseline("majority", source, results["tasks"],
-                              max_eval_examples=config.max_eval_examples,
-                              data_seed=config.data_seed, n_resamples=args.resamples,
-                              seed=args.seed)
-    print_run(results, args.output, "gluebench run, dev (x100)", reference=majority)
+    device = resolve_device(base.device)
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    sample = "; a small sample for a first look: pass --data-dir DIR for real GLUE data" \
+        if source.description == "bundled sample" else ""
+    say(f"data: {source.description} ({why}){sample}")
+    tasks = with_train_data(source, tasks_to_run(args.tasks), say)
+    costs = []
+    if device == "cpu" and method in (None, "probe"):
+        costs = task_costs(source, tasks, hf.load_tokenizer(hf.resolve_model(base.model)))
+    plan = make_plan(device, method, args.budget, costs)
+    config = train_config(args, **plan.settings)
+    say(f"plan: {describe(plan, config)}")
+    results, majority, report = run_job(plan, source, config, args.output, tasks,
+                                        overwrite=args.overwrite, progress=args.progress,
+                                        n_resamples=args.resamples, seed=args.seed, log=say)
+    print_run(results, args.output, f"gluebench run ({config.method}), dev (x100)",
+              reference=majority)
+    print(f"report: {report}")
     return 0
 
 
@@ -89,10 +97,12 @@ def register(sub) -> None:
     config_flags(p, only=EVALUATE_FIELDS)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("run", help="the main job: fine-tune the default model on every "
-                                   "available task (subsampled), score dev")
+    p = sub.add_parser("run", help="the main job: GPU: fine-tune every available task; CPU: "
+                                   "probe the frozen encoder; score dev, write a report")
     run_flags(p, DATA_HELP + " (default: $GLUE_DIR, the hub, else the bundled sample)",
               tasks_default="all")
     p.add_argument("-o", "--output", default="runs/latest", metavar="RUN_DIR")
+    p.add_argument("--budget", type=positive_float, metavar="MINUTES",
+                   help="time budget (default: 4 on a CPU, 60 on a GPU)")
     config_flags(p)
     p.set_defaults(func=cmd_run)

@@ -3,7 +3,8 @@
 Robustness, out-of-distribution and profiling all need "the model this run trained
 for task T": its checkpoint (``results.json`` -> ``training.<T>.checkpoint``), the
 label order it predicts in (a permutation for ``evaluate`` runs of foreign models),
-and the run's tokenisation settings. ``RunModels`` finds and loads them once.
+and the run's tokenisation settings. ``RunModels`` finds and loads them once; a probe
+run's tasks get a ``models.probe.ProbePredictor`` (frozen encoder + saved head) instead.
 """
 
 from __future__ import annotations
@@ -16,17 +17,12 @@ import numpy as np
 from gluebench.data import Examples
 from gluebench.errors import UsageError
 from gluebench.integrity import CHECKSUM_KEY, read_signed_json, verify_file
-from gluebench.models.outputs import model_outputs, predictions_from_logits
+from gluebench.models.outputs import Prediction, model_outputs, predictions_from_logits
 from gluebench.predictions import as_written
 from gluebench.tasks import TASKS, Task, get_task
 from gluebench.tsv import read_json
 
-
-@dataclass
-class Prediction:
-    values: np.ndarray   # class ids in our label order, or STS-B scores as written to files
-    outputs: np.ndarray  # (n, k) probabilities in our label order, or raw STS-B scores
-
+__all__ = ["Prediction", "RunModels", "TaskPredictor", "read_results", "saved_model"]
 
 def read_results(run_dir: str | Path) -> dict:
     """A run's ``results.json``; one line if it is missing, damaged or was edited."""
@@ -61,6 +57,10 @@ def saved_model(run_dir: str | Path, results: dict, task: Task) -> tuple[str, np
         have = [t for t in TASKS if training.get(t, {}).get("checkpoint")]
         raise UsageError(f"{run_dir}: no fine-tuned {task.name} model in this run "
                          f"(it has: {', '.join(have) or 'none'})")
+    if facts.get("probe"):
+        raise UsageError(f"{run_dir}: its {task.name} model is a frozen-encoder probe, not a "
+                         "fine-tuned model folder; robustness, calibration, power and report "
+                         "take the run directory itself")
     perm = facts.get("label_permutation")
     perm = None if perm is None else np.asarray(perm)
     local = Path(run_dir) / "checkpoints" / task.name / f"seed-{facts.get('selected_seed')}"
@@ -124,6 +124,10 @@ class RunModels:
         self.engine = Engine.choose(self.config)
         self._predictors: dict[str, TaskPredictor] = {}
 
+    def is_probe(self, task: Task) -> bool:
+        """Whether the run's model for ``task`` is a frozen-encoder probe."""
+        return bool(self.results.get("training", {}).get(task.name, {}).get("probe"))
+
     @property
     def tasks(self) -> list[str]:
         """Tasks with a saved model, in GLUE order."""
@@ -132,6 +136,11 @@ class RunModels:
 
     def predictor(self, task_name: str) -> TaskPredictor:
         task = get_task(task_name)
+        if task.name not in self._predictors and self.is_probe(task):
+            from gluebench.models.probe import ProbePredictor
+
+            self._predictors[task.name] = ProbePredictor.from_run(self.root, self.results, task,
+                                                                  self.engine)
         if task.name not in self._predictors:
             checkpoint, perm = saved_model(self.root, self.results, task)
             self._predictors[task.name] = TaskPredictor(task, checkpoint, perm, self.config,

@@ -6,9 +6,19 @@ logits into labels the same way (through the model-to-ours label permutation).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gluebench.tasks import STSB_RANGE, Task
+
+
+@dataclass
+class Prediction:
+    """A predictor's answer for some examples (see ``models.finetuned``, ``models.probe``)."""
+
+    values: np.ndarray   # class ids in our label order, or STS-B scores as written to files
+    outputs: np.ndarray  # (n, k) probabilities in our label order, or raw STS-B scores
 
 
 def predictions_from_logits(task: Task, logits: np.ndarray, perm: np.ndarray | None):

@@ -22,7 +22,7 @@ from typing import Literal, get_args
 from gluebench.errors import UsageError
 from gluebench.fields import quote
 
-Method = Literal["full", "lora", "bitfit", "layernorm", "head"]
+Method = Literal["full", "lora", "bitfit", "layernorm", "head", "probe"]
 Schedule = Literal["linear", "cosine", "constant"]
 Precision = Literal["auto", "fp32", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -50,7 +50,8 @@ class TrainConfig:
     model: str | None = field(default=None, metadata={
         "help": "model folder or hub name (default: the embedded all-MiniLM-L6-v2)"})
     method: Method = field(default="full", metadata={
-        "help": "what is trained: all weights, LoRA adapters, biases, LayerNorms, or the head"})
+        "help": "what is trained: all weights, LoRA adapters, biases, LayerNorms, the head, "
+                "or (probe) scikit-learn heads on frozen sentence embeddings"})
     learning_rate: float | None = field(default=None, metadata={
         "help": "peak learning rate (default: by method and model width)"})
     epochs: float | None = field(default=None, metadata={
@@ -85,6 +86,8 @@ class TrainConfig:
     precision: Precision = field(default="auto", metadata={
         "help": "auto: bf16 on a GPU that has it, else fp32"})
     compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
+    int8: bool = field(default=False, metadata={
+        "help": "probe: embed with the int8 dynamic-quantised encoder (CPU)"})
     device: Device = field(default="auto", metadata={"help": "auto: cuda when available"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling numerator"})
@@ -324,5 +327,7 @@ def _check(config: TrainConfig) -> None:
     bad = [s for s in config.splits if s not in ("dev", "test")]
     if bad:
         raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")
+    if config.int8 and config.method != "probe":
+        raise UsageError("--int8 applies to --method probe (a frozen encoder) only")
     if len(set(config.seeds)) != len(config.seeds):
         raise UsageError(f"'seeds' repeats a seed: {','.join(map(str, config.seeds))}")

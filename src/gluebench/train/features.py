@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from gluebench.cache import cache_root, load_verified, save_verified
 from gluebench.data import Examples
-from gluebench.errors import GlueBenchWarning
-from gluebench.tsv import atomic_write
 
 MEGABATCH_FACTOR = 50  # as transformers' LengthGroupedSampler
-CACHE_FORMAT = 2       # entries carry a content hash since format 2
+CACHE_FORMAT = 3       # the key's version: entries carry a content hash (cache.py) since 3
 _FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GLUEBENCH_CACHE") or Path.home() / ".cache" / "gluebench"
-    return Path(root) / "features"
+    return cache_root() / "features"
 
 
 @dataclass
@@ -98,16 +94,21 @@ def texts_of(examples: Examples) -> list[list[str]]:
 
 def encode(tokenizer, examples: Examples, max_length: int) -> Encoded:
     """Tokenise every example (pairs as the model's pair template), truncated to ``max_length``."""
-    columns = texts_of(examples)
+    return encode_texts(tokenizer, texts_of(examples), max_length)
+
+
+def encode_texts(tokenizer, columns: list[list[str]], max_length: int) -> Encoded:
+    """Tokenise one column of texts, or two as pairs; cached and verified (``cache``)."""
     key = hashlib.sha256()
     key.update(f"v{CACHE_FORMAT}|{tokenizer_fingerprint(tokenizer)}|{max_length}|".encode())
     for column in columns:
         key.update("\x1f".join(column).encode("utf-8"))
         key.update(b"\x1e")
     path = cache_dir() / f"{key.hexdigest()[:32]}.npz"
-    cached = _load(path) if path.is_file() else None
+    cached = load_verified(path)
     if cached is not None:
-        return cached
+        types = cached["token_types"] if cached["has_types"] else None
+        return Encoded(cached["ids"], cached["offsets"], types, int(cached["pad_id"]))
     encoding = tokenizer(*columns, truncation=True, max_length=max_length, padding=False,
                          return_attention_mask=False)
     ids = encoding["input_ids"]
@@ -119,44 +120,10 @@ def encode(tokenizer, examples: Examples, max_length: int) -> Encoded:
                             count=int(offsets[-1]))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     encoded = Encoded(flat, offsets, types, pad_id)
-    _save(path, encoded)
+    save_verified(path, {"ids": flat, "offsets": offsets, "pad_id": np.array(pad_id),
+                         "has_types": np.array(types is not None),
+                         "token_types": types if types is not None else np.zeros(0, np.int8)})
     return encoded
-
-
-def _content_hash(ids, offsets, types, pad_id) -> str:
-    digest = hashlib.sha256(f"{pad_id}|{types is not None}|".encode())
-    for part in (ids, offsets, types if types is not None else np.zeros(0, np.int8)):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    return digest.hexdigest()
-
-
-def _load(path: Path) -> Encoded | None:
-    """A cache entry, or None (and the entry removed) when it is damaged: it is recomputed."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            types = z["token_types"] if z["has_types"] else None
-            encoded = Encoded(z["ids"], z["offsets"], types, int(z["pad_id"]))
-            intact = str(z["checksum"]) == _content_hash(encoded.ids, encoded.offsets, types,
-                                                         encoded.pad_id)
-    except Exception:  # noqa: BLE001 - any unreadable entry is simply recomputed
-        intact = False
-    if intact:
-        return encoded
-    warnings.warn(f"{path}: damaged cache entry discarded; tokenising again",
-                  GlueBenchWarning, stacklevel=3)
-    path.unlink(missing_ok=True)
-    return None
-
-
-def _save(path: Path, e: Encoded) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, ids=e.ids, offsets=e.offsets, pad_id=e.pad_id,
-             has_types=e.token_types is not None,
-             token_types=e.token_types if e.token_types is not None else np.zeros(0, np.int8),
-             checksum=_content_hash(e.ids, e.offsets, e.token_types, e.pad_id))
-    atomic_write(path, buffer.getvalue())
 
 
 def train_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, *,

@@ -9,7 +9,7 @@
       seeds/<S>/outputs/<Entry>.npz  dev probabilities (or STS-B scores) and gold labels
       predictions/{dev,test}/<File>.tsv   the median seed's files (submission format)
       outputs/<Entry>.npz           the median seed's dev outputs
-      checkpoints/<Task>/seed-<S>/  the fine-tuned model and tokenizer
+      checkpoints/<Task>/seed-<S>/  the fine-tuned model and tokenizer (a probe: its head)
       results.json                  the ``score --json`` schema + config, environment, timings
 
 A restarted run skips every unit whose marker exists, so an interrupted run loses
@@ -256,7 +256,7 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
                                       "new_parameters", "model", "label_permutation",
-                                      "checkpoint_source", "holdout")
+                                      "checkpoint_source", "holdout", "probe")
                if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
             **({"holdout_per_seed": {str(u["seed"]): u["holdout"]["score"] for u in units}}

@@ -12,83 +12,34 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from gluebench.data import DataSource, Examples
 from gluebench.errors import GlueBenchWarning, UsageError
-from gluebench.integrity import write_signed_json
 from gluebench.models import hf
 from gluebench.models.finetuned import read_results, saved_model
-from gluebench.models.outputs import model_outputs, predictions_from_logits
-from gluebench.predictions import as_written, write_predictions
-from gluebench.scoring import evaluation_examples, score_entry
+from gluebench.models.outputs import predictions_from_logits
+from gluebench.predictions import as_written
+from gluebench.scoring import score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
+from gluebench.tasks import BENCHMARKS, Task, get_task
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.lock import RunLock
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.progress import RunProgress
-from gluebench.train.rundir import (
-    RunDir,
-    entries_of,
-    environment,
-    median_seed,
-    prediction_profile,
-    results_document,
+from gluebench.train.recording import (
+    data_fingerprints,
+    each_task,
+    eval_splits,
+    finished_unit,
+    prepare,
+    record_split,
+    run_header,
+    tasks_to_run,
+    training_examples,
+    unit_line,
+    write_results,
 )
-from gluebench.tsv import atomic_write
-
-
-def tasks_to_run(spec: str | None) -> list[Task]:
-    """The trainable tasks named by ``--tasks`` (AX is predicted by the MNLI model)."""
-    names = dict.fromkeys(b.task for b in resolve_benchmarks(spec))
-    if "AX" in names:
-        names.pop("AX")
-        names.setdefault("MNLI")
-    return [TASKS[n] for n in names]
-
-
-def _with_train_data(source: DataSource, tasks: list[Task]) -> tuple[list[Task], list[str]]:
-    """The tasks that have training data, and a line for each one skipped."""
-    ready = [t for t in tasks if source.has(t, "train")]
-    skipped = [f"{t.name}: no training data in {source.description}; skipped"
-               for t in tasks if t not in ready]
-    if not ready:
-        raise UsageError(f"no training data for {', '.join(t.name for t in tasks)} in "
-                         f"{source.description}")
-    return ready, skipped
-
-
-def eval_sets(task: Task, source: DataSource, config: TrainConfig):
-    """(entry, its task, split, examples, examples available) for every split a unit predicts.
-
-    Dev is subsampled by ``max_eval_examples``; a split the source lacks is left out.
-    """
-    for entry in entries_of(task):
-        benchmark = BENCHMARKS[entry]
-        entry_task = get_task(benchmark.task)
-        for split in config.splits:
-            if not source.has(entry_task, benchmark.file_key(split)):
-                continue
-            examples = evaluation_examples(source, benchmark, split)
-            n_available = len(examples)
-            if split == "dev":
-                examples = examples.subsample(config.max_eval_examples, config.data_seed)
-            yield benchmark, entry_task, split, examples, n_available
-
-
-def training_examples(task: Task, source: DataSource, config: TrainConfig) -> Examples:
-    return source.load(task, "train").subsample(config.max_train_examples, config.data_seed)
-
-
-def data_fingerprints(task: Task, source: DataSource, config: TrainConfig, *,
-                      train: bool) -> dict[str, str]:
-    """Hashes of exactly the examples a unit learns from and predicts: resuming checks them."""
-    found = {"train": training_examples(task, source, config).fingerprint()} if train else {}
-    for benchmark, _, split, examples, _ in eval_sets(task, source, config):
-        found[f"{split}:{benchmark.name}"] = examples.fingerprint()
-    return found
+from gluebench.train.rundir import RunDir, entries_of, prediction_profile
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
@@ -96,23 +47,17 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """Predict every split in ``config.splits`` for the task's entries; score dev."""
     scored, inference = {}, {"examples": 0, "seconds": 0.0}
-    for benchmark, entry_task, split, examples, n_available in eval_sets(task, source, config):
-        entry = benchmark.name
+    for benchmark, split, examples, n_available in eval_splits(task, source, config):
         if progress is not None:
-            progress.unit(f"{entry} {split} {label}".strip())
+            progress.unit(f"{benchmark.name} {split} {label}".strip())
         encoded = features.encode(tokenizer, examples, config.max_seq_length)
         logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
-        # Score exactly what the file says, so `gluebench score` agrees to the last digit.
-        values = as_written(entry_task, predictions_from_logits(task, logits, perm))
-        write_predictions(pred_root / split / benchmark.submission_file, entry_task,
-                          examples.index, values)
         inference["examples"] += len(examples)
         inference["seconds"] += seconds
-        if split == "dev":
-            scored[entry] = _score_dev(benchmark, entry_task, examples, values,
-                                       n_available, n_resamples, seed)
-            save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
-                         model_outputs(task, logits, perm))
+        result = record_split(task, benchmark, split, examples, n_available, logits, pred_root,
+                              perm=perm, n_resamples=n_resamples, seed=seed)
+        if result is not None:
+            scored[benchmark.name] = result
     return {"entries": scored, "inference": inference}
 
 
@@ -131,37 +76,26 @@ def score_holdout(task: Task, held_out: Examples, model, tokenizer, config: Trai
             **scored, **prediction_profile(task, values)}
 
 
-def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:
-    """Dev probabilities beside gold labels: what calibration and error analysis read."""
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs)
-    atomic_write(path, buffer.getvalue())
-
-
-def _score_dev(benchmark, task: Task, gold: Examples, values, n_available: int,
-               n_resamples: int, seed: int):
-    result = score_entry(benchmark, gold, values, n_resamples=n_resamples, seed=seed)
-    if len(gold) < n_available:
-        result["subsample"] = {"n": len(gold), "of": n_available}
-    return {**result, **prediction_profile(task, values)}
-
-
 def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | None = "all",
              *, overwrite: bool = False, progress: bool | None = None,
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
-    """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``."""
-    # Everything is checked before the first file is created or deleted.
-    tasks, skipped = _with_train_data(source, tasks_to_run(tasks_spec))
+    """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``.
+
+    ``--method probe`` keeps the encoder frozen and fits scikit-learn heads instead
+    (``gluebench.probe.run``): the same run directory, scored the same way.
+    """
+    if config.method == "probe":
+        from gluebench.probe.run import probe
+
+        return probe(source, config, out_dir, tasks_spec, overwrite=overwrite,
+                     progress=progress, n_resamples=n_resamples, stats_seed=stats_seed)
     ref = hf.resolve_model(config.model)
     run = RunDir(out_dir)
-    run.check_target(overwrite=overwrite)
+    tasks, skipped = prepare(source, tasks_spec, run, overwrite=overwrite)
     tokenizer = hf.load_tokenizer(ref)
     hf.check_classifier(ref, tokenizer)
     engine = loop.Engine.choose(config)
-    header = {"kind": "finetune", "model": ref.description, "data_source": source.description,
-              "model_fingerprint": hf.model_fingerprint(ref), "config": config.to_dict()}
+    header = run_header(ref, source, config)
     started = time.perf_counter()
     with RunLock(run.root), RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
@@ -170,36 +104,15 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
         bars.log(f"model: {ref.description}; data: {source.description}; "
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
-        for task in tasks:
-            fingerprints = data_fingerprints(task, source, config, train=True)
-            units = []
-            for seed in config.seeds:
-                unit = _resumed_unit(run, task.name, seed, fingerprints, bars)
-                if unit is None:
-                    bars.unit(f"{task.name} seed {seed}")
-                    unit = _finetune_unit(task, seed, ref, tokenizer, source, config, engine,
-                                          run, bars, n_resamples, stats_seed)
-                    run.save_unit({**unit, "data": fingerprints})
-                    bars.log(_unit_line(unit))
-                units.append(unit)
-            run.promote(task, median_seed(units)["seed"])
-            results = _write_results(run, header, engine, n_resamples, stats_seed, started)
+
+        def train_unit(task: Task, seed: int) -> dict:
+            return _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
+                                  n_resamples, stats_seed)
+
+        for _ in each_task(run, tasks, config.seeds, bars, train_unit,
+                           fingerprints=lambda t: data_fingerprints(t, source, config)):
+            results = write_results(run, header, engine, n_resamples, stats_seed, started)
     return results
-
-
-def _resumed_unit(run: RunDir, task: str, seed, fingerprints: dict, bars) -> dict | None:
-    """A finished unit to keep, or None to (re)compute it: never a score of other data."""
-    unit = run.done(task, seed)
-    if unit is None:
-        return None
-    if unit.get("data") != fingerprints:
-        changed = sorted(k for k in set(fingerprints) | set(unit.get("data", {}))
-                         if fingerprints.get(k) != unit.get("data", {}).get(k))
-        bars.log(f"{task} seed {seed}: its data changed since it ran ({', '.join(changed)}); "
-                 "running it again")
-        return None
-    bars.log(f"{task} seed {seed}: already done, skipped (resume)")
-    return unit
 
 
 def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
@@ -269,31 +182,6 @@ def _save_checkpoint(model, tokenizer, path: Path) -> None:
         raise
 
 
-def _unit_line(unit: dict) -> str:
-    scores = ", ".join(f"{n} {e['score']:.1f}" + (" (collapsed)" if e.get("collapsed") else "")
-                       for n, e in unit["entries"].items())
-    train = unit.get("train")
-    speed = (f"; trained {train['examples']} ex in {train['seconds']:.0f} s "
-             f"({train['examples_per_second']:.0f} ex/s)") if train else ""
-    return f"{unit['task']} seed {unit['seed']}: {scores or 'no dev labels'}{speed}"
-
-
-def _write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, started) -> dict:
-    units = run.units()
-    extra = {
-        "environment": {**environment(), **engine.describe()},
-        "timings": {
-            "run_seconds": time.perf_counter() - started,
-            "train_seconds": sum(u.get("train", {}).get("seconds", 0.0) for u in units),
-            "inference_seconds": sum(u["inference"]["seconds"] for u in units),
-            "inference_examples": sum(u["inference"]["examples"] for u in units),
-        },
-    }
-    results = results_document(run, units, header, n_resamples=n_resamples, seed=stats_seed,
-                               extra=extra)
-    return write_signed_json(run.root / "results.json", results)
-
-
 # ---- evaluating already fine-tuned models -------------------------------------------------
 
 def model_for_tasks(specs: list[str] | None, tasks: list[Task]) -> dict[str, str | None]:
@@ -336,7 +224,7 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
         run.start(header, overwrite=overwrite)
         for task in tasks:
             fingerprints = data_fingerprints(task, source, config, train=False)
-            if _resumed_unit(run, task.name, "eval", fingerprints, bars) is not None:
+            if finished_unit(run, task.name, "eval", fingerprints, bars) is not None:
                 continue
             ref = refs[task.name]
             model, _ = hf.load_classifier(ref)
@@ -356,6 +244,6 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
                     **evaluated}
             run.save_unit({**unit, "data": fingerprints})
             run.promote(task, "eval")
-            bars.log(_unit_line(unit))
-        results = _write_results(run, header, engine, n_resamples, stats_seed, started)
+            bars.log(unit_line(unit))
+        results = write_results(run, header, engine, n_resamples, stats_seed, started)
     return results

@@ -38,6 +38,13 @@ def leaderboard_section(runs: list[RunView]) -> Section:
         if e in BENCHMARKS else e for e in entries]
     notes = _leaderboard_notes(runs, heads, subsampled)
     s.blocks.append(table(headers, rows, caption="; ".join(notes), css="leaderboard"))
+    for r in runs:
+        zero = r.tasks.get("STS-B", {}).get("zero_shot_cosine")
+        if zero:
+            s.p(f"{r.name}: STS-B above is the probe's ridge head (its predictions in "
+                f"`STS-B.tsv`); the zero-shot cosine of the frozen sentence vectors, untrained, "
+                f"scores Pearson {100 * zero['pearson']:.1f} / Spearman "
+                f"{100 * zero['spearman']:.1f}.")
     sources = {str(r.results.get("data_source")) for r in runs}
     if len(sources) > 1:
         s.p("Caution: these runs were scored on different data ("

@@ -1,0 +1,173 @@
+"""``finetune --method probe``: every task (and seed) of a run with a frozen encoder.
+
+The steps, in order: find the tasks with training data; gather every split the run
+needs (seeded train subsample, dev, test); embed each distinct sentence once; then per
+task x seed fit the scikit-learn head on train, save it, predict and score each split
+exactly as fine-tuning does (``train.recording``), and write the unit's marker. The run
+directory, prediction files, dev outputs and ``results.json`` are those of fine-tuning.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from gluebench import metrics
+from gluebench.data import DataSource, Examples
+from gluebench.models import hf
+from gluebench.models.probe import PROBE_FILE
+from gluebench.probe.embed import SentenceEncoder, SentenceTable, embed_examples
+from gluebench.probe.heads import cosine, fit_head
+from gluebench.stats import DEFAULT_RESAMPLES
+from gluebench.tasks import Task
+from gluebench.train import loop
+from gluebench.train.config import TrainConfig
+from gluebench.train.lock import RunLock
+from gluebench.train.progress import RunProgress
+from gluebench.train.recording import (
+    data_fingerprints,
+    each_task,
+    eval_splits,
+    is_current,
+    prepare,
+    record_split,
+    run_header,
+    unit_line,
+    write_results,
+)
+from gluebench.train.rundir import RunDir
+from gluebench.tsv import write_json
+
+
+@dataclass
+class TaskData:
+    """What one task's units need: the train subsample and every split to predict."""
+
+    task: Task
+    train: Examples
+    n_available: int
+    splits: list[tuple]        # (benchmark, split, examples, examples available)
+
+
+def _all_examples(data: TaskData) -> list[Examples]:
+    return [data.train] + [s[2] for s in data.splits]
+
+
+def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | None = "all",
+          *, overwrite: bool = False, progress: bool | None = None,
+          n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
+    """Probe ``config.model`` on every task x seed, resumably; returns ``results.json``."""
+    ref = hf.resolve_model(config.model)
+    run = RunDir(out_dir)
+    tasks, skipped = prepare(source, tasks_spec, run, overwrite=overwrite)
+    engine = loop.Engine.choose(config)
+    header = run_header(ref, source, config)
+    started = time.perf_counter()
+    with RunLock(run.root), RunProgress(progress) as bars:
+        resumed = run.start(header, overwrite=overwrite)
+        for line in skipped:
+            bars.log(line)
+        prints = {t.name: data_fingerprints(t, source, config) for t in tasks}
+        todo = [t for t in tasks
+                if not all(is_current(run, t.name, s, prints[t.name]) for s in config.seeds)]
+        datas = [_task_data(t, source, config) for t in todo]
+        encoder = SentenceEncoder(ref, max_length=config.max_seq_length, device=engine.device,
+                                  int8=config.int8, bf16=engine.bf16)
+        bars.log(f"model: {ref.description}, frozen ({encoder.pooling.declared_by}: "
+                 f"{'+'.join(encoder.pooling.modes)} pooling"
+                 f"{', normalised' if encoder.pooling.normalize else ''}"
+                 f"{', int8' if config.int8 else ''}); data: {source.description}; device: "
+                 f"{engine.device}" + ("; resuming" if resumed else ""))
+        embeddings = embed_examples(encoder, [e for d in datas for e in _all_examples(d)],
+                                    bars) if datas else None
+        if embeddings is not None:
+            bars.log(_embedding_line(embeddings.stats.describe()))
+        more = {"probe": {"encoder": encoder.describe(),
+                          "embedding": embeddings.stats.describe() if embeddings else None}}
+        by_task = {d.task.name: d for d in datas}
+
+        def train_unit(task: Task, seed: int) -> dict:
+            return _probe_unit(by_task[task.name], seed, embeddings, encoder, run, n_resamples,
+                               stats_seed)
+
+        results = None
+        for _ in each_task(run, tasks, config.seeds, bars, train_unit,
+                           lambda unit: unit_line(unit) + _cosine_note(unit),
+                           fingerprints=lambda t: prints[t.name]):
+            results = write_results(run, header, engine, n_resamples, stats_seed, started, more)
+    return results
+
+
+def _task_data(task: Task, source: DataSource, config: TrainConfig) -> TaskData:
+    train = source.load(task, "train")
+    return TaskData(task, train.subsample(config.max_train_examples, config.data_seed),
+                    len(train), list(eval_splits(task, source, config)))
+
+
+def _probe_unit(data: TaskData, seed: int, embeddings: SentenceTable, encoder: SentenceEncoder,
+                run: RunDir, n_resamples: int, stats_seed: int) -> dict:
+    start = time.perf_counter()
+    task = data.task
+    head = fit_head(task, embeddings.features(data.train), data.train.labels, seed=seed)
+    fit_seconds = time.perf_counter() - start
+    checkpoint = run.checkpoint(task.name, seed)
+    head.save(checkpoint)
+    write_json(checkpoint / PROBE_FILE, {"encoder": encoder.describe(),
+                                         "model_path": encoder.ref.path,
+                                         "features": _feature_kind(task)})
+    entries, inference = {}, {"examples": 0, "seconds": 0.0}
+    pred_root = run.seed_predictions(seed)
+    for benchmark, split, examples, n_available in data.splits:
+        t0 = time.perf_counter()
+        scores = head.scores(embeddings.features(examples))
+        inference["examples"] += len(examples)
+        inference["seconds"] += time.perf_counter() - t0
+        scored = record_split(task, benchmark, split, examples, n_available, scores, pred_root,
+                              n_resamples=n_resamples, seed=stats_seed)
+        if scored is not None:
+            entries[benchmark.name] = scored | _zero_shot(task, embeddings, examples)
+    n = len(data.train)
+    return {
+        "task": task.name, "seed": seed, "model": encoder.ref.description,
+        "parameters": {"total": encoder.parameters + head.parameters,
+                       "trainable": head.parameters},
+        "train": {"examples": n, "available": data.n_available, "steps": None,
+                  "seconds": fit_seconds,
+                  "examples_per_second": n / fit_seconds if fit_seconds else 0.0},
+        "probe": {"head": head.kind, **head.facts, "features": _feature_kind(task)},
+        "inference": inference, "entries": entries, "checkpoint": str(checkpoint),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _feature_kind(task: Task) -> str:
+    return "u" if len(task.input_fields) == 1 else "[u, v, |u-v|, u*v]"
+
+
+def _zero_shot(task: Task, embeddings: SentenceTable, examples: Examples) -> dict:
+    """STS-B: the untrained cosine of the two sentence vectors, scored beside the head."""
+    if not task.is_regression or examples.labels is None:
+        return {}
+    similarity = cosine(*embeddings.columns(examples))
+    pearson = metrics.pearson(examples.labels, similarity)
+    spearman = metrics.spearman(examples.labels, similarity)
+    return {"zero_shot_cosine": {"pearson": pearson, "spearman": spearman,
+                                 "score": 50 * (pearson + spearman),
+                                 "note": "cosine of the frozen sentence vectors, no training; "
+                                         "not the prediction written to STS-B.tsv (the ridge "
+                                         "head's)"}}
+
+
+def _cosine_note(unit: dict) -> str:
+    zero = unit["entries"].get("STS-B", {}).get("zero_shot_cosine")
+    if not zero:
+        return ""
+    return (f" (ridge head; zero-shot cosine: Pearson {100 * zero['pearson']:.1f} / "
+            f"Spearman {100 * zero['spearman']:.1f})")
+
+
+def _embedding_line(stats: dict) -> str:
+    if stats["cached"]:
+        return f"embeddings of {stats['sentences']:,} distinct sentences: from the cache"
+    return (f"embedded {stats['sentences']:,} distinct sentences ({stats['tokens']:,} tokens) "
+            f"in {stats['seconds']:.0f} s ({stats['sentences_per_second']:.0f} sentences/s)")
