@@ -33,7 +33,7 @@ from gluebench.tsv import atomic_write, write_json
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
 RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_checkpoints",
-                     "device", "compile"}
+                     "device", "compile", "concurrency"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
 
@@ -185,7 +185,8 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
         training[task_name] = {
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
-                                      "new_parameters", "model", "label_permutation")
+                                      "new_parameters", "model", "label_permutation",
+                                      "prompt")
                if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
         }
