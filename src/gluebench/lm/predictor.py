@@ -20,7 +20,6 @@ from gluebench.predictions import as_written
 from gluebench.tasks import Task
 
 
-
 @dataclass
 class PromptedPrediction(Prediction):
     scores: np.ndarray | None = None          # (n, k) per-choice log-likelihoods (log-probs)
@@ -115,3 +114,17 @@ class PromptPredictor:
 def _outputs(task: Task, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """What ``outputs/*.npz`` holds: class probabilities, or STS-B's (expected) scores."""
     return values.astype(np.float64) if task.is_regression else probs
+
+
+def prompted_run_predictor(run_dir, results: dict, task: Task, device: str = "auto"
+                           ) -> PromptPredictor:
+    """The predictor a ``gluebench prompt`` run used for ``task`` (for ``robustness``)."""
+    from gluebench.errors import UsageError
+    from gluebench.lm.backends import backend_for_run
+
+    setup = (results.get("training", {}).get(task.name) or {}).get("prompt")
+    if setup is None:
+        have = [t for t, v in results.get("training", {}).items() if v.get("prompt")]
+        raise UsageError(f"{run_dir}: no prompted {task.name} model in this run "
+                         f"(it has: {', '.join(have) or 'none'})")
+    return PromptPredictor.from_setup(task, backend_for_run(results, run_dir, device), setup)
