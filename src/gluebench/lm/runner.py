@@ -23,12 +23,12 @@ from gluebench.lm.contamination import contamination_note
 from gluebench.lm.predictor import PromptedPrediction, PromptPredictor
 from gluebench.lm.templates import get_template, resolve_templates
 from gluebench.predictions import write_predictions
-from gluebench.scoring import evaluation_examples, score_entry
+from gluebench.scoring import score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import BENCHMARKS, Task, get_task
 from gluebench.train.progress import RunProgress
 from gluebench.train.rundir import RunDir, entries_of, environment, median_seed, results_document
-from gluebench.train.runner import save_outputs, score_dev, tasks_to_run
+from gluebench.train.runner import save_outputs, score_dev, splits_to_predict, tasks_to_run
 from gluebench.tsv import atomic_write, write_json
 
 CALIBRATED = "calibrated"   # RUN_DIR/calibrated/predictions/{dev,test}: calibrated files
@@ -107,31 +107,23 @@ def prompt_unit(task: Task, template: str, seed: int, backend, source: DataSourc
                                 config.max_new_tokens)
     root = run.seed_predictions(unit_key(template, seed))
     entries, inference = {}, {"examples": 0, "seconds": 0.0}
-    for entry in entries_of(task):
-        benchmark = BENCHMARKS[entry]
-        entry_task = get_task(benchmark.task)
-        for split in config.splits:
-            if not source.has(entry_task, benchmark.file_key(split)):
-                continue
-            examples = evaluation_examples(source, benchmark, split)
-            n_available = len(examples)
-            if split == "dev":
-                examples = examples.subsample(config.max_eval_examples, config.data_seed)
-            bars.unit(f"{entry} {split} {unit_key(template, seed)}")
-            began = time.perf_counter()
-            pred = predictor.predict(examples, bars)
-            inference["seconds"] += time.perf_counter() - began
-            inference["examples"] += len(examples)
-            name = benchmark.submission_file
-            write_predictions(root / split / name, entry_task, examples.index, pred.values)
-            if pred.calibrated is not None:
-                write_predictions(root.parent / CALIBRATED / split / name, entry_task,
-                                  examples.index, pred.calibrated)
-            if split == "dev":
-                entries[entry] = _scored(benchmark, entry_task, examples, pred, n_available,
-                                         n_resamples, stats_seed)
-                save_outputs(root.parent / "outputs" / f"{entry}.npz", examples, pred.outputs,
-                             loglikelihoods=pred.scores)
+    for entry, benchmark, entry_task, split, examples, n_available in splits_to_predict(
+            task, source, config):
+        bars.unit(f"{entry} {split} {unit_key(template, seed)}")
+        began = time.perf_counter()
+        pred = predictor.predict(examples, bars)
+        inference["seconds"] += time.perf_counter() - began
+        inference["examples"] += len(examples)
+        name = benchmark.submission_file
+        write_predictions(root / split / name, entry_task, examples.index, pred.values)
+        if pred.calibrated is not None:
+            write_predictions(root.parent / CALIBRATED / split / name, entry_task,
+                              examples.index, pred.calibrated)
+        if split == "dev":
+            entries[entry] = _scored(benchmark, entry_task, examples, pred, n_available,
+                                     n_resamples, stats_seed)
+            save_outputs(root.parent / "outputs" / f"{entry}.npz", examples, pred.outputs,
+                         loglikelihoods=pred.scores)
     inference["examples_per_second"] = inference["examples"] / max(inference["seconds"], 1e-9)
     return {"task": task.name, "seed": unit_key(template, seed), "template": template,
             "demo_seed": seed, "model": backend.description,

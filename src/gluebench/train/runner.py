@@ -58,11 +58,12 @@ def _with_train_data(source: DataSource, tasks: list[Task], log) -> list[Task]:
     return ready
 
 
-def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
-                 engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
-                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """Predict every split in ``config.splits`` for the task's entries; score dev."""
-    scored, inference = {}, {"examples": 0, "seconds": 0.0}
+def splits_to_predict(task: Task, source: DataSource, config):
+    """(entry, benchmark, entry's task, split, examples, dev size) for each file to predict.
+
+    The task's entries (MNLI also predicts AX) x ``config.splits`` present in ``source``;
+    dev is subsampled to ``config.max_eval_examples`` (seeded by ``config.data_seed``).
+    """
     for entry in entries_of(task):
         benchmark = BENCHMARKS[entry]
         entry_task = get_task(benchmark.task)
@@ -73,21 +74,31 @@ def predict_task(task: Task, model, tokenizer, source: DataSource, config: Train
             n_available = len(examples)
             if split == "dev":
                 examples = examples.subsample(config.max_eval_examples, config.data_seed)
-            if progress is not None:
-                progress.unit(f"{entry} {split} {label}".strip())
-            encoded = features.encode(tokenizer, examples, config.max_seq_length)
-            logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
-            # Score exactly what the file says, so `gluebench score` agrees to the last digit.
-            values = as_written(entry_task, predictions_from_logits(task, logits, perm))
-            write_predictions(pred_root / split / benchmark.submission_file, entry_task,
-                              examples.index, values)
-            inference["examples"] += len(examples)
-            inference["seconds"] += seconds
-            if split == "dev":
-                scored[entry] = score_dev(benchmark, entry_task, examples, values,
-                                           n_available, n_resamples, seed)
-                save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
-                             model_outputs(task, logits, perm))
+            yield entry, benchmark, entry_task, split, examples, n_available
+
+
+def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
+                 engine, pred_root: Path, *, perm=None, progress=None, label: str = "",
+                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+    """Predict every split in ``config.splits`` for the task's entries; score dev."""
+    scored, inference = {}, {"examples": 0, "seconds": 0.0}
+    for entry, benchmark, entry_task, split, examples, n_available in splits_to_predict(
+            task, source, config):
+        if progress is not None:
+            progress.unit(f"{entry} {split} {label}".strip())
+        encoded = features.encode(tokenizer, examples, config.max_seq_length)
+        logits, seconds = loop.timed_predict(model, encoded, config, engine, progress)
+        # Score exactly what the file says, so `gluebench score` agrees to the last digit.
+        values = as_written(entry_task, predictions_from_logits(task, logits, perm))
+        write_predictions(pred_root / split / benchmark.submission_file, entry_task,
+                          examples.index, values)
+        inference["examples"] += len(examples)
+        inference["seconds"] += seconds
+        if split == "dev":
+            scored[entry] = score_dev(benchmark, entry_task, examples, values,
+                                       n_available, n_resamples, seed)
+            save_outputs(pred_root.parent / "outputs" / f"{entry}.npz", examples,
+                         model_outputs(task, logits, perm))
     return {"entries": scored, "inference": inference}
 
 
