@@ -81,3 +81,12 @@ def tiny_run(tiny_model, tmp_path_factory) -> Path:
     finetune(open_source("sample"), config, out, "SST-2,RTE,STS-B", progress=False,
              n_resamples=50)
     return out
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The embedded SmolLM2-135M-Instruct backend, loaded once per session (30-80 s on 2 cores;
+    later loads in the same process, e.g. in-process CLI calls, reuse it)."""
+    from gluebench.lm.hf_backend import HFBackend, embedded_model
+
+    return HFBackend(embedded_model(), "cpu")

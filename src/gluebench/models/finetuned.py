@@ -122,6 +122,7 @@ class RunModels:
                                       "precision") if saved.get(k) is not None}
         self.config = build_config(**keep, device=device)
         self.engine = Engine.choose(self.config)
+        self.device = device
         self._predictors: dict[str, TaskPredictor] = {}
 
     def is_probe(self, task: Task) -> bool:
@@ -136,12 +137,19 @@ class RunModels:
 
     def predictor(self, task_name: str) -> TaskPredictor:
         task = get_task(task_name)
-        if task.name not in self._predictors and self.is_probe(task):
+        if task.name in self._predictors:
+            return self._predictors[task.name]
+        if self.results.get("kind") == "prompt":   # a prompted LM: rebuilt from its setup
+            from gluebench.lm.predictor import prompted_run_predictor
+
+            self._predictors[task.name] = prompted_run_predictor(self.root, self.results, task,
+                                                                 self.device)
+        elif self.is_probe(task):
             from gluebench.models.probe import ProbePredictor
 
             self._predictors[task.name] = ProbePredictor.from_run(self.root, self.results, task,
                                                                   self.engine)
-        if task.name not in self._predictors:
+        else:
             checkpoint, perm = saved_model(self.root, self.results, task)
             self._predictors[task.name] = TaskPredictor(task, checkpoint, perm, self.config,
                                                         self.engine)

@@ -114,19 +114,23 @@ def record_split(task: Task, benchmark, split: str, examples: Examples, n_availa
         return None
     save_outputs(pred_root.parent / "outputs" / f"{benchmark.name}.npz", examples,
                  model_outputs(task, logits, perm))
-    return _score_dev(benchmark, entry_task, examples, values, n_available, n_resamples, seed)
+    return score_dev(benchmark, entry_task, examples, values, n_available, n_resamples, seed)
 
 
-def save_outputs(path: Path, examples: Examples, outputs: np.ndarray) -> None:
-    """Dev probabilities beside gold labels: what calibration and error analysis read."""
+def save_outputs(path: Path, examples: Examples, outputs: np.ndarray, **extra) -> None:
+    """Dev probabilities beside gold labels: what calibration and error analysis read.
+
+    ``extra`` arrays are saved too (a prompted run adds its per-choice log-likelihoods).
+    """
     import io
 
     buffer = io.BytesIO()
-    np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs)
+    np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs,
+             **{k: v for k, v in extra.items() if v is not None})
     atomic_write(path, buffer.getvalue())
 
 
-def _score_dev(benchmark, task: Task, gold: Examples, values, n_available: int,
+def score_dev(benchmark, task: Task, gold: Examples, values, n_available: int,
                n_resamples: int, seed: int):
     result = score_entry(benchmark, gold, values, n_resamples=n_resamples, seed=seed)
     if len(gold) < n_available:

@@ -35,7 +35,7 @@ from gluebench.tsv import atomic_write
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
 RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_checkpoints",
-                     "device", "compile"}
+                     "device", "compile", "concurrency"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
 
@@ -256,7 +256,7 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
             **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
                                       "new_parameters", "model", "label_permutation",
-                                      "checkpoint_source", "holdout", "probe")
+                                      "checkpoint_source", "holdout", "probe", "prompt")
                if k in chosen},
             "per_seed": {str(u["seed"]): u.get("train") for u in units},
             **({"holdout_per_seed": {str(u["seed"]): u["holdout"]["score"] for u in units}}

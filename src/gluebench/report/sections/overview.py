@@ -5,7 +5,7 @@ from __future__ import annotations
 from gluebench.report.collect import RunView
 from gluebench.report.format import COLLAPSED_MARK, DASH, SUBSAMPLE_MARK, fmt_int
 from gluebench.report.sections.blocks import Section, c, table
-from gluebench.report.sections.shared import seeds
+from gluebench.report.sections.shared import method, seeds
 
 
 def overview_section(runs: list[RunView]) -> Section:
@@ -13,8 +13,7 @@ def overview_section(runs: list[RunView]) -> Section:
     rows = []
     for i, r in enumerate(runs):
         res = r.results
-        cfg = res.get("config") or {}
-        rows.append([c(r.name, run=i, bold=True), c(_model(res)), c(cfg.get("method") or DASH),
+        rows.append([c(r.name, run=i, bold=True), c(_model(res)), c(method(res)),
                      c(res.get("kind") or DASH), c(res.get("split") or "dev"),
                      c(res.get("data_source") or DASH), c(seeds(res)), c(str(r.path))])
     s.blocks.append(table(["Run", "Model", "Method", "Kind", "Split", "Data", "Seeds", "Folder"],
@@ -26,6 +25,10 @@ def overview_section(runs: list[RunView]) -> Section:
         f"{SUBSAMPLE_MARK} a score on a subsample of the dev set. "
         "The best run per column is in bold. Where a run lacks an analysis, its section "
         "names the `gluebench` command that measures it.")
+    for r in runs:
+        note = (r.results.get("prompt") or {}).get("contamination")
+        if note:
+            s.p(f"{r.name} — training-data contamination ({note['level']}): {note['note']}")
     return s
 
 

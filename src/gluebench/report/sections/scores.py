@@ -13,7 +13,7 @@ from gluebench.report.format import (
     fmt_score,
 )
 from gluebench.report.sections.blocks import Cell, Figure, Note, Section, c, table
-from gluebench.report.sections.shared import best, entries_in
+from gluebench.report.sections.shared import best, entries_in, method
 from gluebench.report.tables import METRIC_LABELS
 from gluebench.tasks import BENCHMARKS
 
@@ -29,7 +29,8 @@ def leaderboard_section(runs: list[RunView]) -> Section:
     rows = []
     subsampled: list[str] = []
     for i, r in enumerate(runs):
-        row = [c(r.name, run=i, bold=True), _headline_cell(r, bold=i in best_head)]
+        setup = method(r.results) if r.results.get("kind") == "prompt" else None
+        row = [c(r.name, run=i, bold=True, sub=setup or ""), _headline_cell(r, bold=i in best_head)]
         for e in entries:
             row.append(_entry_cell(r, e, i in best_entry[e], subsampled))
         rows.append(row)

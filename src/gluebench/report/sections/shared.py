@@ -28,6 +28,15 @@ def seeds(results: dict) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
+def method(results: dict) -> str:
+    """How the run's model was adapted: the fine-tuning method, or the prompt setup."""
+    if results.get("kind") == "prompt":
+        p = results.get("prompt") or {}
+        text = f"prompt: {p.get('template')}, {p.get('shots')}-shot, {p.get('scoring')}"
+        return text + (" (+calibrated)" if p.get("calibrate") else "")
+    return (results.get("config") or {}).get("method") or DASH
+
+
 def not_measured(run: RunView, what: str, command: str) -> Note:
     """The "not measured" line naming the ``gluebench`` command that measures ``what``."""
     return Note(f"{run.name}: {what} not measured — run `gluebench {command} {run.path}`",

@@ -1,0 +1,192 @@
+"""gluebench prompt vs lm-evaluation-harness: same model, prompts, examples; speed and agreement.
+
+Builds local-file lm-eval tasks from lm-eval's own GLUE YAMLs (only the dataset lines are
+changed: ``dataset_path: json`` over JSONL files of the chosen dev examples, and for few-shot
+a train file holding exactly gluebench's demonstrations with lm-eval's ``first_n`` sampler),
+runs lm-eval's ``simple_evaluate`` and gluebench's predictor on the same loaded model
+weights (each tool loads its own copy; load time is excluded from both), and prints
+examples/s of both, the ratio, the share of identical per-example predictions, and whether
+the prompt strings were identical.
+
+    python benchmarks/bench_prompt.py --data-dir ../shared/data/glue --n 32 --shots 0,5
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LM_EVAL_NAMES = {"CoLA": "cola", "SST-2": "sst2", "MRPC": "mrpc", "QNLI": "qnli",
+                 "MNLI": "mnli", "RTE": "rte", "WNLI": "wnli"}
+
+
+def lm_eval_glue() -> Path:
+    spec = importlib.util.find_spec("lm_eval")
+    return Path(next(iter(spec.submodule_search_locations))) / "tasks" / "glue"
+
+
+def task_yaml(name: str, folder: Path, shots: int) -> str:
+    """lm-eval's GLUE YAML with only its dataset lines pointed at local JSONL files."""
+    text = (lm_eval_glue() / name / "default.yaml").read_text()
+    files = {"validation": str(folder / f"{name}.jsonl")}
+    if shots:
+        files["train"] = str(folder / f"{name}_train.jsonl")
+    text = re.sub(r"^tag: glue\n", "", text, flags=re.M)
+    text = re.sub(r"^task: .*$", f"task: gb_{name}_{shots}shot", text, flags=re.M)
+    text = re.sub(r"^dataset_path: .*$", "dataset_path: json", text, flags=re.M)
+    text = re.sub(r"^dataset_name: .*$", "dataset_kwargs:\n  data_files: " + json.dumps(files),
+                  text, flags=re.M)
+    text = re.sub(r"^validation_split: .*$", "validation_split: validation", text, flags=re.M)
+    text = re.sub(r"^training_split: .*$", "training_split: train" if shots else "", text,
+                  flags=re.M)
+    if shots:
+        text += "fewshot_split: train\nfewshot_config:\n  sampler: first_n\n"
+    return text
+
+
+def hf_doc(task, inputs: dict, label) -> dict:
+    # our input names are the Hugging Face glue column names; labels are HF ClassLabel ids
+    return {**inputs, "label": int(label)}
+
+
+def prepare(source, task_names, n: int, shots: int, seed: int, folder: Path):
+    """Per task: (examples, demos); writes the JSONL files and task YAMLs for lm-eval."""
+    from gluebench.lm import fewshot
+    from gluebench.scoring import evaluation_examples
+    from gluebench.tasks import BENCHMARKS, TASKS
+
+    chosen = {}
+    for name in task_names:
+        task = TASKS[name]
+        demos = fewshot.draw(source, task, shots, seed)
+        examples = evaluation_examples(source, BENCHMARKS["MNLI-m" if name == "MNLI" else name],
+                                       "dev")
+        if demos and demos["pool"].endswith("/dev"):   # keep the demonstrations out of the eval
+            used = {d["index"] for d in demos["shots"]} | {demos["spare"]["index"]}
+            examples = examples.take(np.array([i for i in range(len(examples))
+                                               if i not in used]))
+        examples = examples.subsample(n, seed)
+        lm_name = LM_EVAL_NAMES[name]
+        docs = [hf_doc(task, {f: examples.inputs[f][i] for f in examples.inputs},
+                       examples.labels[i]) for i in range(len(examples))]
+        write_jsonl(folder / f"{lm_name}.jsonl", docs)
+        if demos:
+            write_jsonl(folder / f"{lm_name}_train.jsonl",
+                        [hf_doc(task, d["inputs"], d["choice"]) for d in demos["shots"]])
+        (folder / f"gb_{lm_name}_{shots}.yaml").write_text(task_yaml(lm_name, folder, shots))
+        if name == "MNLI":
+            shutil.copy(lm_eval_glue() / "mnli" / "utils.py", folder / "utils.py")
+        chosen[name] = (examples, demos)
+    return chosen
+
+
+def write_jsonl(path: Path, docs: list[dict]) -> None:
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+
+
+def run_gluebench(backend, chosen: dict) -> tuple[dict, float]:
+    from gluebench.lm.predictor import PromptPredictor
+    from gluebench.lm.templates import get_template
+    from gluebench.tasks import TASKS
+
+    out, started = {}, time.perf_counter()
+    for name, (examples, demos) in chosen.items():
+        predictor = PromptPredictor(TASKS[name], backend, get_template(TASKS[name]), demos)
+        requests = predictor.requests(examples)
+        out[name] = (backend.loglikelihoods(requests), [r.context for r in requests])
+    return out, time.perf_counter() - started
+
+
+def run_lm_eval(lm, folder: Path, chosen: dict, shots: int) -> tuple[dict, float]:
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    names = [f"gb_{LM_EVAL_NAMES[n]}_{shots}shot" for n in chosen]
+    started = time.perf_counter()
+    result = simple_evaluate(model=lm, tasks=names, num_fewshot=shots, log_samples=True,
+                             task_manager=TaskManager(include_path=str(folder)),
+                             bootstrap_iters=0)
+    seconds = time.perf_counter() - started
+    out = {}
+    for name in chosen:
+        samples = sorted(result["samples"][f"gb_{LM_EVAL_NAMES[name]}_{shots}shot"],
+                         key=lambda s: s["doc_id"])
+        lls = np.array([[float(r[0]) for r in s["filtered_resps"]] for s in samples])
+        contexts = [s["arguments"]["gen_args_0"]["arg_0"] if isinstance(s["arguments"], dict)
+                    else s["arguments"][0][0] for s in samples]
+        out[name] = (lls, contexts)
+    return out, seconds
+
+
+def compare(ours: dict, theirs: dict) -> dict:
+    rows = {}
+    for name in ours:
+        a, ctx_a = ours[name]
+        b, ctx_b = theirs[name]
+        rows[name] = {"n": len(a), "agree": int((a.argmax(1) == b.argmax(1)).sum()),
+                      "max_abs_ll_diff": float(np.abs(a - b).max()),
+                      "same_prompts": sum(x == y for x, y in zip(ctx_a, ctx_b, strict=True))}
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default="../shared/data/glue")
+    p.add_argument("--tasks", default=",".join(LM_EVAL_NAMES))
+    p.add_argument("--n", type=int, default=32, help="dev examples per task")
+    p.add_argument("--shots", default="0,5")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--lm-eval-batch-size", default="1", help="lm-eval's --batch_size "
+                   "(its default is 1)")
+    p.add_argument("--json", help="write the figures here")
+    args = p.parse_args(argv)
+
+    import torch
+    from lm_eval.models.huggingface import HFLM
+
+    from gluebench.data import open_source
+    from gluebench.lm.hf_backend import HFBackend, embedded_model
+
+    source = open_source(args.data_dir)
+    ref = embedded_model()
+    backend = HFBackend(ref, "cpu")
+    lm = HFLM(pretrained=ref.path, gguf_file=ref.gguf_file, dtype="float32", device="cpu",
+              batch_size=args.lm_eval_batch_size)
+    report = {"model": ref.description, "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "lm_eval_batch_size": args.lm_eval_batch_size,
+              "settings": {}}
+    for shots in [int(s) for s in args.shots.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            chosen = prepare(source, args.tasks.split(","), args.n, shots, args.seed, Path(tmp))
+            n = sum(len(e) for e, _ in chosen.values())
+            theirs, t_theirs = run_lm_eval(lm, Path(tmp), chosen, shots)
+            ours, t_ours = run_gluebench(backend, chosen)
+        rows = compare(ours, theirs)
+        agree = sum(r["agree"] for r in rows.values()) / n
+        same = sum(r["same_prompts"] for r in rows.values())
+        report["settings"][f"{shots}-shot"] = {
+            "examples": n, "gluebench_seconds": t_ours, "lm_eval_seconds": t_theirs,
+            "gluebench_examples_per_second": n / t_ours,
+            "lm_eval_examples_per_second": n / t_theirs, "ratio": t_theirs / t_ours,
+            "agreement": agree, "identical_prompts": same, "per_task": rows}
+        print(f"{shots}-shot, {n} examples ({', '.join(chosen)}): gluebench {n / t_ours:.2f} "
+              f"ex/s, lm-eval {n / t_theirs:.2f} ex/s, ratio {t_theirs / t_ours:.2f}x; "
+              f"agreement {100 * agree:.2f}% ({n - round(agree * n)} differ); identical prompts "
+              f"{same}/{n}; max |ll diff| "
+              f"{max(r['max_abs_ll_diff'] for r in rows.values()):.2e}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

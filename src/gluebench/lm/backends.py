@@ -1,0 +1,32 @@
+"""Choosing the backend of a prompted run: a local model, or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gluebench.lm.config import PromptConfig
+
+ENDPOINT_CACHE = "endpoint-cache.sqlite"
+
+
+def make_backend(config: PromptConfig, run_dir: str | Path):
+    """The backend for ``config`` (the local model is loaded once per process)."""
+    if config.endpoint:
+        from gluebench.lm.endpoint import EndpointBackend
+
+        return EndpointBackend(config.endpoint, config.model, api_key_env=config.api_key_env,
+                               cache_path=Path(run_dir) / ENDPOINT_CACHE,
+                               concurrency=config.concurrency)
+    from gluebench.lm import hf_backend
+    from gluebench.train.loop import resolve_device
+
+    ref = hf_backend.resolve_model(config.model, config.gguf_file)
+    return hf_backend.HFBackend(ref, resolve_device(config.device), config.eval_batch_tokens)
+
+
+def backend_for_run(results: dict, run_dir: str | Path, device: str = "auto"):
+    """The backend a finished prompted run used, from its ``results.json``."""
+    saved = dict(results.get("config") or {})
+    fields = PromptConfig.__dataclass_fields__
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in fields}
+    return make_backend(PromptConfig(**{**saved, "device": device}), run_dir)
