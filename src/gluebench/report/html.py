@@ -176,9 +176,9 @@ def render_report(report: Report) -> str:
         body.append(f'<section id="{escape(s.id)}">\n<h2>{escape(s.title)}</h2>\n{inner}\n'
                     "</section>")
     n = len(report.runs)
-    names = [r.name for r in report.runs] + [f"sweep {s.name}" for s in report.sweeps]
+    names = [r.name for r in report.runs] + [s.label for s in report.sweeps]
     compared = f"{n} run{'s' if n != 1 else ''} compared" + (
-        f" · {len(report.sweeps)} sweep(s)" if report.sweeps else "")
+        f" · {len(report.sweeps)} sweep(s) or stud(ies)" if report.sweeps else "")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -209,6 +209,7 @@ self-contained file: no scripts, fonts or images are loaded from elsewhere</foot
 """
 
 
-def render_html(runs: list[RunView], sweeps=()) -> str:
+def render_html(runs: list[RunView], sweeps=(), studies=()) -> str:
     """One self-contained HTML document comparing ``runs`` (plots inline as SVG)."""
-    return render_report(build_report(runs, figures=True, sweeps=list(sweeps)))
+    return render_report(build_report(runs, figures=True, sweeps=list(sweeps),
+                                      studies=list(studies)))
