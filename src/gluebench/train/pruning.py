@@ -11,7 +11,7 @@ from gluebench.errors import UsageError
 
 
 def encoder_layers(model):
-    """The ``nn.ModuleList`` of transformer layers (BERT, RoBERTa, MPNet, ...: ``encoder.layer``)."""
+    """The encoder and its ``nn.ModuleList`` of layers (BERT-style: ``encoder.layer``)."""
     base = getattr(model, getattr(model, "base_model_prefix", ""), model)
     encoder = getattr(base, "encoder", None)
     layers = getattr(encoder, "layer", None)
