@@ -50,8 +50,8 @@ class Examples:
     def split_off(self, fraction: float, seed: int) -> tuple[Examples, Examples]:
         """(rest, held out): a seeded ``fraction`` of the examples held out, both in file order.
 
-        At least one example on each side (needs 2 or more). The generator differs from ``subsample``'s, so
-        the held-out part is not the first examples a smaller subsample would pick.
+        At least one example on each side (needs 2 or more). The generator differs from
+        ``subsample``'s, so the held-out part is not what a smaller subsample would pick.
         """
         n_out = min(len(self) - 1, max(1, round(fraction * len(self))))
         out = np.zeros(len(self), dtype=bool)

@@ -49,12 +49,14 @@ def _run(spec, trials, sweep, source, data: str, args) -> int:
     from gluebench.sweep.executors import make_executor
     from gluebench.sweep.runner import plan_document, print_outcome, run_sweep
 
-    max_parallel = args.max_parallel or (1 if args.executor == "inline" else
-                                         max(1, (os.cpu_count() or 1) // spec.resources.cpus))
-    if args.executor == "inline":
-        max_parallel = 1
-    executor = make_executor(args.executor, resources=spec.resources, max_parallel=max_parallel,
-                             ray_address=args.ray_address)
+    # Ray queues trials by their resource request, so it may have them all in flight.
+    default = {"inline": 1, "ray": len(trials),
+               "process": max(1, (os.cpu_count() or 1) // spec.resources.cpus)}
+    max_parallel = 1 if args.executor == "inline" else args.max_parallel or default[args.executor]
+    # A local Ray instance gets cpus x --max-parallel CPUs, or the machine's when not given.
+    executor = make_executor(args.executor, resources=spec.resources,
+                             max_parallel=args.max_parallel if args.executor == "ray"
+                             else max_parallel, ray_address=args.ray_address)
     sweep.write_plan(plan_document(spec, trials, source.description, data))
     outcome = run_sweep(sweep, trials, executor, data=data, cpus=spec.resources.cpus,
                         retries=args.retries, max_parallel=max_parallel,

@@ -177,8 +177,12 @@ def render_report(report: Report) -> str:
                     "</section>")
     n = len(report.runs)
     names = [r.name for r in report.runs] + [s.label for s in report.sweeps]
-    compared = f"{n} run{'s' if n != 1 else ''} compared" + (
-        f" · {len(report.sweeps)} sweep(s) or stud(ies)" if report.sweeps else "")
+    studies = sum(s.label.split()[1:2] == ["study"] for s in report.sweeps)
+    sweeps = len(report.sweeps) - studies
+    compared = " · ".join([f"{n} run{'s' if n != 1 else ''} compared"] * bool(n or not
+                                                                              report.sweeps)
+                          + [f"{sweeps} sweep(s)"] * bool(sweeps)
+                          + [f"{studies} stud{'y' if studies == 1 else 'ies'}"] * bool(studies))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

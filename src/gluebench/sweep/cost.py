@@ -30,7 +30,7 @@ def trial_work(trial: Trial) -> dict:
     epochs = c["epochs"] or next(e for limit, e in EPOCHS_BY_TRAIN_SIZE if n_train < limit)
     steps = max(1, math.ceil(math.ceil(n_train / c["batch_size"]) * epochs))
     predicted = held
-    for name, b in BENCHMARKS.items():
+    for b in BENCHMARKS.values():
         if b.task == trial.task:
             for split in c["splits"]:
                 size = task.files[b.file_key(split)].size

@@ -98,7 +98,8 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None, resources: Resources, max_parallel: int | None):
+    def __init__(self, address: str | None, resources: Resources,
+                 max_parallel: int | None = None):
         try:
             import ray
         except ImportError:
@@ -132,12 +133,13 @@ class RayExecutor:
             self.ray.shutdown()
 
 
-def make_executor(name: str, *, resources: Resources, max_parallel: int,
+def make_executor(name: str, *, resources: Resources, max_parallel: int | None,
                   ray_address: str | None = None) -> Executor:
+    """``max_parallel``: pool size; for a local Ray instance, its CPUs = that x cpus per trial."""
     if name == "inline":
         return InlineExecutor()
     if name == "process":
-        return ProcessExecutor(max_parallel)
+        return ProcessExecutor(max_parallel or 1)
     if name == "ray":
         return RayExecutor(ray_address, resources, max_parallel)
     raise UsageError(f"unknown executor '{name}'; expected one of: {', '.join(EXECUTORS)}")
