@@ -61,6 +61,8 @@ class SweepView:
     selection: dict
     comparisons: list
 
+    kind = "sweep"
+
     @property
     def label(self) -> str:
         return f"sweep {self.name}"
@@ -86,6 +88,8 @@ class StudyView:
     name: str
     path: Path
     analysis: dict
+
+    kind = "study"
 
     @property
     def label(self) -> str:

@@ -177,7 +177,7 @@ def render_report(report: Report) -> str:
                     "</section>")
     n = len(report.runs)
     names = [r.name for r in report.runs] + [s.label for s in report.sweeps]
-    studies = sum(s.label.split()[1:2] == ["study"] for s in report.sweeps)
+    studies = sum(s.kind == "study" for s in report.sweeps)
     sweeps = len(report.sweeps) - studies
     compared = " · ".join([f"{n} run{'s' if n != 1 else ''} compared"] * bool(n or not
                                                                               report.sweeps)
