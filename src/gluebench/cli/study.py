@@ -18,15 +18,15 @@ RECIPE_FLAGS = ("method", "learning_rate", "epochs", "batch_size", "max_seq_leng
 # --smoke: MiniLM on small subsamples of small tasks, sized for a loaded 2-core CPU.
 SMOKE = {
     "layer-drop": {"tasks": "STS-B", "strategy": "top", "drop": "2,4", "seeds": "1,2",
-                   "recipe": {"max_train_examples": 256, "max_eval_examples": 300,
-                              "epochs": 3.0, "max_seq_length": 64}},
-    "distill": {"tasks": "STS-B,MRPC", "seeds": "1,2", "drop_layers": "1,3,5",
-                "recipe": {"max_train_examples": 256, "max_eval_examples": 300,
-                           "epochs": 3.0, "max_seq_length": 64, "learning_rate": 2e-4}},
+                   "recipe": {"max_train_examples": 128, "max_eval_examples": 150,
+                              "epochs": 3.0, "max_seq_length": 64, "learning_rate": 3e-4}},
+    "distill": {"tasks": "STS-B", "seeds": "1,2", "drop_layers": "1,3,5",
+                "recipe": {"max_train_examples": 128, "max_eval_examples": 150,
+                           "epochs": 3.0, "max_seq_length": 64, "learning_rate": 3e-4}},
     "data-diet": {"tasks": "MRPC", "score": "el2n,forgetting,random", "keep": "0.5",
                   "seeds": "1,2", "score_epochs": 2,
-                  "recipe": {"max_train_examples": 320, "max_eval_examples": 300,
-                             "epochs": 3.0, "max_seq_length": 64}},
+                  "recipe": {"max_train_examples": 160, "max_eval_examples": 150,
+                             "epochs": 3.0, "max_seq_length": 64, "learning_rate": 3e-4}},
 }
 
 
