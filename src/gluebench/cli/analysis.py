@@ -220,8 +220,8 @@ def register(sub) -> None:
     stats_flags(p)
     p.set_defaults(func=cmd_power)
 
-    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs "
-                                      "and sweeps")
+    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs, "
+                                      "sweeps and studies")
     p.add_argument("runs", metavar="RUN_SWEEP_OR_STUDY_DIR", nargs="+")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="report.html or report.md (repeatable)")

@@ -58,7 +58,7 @@ def _common(args, kind: str):
     from gluebench.errors import UsageError
     from gluebench.studies.design import StudyDir
     from gluebench.tasks import TASKS
-    from gluebench.train.config import coerce
+    from gluebench.train.config import coerce, parse_seed
     from gluebench.train.runner import tasks_to_run
 
     _smoke(args, kind)
@@ -68,7 +68,10 @@ def _common(args, kind: str):
     missing = [t for t in tasks if not source.has(TASKS[t], "train")]
     if missing:
         raise UsageError(f"{missing[0]}: no training data in {source.description}")
-    seeds = list(coerce("seeds", args.seeds or "1", "--seeds"))
+    try:
+        seeds = [parse_seed(s) for s in coerce("seeds", args.seeds or "1", "--seeds")]
+    except ValueError as exc:
+        raise UsageError(f"--seeds: {exc}") from None
     study_dir = StudyDir(args.output)
     return data, source, tasks, seeds, _recipe(args), study_dir
 

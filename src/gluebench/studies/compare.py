@@ -45,7 +45,7 @@ def _efficiency(study_dir: StudyDir, name: str) -> dict | None:
 
 
 def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, entry: str,
-                 n_resamples: int, seed: int) -> dict:
+                 n_resamples: int, seed: int, profiled_seed: int) -> dict:
     ok = {int(s): k for s, k in keys.items()
           if records.get(k, {}).get("status") == "ok"}
     summaries = [records[k]["summary"] for k in ok.values()]
@@ -66,7 +66,7 @@ def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, entry:
         row["pooled"] = {"n": len(gold), "ci": ci,
                          "score": _pooled_score(entry, gold, pred)}
     if ok:
-        row["efficiency"] = _efficiency(study_dir, keys[str(min(int(s) for s in keys))])
+        row["efficiency"] = _efficiency(study_dir, keys[str(profiled_seed)])
     return row
 
 
@@ -84,7 +84,7 @@ def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
     for v in design["variants"]:
         entry = entries_of(TASKS[v["task"]])[0]
         rows.append(_variant_row(study_dir, v, design["keys"][variant_id(v)], records, entry,
-                                 n_resamples, seed))
+                                 n_resamples, seed, design["seeds"][0]))
     by_id = {r["id"]: r for r in rows}
     tests = []
     for r in rows:
