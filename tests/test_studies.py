@@ -308,7 +308,7 @@ def test_the_study_report_names_the_papers_and_draws_the_plots(distilled, run_cl
     text = html.read_text()
     assert "Distillation study" in text and "Beside the paper" in text
     assert "DistilBERT" in text and "retaining 97%" in text and "96.8%" in text
-    assert "no: our encoder has 2 layers, the paper&#x27;s 12" in text
+    assert "no: our teacher has 2 layers, the paper&#x27;s 12" in text
     assert 'data-plot="study-score"' in text and 'data-plot="study-pareto-RTE"' in text
     assert "int8" in text and "teacher" in text
     assert "| RTE | kd+hidden |" in md.read_text()

@@ -86,7 +86,8 @@ def setting_differences(paper: Paper, facts: dict) -> list[str]:
     out = []
     layers = paper.numbers.get("layers")
     if layers and facts.get("layers") != layers:
-        out.append(f"our encoder has {facts.get('layers')} layers, the paper's {layers}")
+        out.append(f"our {facts.get('role', 'encoder')} has {facts.get('layers')} layers, "
+                   f"the paper's {layers}")
     if facts.get("subsampled"):
         out.append("we train on a subsample of each training set, the paper on all of it")
     if paper.key == "attendu":

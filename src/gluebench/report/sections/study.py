@@ -123,6 +123,7 @@ def papers_table(analysis: dict):
     if design["study"] == "distill":
         teachers = design["facts"]["teachers"].values()
         facts["layers"] = next(iter(teachers))["teacher_layers"] if teachers else None
+        facts["role"] = "teacher"
     ours_text = "\n".join(ours(analysis))
     rows = []
     for key in STUDY_PAPERS[design["study"]]:
