@@ -248,7 +248,7 @@ def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_m
 
     teacher = _design(distilled)["facts"]["teachers"]["RTE"]["path"]
     common = dict(model=str(tiny_model), epochs=1, learning_rate=1e-3, batch_size=16,
-                  max_seq_length=48, max_train_examples=48, max_eval_examples=30,
+                  max_seq_length=48, max_train_examples=96, max_eval_examples=30,
                   splits="dev", save_checkpoints=False)
     outputs = []
     for extra, name in (({}, "plain"), ({"teacher_logits": teacher, "kd_alpha": 1.0}, "kd")):
