@@ -105,11 +105,15 @@ def main() -> None:
                   f"{100 * row['share_of_30s_trial']:.2f}% of a 30 s trial (target <= "
                   f"{100 * TARGET_SHARE:.0f}%); setup {row['setup_seconds']:.1f} s; sweep "
                   f"{row['sweep_seconds']:.1f} s", flush=True)
+            write(args, results)   # after each executor: a later failure keeps these
+    print(f"load average {os.getloadavg()}; wrote {args.out}")
+
+
+def write(args, results: list[dict]) -> None:
     doc = {"benchmark": "sweep executor overhead", "args": vars(args), "cpu": cpu_name(),
            "load_average": os.getloadavg(), "cpus": os.cpu_count(), "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"load average {os.getloadavg()}; wrote {args.out}")
 
 
 if __name__ == "__main__":

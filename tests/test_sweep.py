@@ -170,6 +170,9 @@ def test_selection_uses_the_holdout_and_reports_dev(inline):
     _, out = inline
     selection = select(SweepDir(out))
     assert selection["select_on"] == "train-holdout" and len(selection["best"]) == 4
+    on_disk = json.loads((out / "selection.json").read_text())
+    assert on_disk["schema_version"] == 1 and on_disk["best"] == json.loads(
+        json.dumps(selection["best"]))
     found = records(out)
     in_plan_order = [found[t["key"]] for t in json.loads((out / "sweep.json").read_text())
                      ["trials"]]
@@ -239,24 +242,57 @@ def test_dev_selection_is_labelled_everywhere(tmp_path, run_cli, glue_dir, tiny_
     assert code == 0 and text.count("dev-selected") >= 3 and "DEV-SELECTED" in text
 
 
-def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model):
-    write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),
-               grid="learning_rate = [1e-3]", train=300, epochs=2)
-    env = env_for_workers(tmp_path / "cache")
-    args = [sys.executable, "-m", "gluebench", "sweep", str(tmp_path / "s.toml"), "--data-dir",
-            str(glue_dir), "-o", str(tmp_path / "out"), "--resamples", "20"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model,
+                                                       run_cli):
+    spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),
+                      grid="learning_rate = [1e-3]", train=200, epochs=2)
+    args = ["sweep", str(spec), "--data-dir", str(glue_dir), "-o", str(tmp_path / "out"),
+            "--resamples", "20"]
+    proc = subprocess.Popen([sys.executable, "-m", "gluebench", *args],
+                            env=env_for_workers(tmp_path / "cache"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     while not list((tmp_path / "out").glob("results/*.json")) and time.time() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "interrupted" in err, err
     finished = len(records(tmp_path / "out"))
     assert 1 <= finished < 3
-    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0, again.stderr
-    assert f"{finished} already done" in again.stderr
+    code, _, err = run_cli(*args)   # the same command again, resuming
+    assert code == 0, err
+    assert f"{finished} already done" in err
     assert {r["status"] for r in records(tmp_path / "out").values()} == {"ok"}
     assert len(records(tmp_path / "out")) == 3
+
+
+def test_random_search_draws_seeded_values_in_range(tmp_path, tiny_model, glue_dir):
+    from gluebench.sweep.trials import points
+
+    spec_path = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",),
+                           grid="warmup_ratio = [0.0, 0.1]")
+    text = spec_path.read_text().replace("[fixed]", """[random]
+samples = 5
+seed = 3
+learning_rate = { low = 1e-5, high = 1e-2, log = true }
+lora_r = { low = 2, high = 16 }
+schedule = ["linear", "cosine"]
+[fixed]""")
+    spec_path.write_text(text)
+    spec = read_spec(spec_path)
+    drawn = points(spec)
+    assert len(drawn) == 10 and drawn == points(read_spec(spec_path))   # seeded
+    for p in drawn:
+        assert 1e-5 <= p["learning_rate"] <= 1e-2 and isinstance(p["lora_r"], int)
+        assert 2 <= p["lora_r"] <= 16 and p["schedule"] in ("linear", "cosine")
+    assert len({p["learning_rate"] for p in drawn}) == 5   # the same draws for each grid point
+    trials = expand(spec, open_source(str(glue_dir)))
+    assert len(trials) == 10 and len({t.key for t in trials}) == 10
+
+
+def test_progress_shows_done_running_failed_and_eta(tmp_path, run_cli, glue_dir, tiny_model):
+    spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",))
+    code, _, err = run_cli("sweep", spec, "--data-dir", glue_dir, "-o", tmp_path / "out",
+                           "--progress", "--resamples", "20")
+    assert code == 0
+    assert "done 2, running 0, failed 0" in err and "ETA 0:00" in err

@@ -71,9 +71,11 @@ def _print_selection(sweep) -> None:
     from gluebench.sweep.select import select
 
     selection = select(sweep)
+    sweep.write_selection(selection)
     out = console()
     out.print(sweep_best(selection))
-    out.print(f"next: gluebench report {sweep.root} -o report.html")
+    out.print(f"selection: {sweep.root / 'selection.json'}; next: gluebench report "
+              f"{sweep.root} -o report.html")
 
 
 def _print_plan(spec, trials, sweep, args) -> None:

@@ -107,8 +107,9 @@ class RayExecutor:
         self.ray = ray
         self.started_here = not ray.is_initialized()
         if self.started_here:
-            address = address or os.environ.get("RAY_ADDRESS") or None
-            local = {} if address else {
+            # "local": a new instance, never a cluster some `ray start` left on this machine.
+            address = address or os.environ.get("RAY_ADDRESS") or "local"
+            local = {} if address != "local" else {
                 "object_store_memory": RAY_OBJECT_STORE_BYTES,
                 "num_cpus": resources.cpus * max_parallel if max_parallel else None}
             ray.init(address=address, include_dashboard=False, log_to_driver=False,

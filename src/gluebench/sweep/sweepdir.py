@@ -5,6 +5,7 @@
     SWEEP_DIR/
       sweep.json            the spec, the data source and every trial of the last run
       results/<key>.json    one record per finished or failed trial (written atomically)
+      selection.json        each task x method's best configuration and every configuration
       trials/<key>/         the trial's run directory (run.json, results.json, predictions/,
                             outputs/, log.txt, attempts/<n>.json: where each attempt ran)
 
@@ -66,6 +67,9 @@ class SweepDir:
     def write_record(self, record: dict) -> None:
         write_json(self.record_path(record["key"]),
                    {"schema_version": SCHEMA_VERSION, **record})
+
+    def write_selection(self, selection: dict) -> None:
+        write_json(self.root / "selection.json", {"schema_version": SCHEMA_VERSION, **selection})
 
     def records(self) -> dict[str, dict]:
         """The result record of each of this sweep's trials that has one, by key."""
