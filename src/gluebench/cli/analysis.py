@@ -142,13 +142,17 @@ def cmd_power(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from gluebench.report.collect import load_run, load_sweep
+    from gluebench.report.collect import load_run, load_study, load_sweep
     from gluebench.report.html import render_html
     from gluebench.report.markdown import render_markdown
+    from gluebench.studies.design import is_study_dir
     from gluebench.sweep.sweepdir import is_sweep_dir
 
-    runs, sweeps = [], []
+    runs, sweeps, studies = [], [], []
     for run_dir in args.runs:
+        if is_study_dir(run_dir):
+            studies.append(load_study(run_dir, n_resamples=args.resamples, seed=args.seed))
+            continue
         if is_sweep_dir(run_dir):
             sweeps.append(load_sweep(run_dir, n_resamples=args.resamples, seed=args.seed))
             continue
@@ -158,9 +162,9 @@ def cmd_report(args) -> int:
         runs.append(load_run(run_dir))
     for out in args.output:
         if out.endswith((".md", ".markdown")):
-            atomic_write(out, render_markdown(runs, sweeps))
+            atomic_write(out, render_markdown(runs, sweeps, studies))
         else:
-            atomic_write(out, render_html(runs, sweeps))
+            atomic_write(out, render_html(runs, sweeps, studies))
         print(f"wrote {out}")
     if args.screenshot:
         from gluebench.report.screenshot import screenshot
@@ -221,9 +225,9 @@ def register(sub) -> None:
     stats_flags(p)
     p.set_defaults(func=cmd_power)
 
-    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs "
-                                      "and sweeps")
-    p.add_argument("runs", metavar="RUN_OR_SWEEP_DIR", nargs="+")
+    p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs, "
+                                      "sweeps and studies")
+    p.add_argument("runs", metavar="RUN_SWEEP_OR_STUDY_DIR", nargs="+")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="report.html or report.md (repeatable)")
     p.add_argument("--screenshot", metavar="PNG", help="render the HTML in headless Chromium")

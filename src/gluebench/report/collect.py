@@ -61,6 +61,12 @@ class SweepView:
     selection: dict
     comparisons: list
 
+    kind = "sweep"
+
+    @property
+    def label(self) -> str:
+        return f"sweep {self.name}"
+
 
 def load_sweep(sweep_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> SweepView:
     """Read ``SWEEP_DIR`` (sweep.json, results/) and select each task's best configurations."""
@@ -73,3 +79,27 @@ def load_sweep(sweep_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0)
                      plan=sweep.plan(), records=sweep.records(), selection=selection,
                      comparisons=compare_methods(sweep, selection, n_resamples=n_resamples,
                                                  seed=seed))
+
+
+@dataclass
+class StudyView:
+    """A study directory for the report: its design and ``studies.compare.analyse``."""
+
+    name: str
+    path: Path
+    analysis: dict
+
+    kind = "study"
+
+    @property
+    def label(self) -> str:
+        return f"{self.analysis['design']['study']} study {self.name}"
+
+
+def load_study(study_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> StudyView:
+    """Read ``STUDY_DIR`` (study.json, results/, efficiency/) and compare its variants."""
+    from gluebench.studies.compare import analyse
+    from gluebench.studies.design import StudyDir
+
+    return StudyView(name=Path(study_dir).resolve().name, path=Path(study_dir),
+                     analysis=analyse(StudyDir(study_dir), n_resamples=n_resamples, seed=seed))

@@ -181,10 +181,13 @@ def render_report(report: Report) -> str:
         body.append(f'<section id="{escape(s.id)}">\n<h2>{escape(s.title)}</h2>\n{inner}\n'
                     "</section>")
     n = len(report.runs)
-    names = [r.name for r in report.runs] + [f"sweep {s.name}" for s in report.sweeps]
+    names = [r.name for r in report.runs] + [s.label for s in report.sweeps]
+    studies = sum(s.kind == "study" for s in report.sweeps)
+    sweeps = len(report.sweeps) - studies
     compared = " · ".join([f"{n} run{'s' if n != 1 else ''} compared"] * bool(n or not
                                                                               report.sweeps)
-                          + [f"{len(report.sweeps)} sweep(s)"] * bool(report.sweeps))
+                          + [f"{sweeps} sweep(s)"] * bool(sweeps)
+                          + [f"{studies} stud{'y' if studies == 1 else 'ies'}"] * bool(studies))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -215,6 +218,7 @@ self-contained file: no scripts, fonts or images are loaded from elsewhere</foot
 """
 
 
-def render_html(runs: list[RunView], sweeps=()) -> str:
+def render_html(runs: list[RunView], sweeps=(), studies=()) -> str:
     """One self-contained HTML document comparing ``runs`` (plots inline as SVG)."""
-    return render_report(build_report(runs, figures=True, sweeps=list(sweeps)))
+    return render_report(build_report(runs, figures=True, sweeps=list(sweeps),
+                                      studies=list(studies)))

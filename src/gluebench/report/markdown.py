@@ -57,7 +57,7 @@ def render_report(report: Report) -> str:
              f"Generated {report.generated} · gluebench {report.version} · "
              ", ".join([f"{len(report.runs)} run(s): " + ", ".join(_escape(r.name)
                                                                  for r in report.runs)]
-                       * bool(report.runs) + [f"sweep {_escape(s.name)}" for s in report.sweeps]),
+                       * bool(report.runs) + [_escape(s.label) for s in report.sweeps]),
              "", "_Figures are in the HTML report (`gluebench report -o report.html`)._", ""]
     for s in report.sections:
         lines += [f"## {s.title}", ""]
@@ -66,6 +66,7 @@ def render_report(report: Report) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_markdown(runs: list[RunView], sweeps=()) -> str:
+def render_markdown(runs: list[RunView], sweeps=(), studies=()) -> str:
     """The report as Markdown tables (figures omitted: their numbers are in the tables)."""
-    return render_report(build_report(runs, figures=False, sweeps=list(sweeps)))
+    return render_report(build_report(runs, figures=False, sweeps=list(sweeps),
+                                      studies=list(studies)))

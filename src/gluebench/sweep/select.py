@@ -116,22 +116,48 @@ def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFA
 def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
     seeds_a = dict(zip(a["best"]["seeds"], a["best"]["keys"], strict=True))
     seeds_b = dict(zip(b["best"]["seeds"], b["best"]["keys"], strict=True))
-    shared = [s for s in seeds_a if s in seeds_b]
     results = []
     for entry in a["best"]["entries"]:
-        parts = [(_dev_predictions(sweep, seeds_a[s], entry),
-                  _dev_predictions(sweep, seeds_b[s], entry)) for s in shared]
-        parts = [(pa, pb) for pa, pb in parts
-                 if pa is not None and pb is not None and np.array_equal(pa[0], pb[0])]
-        if not parts:
-            continue
-        gold = np.concatenate([pa[1] for pa, _ in parts])
-        pred_a = np.concatenate([pa[2] for pa, _ in parts])
-        pred_b = np.concatenate([pb[2] for _, pb in parts])
-        test = paired_test(BENCHMARKS[entry].metrics, gold, pred_a, pred_b,
-                           n_resamples=n_resamples, seed=seed, name=entry)["score"]
-        results.append({"model": model, "task": task, "entry": entry,
-                        "method_a": a["method"], "method_b": b["method"], "seeds": len(parts),
-                        "n": len(gold), "score_a": test.a, "score_b": test.b,
-                        "diff": test.diff, "ci": test.ci, "p_value": test.p_value})
+        test = paired_comparison(sweep, seeds_a, seeds_b, entry, n_resamples=n_resamples,
+                                 seed=seed)
+        if test is not None:
+            results.append({"model": model, "task": task, "entry": entry,
+                            "method_a": a["method"], "method_b": b["method"], **test})
     return results
+
+
+def pooled_dev(sweep: SweepDir, keys_by_seed: dict, entry: str, seeds=None):
+    """(index, gold, predictions) of the trials' dev outputs, seeds pooled; None if none saved.
+
+    ``seeds``: only these seeds, in this order (default: every seed of ``keys_by_seed``).
+    """
+    parts = [_dev_predictions(sweep, keys_by_seed[s], entry)
+             for s in (keys_by_seed if seeds is None else seeds)]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *,
+                      n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict | None:
+    """A minus B on ``entry``: seed s of A paired with seed s of B, their dev examples pooled.
+
+    ``keys_a``/``keys_b`` map seeds to trial keys. Each (seed, example) is one paired
+    observation of the bootstrap CI and the permutation test (``stats.paired_test``).
+    None when no shared seed has dev outputs on the same examples.
+    """
+    shared = [s for s in keys_a if s in keys_b]
+    pairs = [(_dev_predictions(sweep, keys_a[s], entry), _dev_predictions(sweep, keys_b[s], entry))
+             for s in shared]
+    pairs = [(pa, pb) for pa, pb in pairs
+             if pa is not None and pb is not None and np.array_equal(pa[0], pb[0])]
+    if not pairs:
+        return None
+    gold = np.concatenate([pa[1] for pa, _ in pairs])
+    pred_a = np.concatenate([pa[2] for pa, _ in pairs])
+    pred_b = np.concatenate([pb[2] for _, pb in pairs])
+    test = paired_test(BENCHMARKS[entry].metrics, gold, pred_a, pred_b,
+                       n_resamples=n_resamples, seed=seed, name=entry)["score"]
+    return {"seeds": len(pairs), "n": len(gold), "score_a": test.a, "score_b": test.b,
+            "diff": test.diff, "ci": test.ci, "p_value": test.p_value}

@@ -124,14 +124,21 @@ def expand(spec: SweepSpec, source) -> list[Trial]:
         if "train" not in fingerprints[task]:
             raise UsageError(f"{task}: no training data in {source.description}")
         for seed in spec.seeds:
-            config = trial_config(spec, model, method, point, seed)
-            unseeded = {k: v for k, v in config.items() if k != "seeds"}
-            base = {"format": KEY_FORMAT, "task": task, "data": fingerprints[task]}
-            key = _hash({**base, "config": config})[:20]
-            if key in seen:  # a random draw repeated a configuration
+            trial = make_trial(task, model, method, seed, point,
+                               trial_config(spec, model, method, point, seed), fingerprints[task])
+            if trial.key in seen:  # a random draw repeated a configuration
                 continue
-            seen.add(key)
-            trials.append(Trial(key=key, task=task, model=model, method=method, seed=seed,
-                                point=point, config=config,
-                                config_id=_hash({**base, "config": unseeded})[:12]))
+            seen.add(trial.key)
+            trials.append(trial)
     return trials
+
+
+def make_trial(task: str, model, method: str, seed: int, point: dict, config: dict,
+               data: dict) -> Trial:
+    """The trial of one resolved config (``TrainConfig.to_dict()``, one seed) on ``data``
+    (``data_fingerprint``): its key and its configuration id are content hashes."""
+    unseeded = {k: v for k, v in config.items() if k != "seeds"}
+    base = {"format": KEY_FORMAT, "task": task, "data": data}
+    return Trial(key=_hash({**base, "config": config})[:20], task=task, model=model,
+                 method=method, seed=seed, point=point, config=config,
+                 config_id=_hash({**base, "config": unseeded})[:12])

@@ -26,6 +26,7 @@ Method = Literal["full", "lora", "bitfit", "layernorm", "head", "probe"]
 Schedule = Literal["linear", "cosine", "constant"]
 Precision = Literal["auto", "fp32", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
+DietScore = Literal["el2n", "forgetting", "random"]
 
 # The default recipe. Small encoders want a larger learning rate than BERT-base's 2e-5:
 # run_glue's 2e-5 leaves all-MiniLM-L6-v2 at CoLA MCC 19 (environment notes). We scale
@@ -94,6 +95,29 @@ class TrainConfig:
     lora_dropout: float = field(default=0.1, metadata={"help": "LoRA dropout"})
     save_checkpoints: bool = field(default=True, metadata={
         "help": "save each fine-tuned model under RUN_DIR/checkpoints"})
+    # Studies (gluebench.studies): each variant of a study is one of these settings.
+    drop_layers: tuple[int, ...] | None = field(default=None, metadata={
+        "help": "encoder layers (0-based) removed from the pre-trained model before "
+                "fine-tuning, comma-separated (layer dropping)"})
+    keep_fraction: float | None = field(default=None, metadata={
+        "help": "train on this share of the training examples, chosen by diet_score "
+                "(data diet)"})
+    diet_score: DietScore | None = field(default=None, metadata={
+        "help": "how the kept examples are chosen: the highest el2n or forgetting scores "
+                "(from diet_scores_file), or a seeded random subset"})
+    diet_scores_file: str | None = field(default=None, metadata={
+        "help": "an .npz of per-example scores (index, score) written by gluebench study "
+                "data-diet"})
+    teacher_logits: str | None = field(default=None, metadata={
+        "help": "an .npz of a teacher's outputs on the training examples (gluebench "
+                "distill): train with knowledge distillation"})
+    kd_temperature: float = field(default=2.0, metadata={
+        "help": "distillation temperature of the soft targets"})
+    kd_alpha: float = field(default=0.5, metadata={
+        "help": "weight of the hard-label loss; 1 - kd_alpha weighs the teacher's"})
+    hidden_loss: bool = field(default=False, metadata={
+        "help": "also match the teacher's pooled hidden states (layer map in the "
+                "teacher_logits file)"})
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v
@@ -329,5 +353,26 @@ def _check(config: TrainConfig) -> None:
         raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")
     if config.int8 and config.method != "probe":
         raise UsageError("--int8 applies to --method probe (a frozen encoder) only")
+    _check_studies(config)
     if len(set(config.seeds)) != len(config.seeds):
         raise UsageError(f"'seeds' repeats a seed: {','.join(map(str, config.seeds))}")
+
+
+def _check_studies(config: TrainConfig) -> None:
+    """The study fields: a diet needs a fraction and a score, KD weights are in range."""
+    if config.drop_layers is not None:
+        if min(config.drop_layers) < 0 or len(set(config.drop_layers)) != len(config.drop_layers):
+            raise UsageError(f"'drop_layers' must be distinct layer numbers >= 0, got "
+                             f"{','.join(map(str, config.drop_layers))}")
+    if (config.keep_fraction is None) != (config.diet_score is None):
+        raise UsageError("'keep_fraction' and 'diet_score' go together (a data diet needs both)")
+    if config.keep_fraction is not None and not 0 < config.keep_fraction <= 1:
+        raise UsageError(f"'keep_fraction' must be in (0, 1], got {config.keep_fraction}")
+    if config.diet_score in ("el2n", "forgetting") and not config.diet_scores_file:
+        raise UsageError(f"diet_score '{config.diet_score}' needs 'diet_scores_file'")
+    if not 0 <= config.kd_alpha <= 1:
+        raise UsageError(f"'kd_alpha' must be in [0, 1], got {config.kd_alpha}")
+    if config.kd_temperature <= 0:
+        raise UsageError(f"'kd_temperature' must be positive, got {config.kd_temperature}")
+    if config.hidden_loss and not config.teacher_logits:
+        raise UsageError("'hidden_loss' needs 'teacher_logits' (the teacher's hidden states)")

@@ -110,8 +110,14 @@ def param_groups(model, weight_decay: float) -> list[dict]:
 
 
 def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, seed: int,
-          learning_rate: float, epochs: float, progress=None) -> TrainStats:
-    """Fine-tune ``model`` in place; ``labels`` are class ids, or floats (regression)."""
+          learning_rate: float, epochs: float, progress=None, objective=None,
+          epoch_end=None) -> TrainStats:
+    """Fine-tune ``model`` in place; ``labels`` are class ids, or floats (regression).
+
+    ``objective``: a loss other than cross-entropy/MSE (``distillation.Distillation``: its
+    ``loss`` per micro-batch, its own trainable ``parameters``). ``epoch_end(epoch)`` is
+    called after each full pass over the data (data-diet scoring reads the model there).
+    """
     import torch
     from transformers import get_scheduler
 
@@ -122,8 +128,11 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * epochs))
     # Fused AdamW: one kernel for all parameters (CPU and CUDA; 9x faster per step here).
-    optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=learning_rate,
-                                  fused=True)
+    groups = param_groups(model, config.weight_decay)
+    if objective is not None and objective.parameters():
+        objective.to(engine.device)
+        groups.append({"params": objective.parameters(), "weight_decay": config.weight_decay})
+    optimizer = torch.optim.AdamW(groups, lr=learning_rate, fused=True)
     scheduler = get_scheduler(config.schedule, optimizer,
                               num_warmup_steps=int(config.warmup_ratio * total_steps),
                               num_training_steps=total_steps)
@@ -133,6 +142,7 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
     step, seen, loss_value, start = 0, 0, math.nan, time.perf_counter()
     if progress is not None:
         progress.start_training(total_steps)
+    epoch = 0
     while step < total_steps:
         for rows in train_batches(data.lengths, config.batch_size, rng,
                                   group_by_length=config.length_grouping):
@@ -141,7 +151,7 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
             while True:  # one optimizer step; retried in smaller micro-batches on OOM
                 try:
                     loss_value = _step(forward, data, rows, targets, regression, micro, pad_to,
-                                       engine)
+                                       engine, objective)
                     break
                 except Exception as exc:  # noqa: BLE001 - re-raised unless out of memory
                     if not is_out_of_memory(exc):
@@ -165,26 +175,36 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
             seen += len(rows)
             if progress is not None:
                 progress.advance_training(step, steps_per_epoch, len(rows), loss_value)
+        epoch += 1
+        if epoch_end is not None and step % steps_per_epoch == 0:
+            epoch_end(epoch)
+            model.train()
     if engine.device == "cuda":
         torch.cuda.synchronize()
     return TrainStats(step, step / steps_per_epoch, seen, time.perf_counter() - start,
                       loss_value, micro)
 
 
-def _step(model, data: Encoded, rows, targets, regression: bool, micro: int, pad_to, engine):
+def _step(model, data: Encoded, rows, targets, regression: bool, micro: int, pad_to, engine,
+          objective=None):
     """Forward and backward over ``rows`` in micro-batches; returns the batch's mean loss."""
     import torch
     import torch.nn.functional as F
 
     total = 0.0
+    hidden = objective is not None and objective.needs_hidden
     for start in range(0, len(rows), micro):
         part = rows[start:start + micro]
         batch = _to_device(data.batch(part, pad_to), engine.device)
         y = targets[part].to(engine.device, non_blocking=True)
         with torch.autocast(engine.device, dtype=torch.bfloat16, enabled=engine.bf16):
-            logits = model(**batch).logits                      # (micro, num_labels)
-        logits = logits.float()
-        loss = F.mse_loss(logits.squeeze(-1), y) if regression else F.cross_entropy(logits, y)
+            outputs = model(**batch, output_hidden_states=True) if hidden else model(**batch)
+        logits = outputs.logits.float()                          # (micro, num_labels)
+        if objective is not None:
+            loss = objective.loss(logits, y, part, outputs, batch["attention_mask"])
+        else:
+            loss = F.mse_loss(logits.squeeze(-1), y) if regression else F.cross_entropy(logits,
+                                                                                        y)
         (loss * (len(part) / len(rows))).backward()
         total += loss.item() * len(part)
     return total / len(rows)

@@ -254,7 +254,7 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
             tasks[entry] = {**scored, "seeds": seed_summary(units, entry, chosen["seed"])}
         training[task_name] = {
             "selected_seed": chosen["seed"], "checkpoint": chosen.get("checkpoint"),
-            **{k: chosen[k] for k in ("parameters", "train", "learning_rate", "epochs",
+            **{k: chosen[k] for k in ("parameters", "layers", "train", "learning_rate", "epochs",
                                       "new_parameters", "model", "label_permutation",
                                       "checkpoint_source", "holdout", "probe", "prompt")
                if k in chosen},

@@ -23,9 +23,12 @@ from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import BENCHMARKS, Task, get_task
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
+from gluebench.train.diet import diet_subset
+from gluebench.train.distillation import objective_for
 from gluebench.train.lock import RunLock
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.progress import RunProgress
+from gluebench.train.pruning import drop_layers
 from gluebench.train.recording import (
     data_fingerprints,
     each_task,
@@ -128,16 +131,23 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
             raise UsageError(f"{task.name}: holdout_fraction needs at least 2 training examples")
         train_examples, held_out = train_examples.split_off(config.holdout_fraction,
                                                             config.data_seed)
+    n_pool = len(train_examples)
+    train_examples = diet_subset(train_examples, config, seed)   # data diets (studies)
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
                                     task=task)
+    if config.drop_layers:  # layer dropping (studies): a shallower pre-trained encoder
+        model = drop_layers(model, config.drop_layers)
     learning_rate = config.resolved_learning_rate(hf.hidden_size(model))
     epochs = config.resolved_epochs(len(train_examples))
     model = apply_method(model, config.method, new, config)
     parameters = count_parameters(model)
+    objective = objective_for(config, train_examples, hf.hidden_size(model),
+                              task.is_regression)   # knowledge distillation (studies)
     stats = loop.train(model, encoded, train_examples.labels, config, engine, seed=seed,
-                       learning_rate=learning_rate, epochs=epochs, progress=bars)
+                       learning_rate=learning_rate, epochs=epochs, progress=bars,
+                       objective=objective)
     model = exportable(model)
     holdout = None if held_out is None else score_holdout(
         task, held_out, model, tokenizer, config, engine, progress=bars, label=f"seed {seed}",
@@ -153,7 +163,8 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
         "task": task.name, "seed": seed, "model": ref.description,
         "learning_rate": learning_rate, "epochs": epochs, "parameters": parameters,
         "new_parameters": new,
-        "train": {"examples": len(train_examples), "available": n_available,
+        "layers": getattr(model.config, "num_hidden_layers", None),
+        "train": {"examples": len(train_examples), "available": n_available, "pool": n_pool,
                   "steps": stats.steps, "seconds": stats.seconds,
                   "examples_per_second": stats.examples_per_second,
                   "final_loss": stats.final_loss, "micro_batch": stats.micro_batch},

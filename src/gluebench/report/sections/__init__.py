@@ -7,7 +7,8 @@ One module per report section (:mod:`.overview`, :mod:`.scores`, :mod:`.ax`,
 blocks are in :mod:`.blocks`, helpers several sections use in :mod:`.shared`, and number
 formatting in :mod:`gluebench.report.format`. To add a section, write a module with a function
 ``runs -> Section`` and list it in :func:`build_report`. A sweep directory gets its own
-section (:mod:`.sweep`) before the run sections.
+section (:mod:`.sweep`) before the run sections, and so does a study directory
+(:mod:`.study`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import gluebench
-from gluebench.report.collect import RunView, SweepView
+from gluebench.report.collect import RunView, StudyView, SweepView
 from gluebench.report.format import (
     COLLAPSED_MARK,
     DASH,
@@ -51,6 +52,7 @@ from gluebench.report.sections.quality import quality_section
 from gluebench.report.sections.robustness import robustness_section
 from gluebench.report.sections.scores import leaderboard_section, task_scores_section
 from gluebench.report.sections.statistics import statistics_section
+from gluebench.report.sections.study import study_section
 from gluebench.report.sections.sweep import sweep_section
 
 __all__ = [
@@ -62,15 +64,17 @@ __all__ = [
 
 
 def build_report(runs: list[RunView], *, figures: bool = True,
-                 now: datetime | None = None, sweeps: list[SweepView] = ()) -> Report:
+                 now: datetime | None = None, sweeps: list[SweepView] = (),
+                 studies: list[StudyView] = ()) -> Report:
     now = now or datetime.now(timezone.utc)
-    sections = [sweep_section(sw, figures) for sw in sweeps]
+    sections = [study_section(st, figures) for st in studies]
+    sections += [sweep_section(sw, figures) for sw in sweeps]
     if runs:
         sections += _run_sections(runs, figures)
     for s in sections:  # "not measured" lines after what was measured
         s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
     return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
-                  gluebench.__version__, runs, sections, list(sweeps))
+                  gluebench.__version__, runs, sections, [*studies, *sweeps])
 
 
 def _run_sections(runs: list[RunView], figures: bool) -> list[Section]:

@@ -72,7 +72,7 @@ class Report:
     version: str
     runs: list[RunView]
     sections: list[Section]
-    sweeps: list = field(default_factory=list)   # SweepView
+    sweeps: list = field(default_factory=list)   # SweepView and StudyView
 
 
 NAV = {"runs": "Runs", "tasks": "Tasks", "ax": "AX", "quality": "Calibration",

@@ -1,0 +1,11 @@
+"""Studies from the literature, each a sweep with a fixed design.
+
+``layer_drop`` (Sajjad et al.), ``distill`` (task-specific knowledge distillation) and
+``data_diet`` (EL2N / forgetting scores, Attendu & Corbeil) each turn their command's
+settings into a :class:`design.Study`: named variants of one ``TrainConfig`` per task,
+and the control each variant is compared with. ``design`` runs a study's trials through
+the sweep machinery (content-addressed, resumable, any executor) and profiles each
+variant; ``compare`` pairs variants with their controls (bootstrap CI, permutation test
+over seeds and examples); ``papers`` holds each paper's headline claim, with its source.
+The training-time mechanics live in ``train`` (``pruning``, ``distillation``, ``diet``).
+"""
