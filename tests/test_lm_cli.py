@@ -107,8 +107,9 @@ def test_templates_all_reports_the_spread_and_generate_counts_unparseable(glue_d
     assert 0 <= rte["unparseable"]["n"] <= 6 and "Unparseable" in out
 
 
-def test_test_split_predictions_make_a_submission(run_cli, tmp_path):
-    code, out, err = run_cli("prompt", "--data-dir", "sample", "--tasks", "WNLI", "-o",
+def test_test_split_predictions_make_a_submission(run_cli, tmp_path, glue_dir):
+    # The real WNLI test file (146 rows: a submission wants every official row).
+    code, out, err = run_cli("prompt", "--data-dir", glue_dir, "--tasks", "WNLI", "-o",
                              tmp_path / "w", "--max-eval-examples", "4", "--resamples", "20",
                              "--no-progress")
     assert code == 0, err

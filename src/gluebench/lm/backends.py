@@ -9,6 +9,24 @@ from gluebench.lm.config import PromptConfig
 ENDPOINT_CACHE = "endpoint-cache.sqlite"
 
 
+def check_backend(config: PromptConfig) -> None:
+    """What ``make_backend`` would refuse, found before anything is written or loaded."""
+    import os
+
+    from gluebench.errors import UsageError
+
+    if config.endpoint:
+        if config.api_key_env and not os.environ.get(config.api_key_env):
+            raise UsageError(f"--api-key-env {config.api_key_env}: that environment variable "
+                             "is not set")
+        return
+    from gluebench.lm import hf_backend
+    from gluebench.train.loop import resolve_device
+
+    hf_backend.resolve_model(config.model, config.gguf_file)
+    resolve_device(config.device)
+
+
 def make_backend(config: PromptConfig, run_dir: str | Path):
     """The backend for ``config`` (the local model is loaded once per process)."""
     if config.endpoint:

@@ -15,7 +15,7 @@ from gluebench.lm import fewshot
 from gluebench.lm import scoring as lm_scoring
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template, few_shot_prompt, get_template
-from gluebench.models.finetuned import Prediction
+from gluebench.models.outputs import Prediction
 from gluebench.predictions import as_written
 from gluebench.tasks import Task
 

@@ -18,7 +18,7 @@ from gluebench.data import DataSource
 from gluebench.errors import UsageError
 from gluebench.integrity import write_signed_json
 from gluebench.lm import fewshot, spread
-from gluebench.lm.backends import make_backend
+from gluebench.lm.backends import check_backend, make_backend
 from gluebench.lm.config import PromptConfig
 from gluebench.lm.contamination import contamination_note
 from gluebench.lm.predictor import PromptedPrediction, PromptPredictor
@@ -72,6 +72,7 @@ def run_prompt(source: DataSource, config: PromptConfig, out_dir, tasks_spec: st
     run = RunDir(out_dir)
     skipped: list[str] = []
     tasks = _with_data(source, tasks, config, skipped.append)
+    check_backend(config)
     run.check_target(overwrite=overwrite)      # all checked before anything is written
     started = time.perf_counter()
     with RunLock(run.root), RunProgress(progress) as bars:
