@@ -22,8 +22,6 @@ from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import Task
 from gluebench.train import loop
 from gluebench.train.config import TrainConfig
-from gluebench.train.lock import RunLock
-from gluebench.train.progress import RunProgress
 from gluebench.train.recording import (
     data_fingerprints,
     each_task,
@@ -34,6 +32,7 @@ from gluebench.train.recording import (
     run_header,
     unit_line,
     write_results,
+    writing,
 )
 from gluebench.train.rundir import RunDir
 from gluebench.tsv import write_json
@@ -63,10 +62,7 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
     engine = loop.Engine.choose(config)
     header = run_header(ref, source, config)
     started = time.perf_counter()
-    with RunLock(run.root), RunProgress(progress) as bars:
-        resumed = run.start(header, overwrite=overwrite)
-        for line in skipped:
-            bars.log(line)
+    with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, resumed):
         prints = {t.name: data_fingerprints(t, source, config) for t in tasks}
         todo = [t for t in tasks
                 if not all(is_current(run, t.name, s, prints[t.name]) for s in config.seeds)]

@@ -7,6 +7,7 @@ Shared by fine-tuning and evaluation (``runner``) and the frozen-encoder probe
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,6 +64,20 @@ def prepare(source: DataSource, tasks_spec: str | None, run: RunDir, *,
     tasks = with_train_data(source, tasks_to_run(tasks_spec), skipped.append)
     run.check_target(overwrite=overwrite)
     return tasks, skipped
+
+
+@contextlib.contextmanager
+def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
+            progress: bool | None):
+    """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
+    from gluebench.train.lock import RunLock
+    from gluebench.train.progress import RunProgress
+
+    with RunLock(run.root), RunProgress(progress) as bars:
+        resumed = run.start(header, overwrite=overwrite)
+        for line in skipped:
+            bars.log(line)
+        yield bars, resumed
 
 
 def training_examples(task: Task, source: DataSource, config: TrainConfig) -> Examples:

@@ -41,6 +41,7 @@ from gluebench.train.recording import (
     training_examples,
     unit_line,
     write_results,
+    writing,
 )
 from gluebench.train.rundir import RunDir, entries_of, prediction_profile
 
@@ -100,10 +101,7 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
     engine = loop.Engine.choose(config)
     header = run_header(ref, source, config)
     started = time.perf_counter()
-    with RunLock(run.root), RunProgress(progress) as bars:
-        resumed = run.start(header, overwrite=overwrite)
-        for line in skipped:
-            bars.log(line)
+    with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, resumed):
         bars.log(f"model: {ref.description}; data: {source.description}; "
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
