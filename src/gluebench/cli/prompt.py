@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-
-from gluebench.cli.common import DATA_HELP, console, positive_int, print_run, run_flags
+from gluebench.cli.common import (
+    DATA_HELP,
+    console,
+    positive_int,
+    print_run,
+    run_flags,
+    seed_int,
+)
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    from gluebench.train.config import parse_seed
-
-    try:
-        return tuple(parse_seed(s) for s in text.split(",") if s.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return tuple(seed_int(s) for s in text.split(",") if s.strip())
 
 
 def _splits(text: str) -> tuple[str, ...]:

@@ -80,15 +80,17 @@ def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
         yield bars, resumed
 
 
-def training_examples(task: Task, source: DataSource, config: TrainConfig) -> Examples:
-    """The (seeded subsample of the) training split a unit learns from."""
-    return source.load(task, "train").subsample(config.max_train_examples, config.data_seed)
+def training_examples(task: Task, source: DataSource, config: TrainConfig
+                      ) -> tuple[Examples, int]:
+    """The (seeded subsample of the) training split a unit learns from, and the split's size."""
+    full = source.load(task, "train")
+    return full.subsample(config.max_train_examples, config.data_seed), len(full)
 
 
 def data_fingerprints(task: Task, source: DataSource, config: TrainConfig, *,
                       train: bool = True) -> dict[str, str]:
     """Hashes of exactly the examples a unit learns from and predicts: resuming checks them."""
-    found = {"train": training_examples(task, source, config).fingerprint()} if train else {}
+    found = {"train": training_examples(task, source, config)[0].fingerprint()} if train else {}
     for benchmark, split, examples, _ in eval_splits(task, source, config):
         found[f"{split}:{benchmark.name}"] = examples.fingerprint()
     return found

@@ -121,8 +121,7 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
     from transformers import set_seed
 
     start = time.perf_counter()
-    n_available = len(source.load(task, "train"))
-    train_examples = training_examples(task, source, config)
+    train_examples, n_available = training_examples(task, source, config)  # one read of train
     held_out = None
     if config.holdout_fraction is not None:
         if len(train_examples) < 2:
