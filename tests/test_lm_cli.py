@@ -124,7 +124,10 @@ def test_bad_input_is_one_line_before_anything_is_written(run_cli, tmp_path, mon
              (["--scoring", "generate", "--calibrate"], "--calibrate needs"),
              (["--model", str(tmp_path / "missing.gguf")], "no such GGUF file"),
              (["--splits", "dev,train"], "expected dev and/or test"),
-             (["--api-key-env", "X"], "--api-key-env needs --endpoint")]
+             (["--api-key-env", "X"], "--api-key-env needs --endpoint"),
+             (["--shots", "2", "--seeds", "1,2,1"], "repeats a seed"),
+             (["--shots", "2", "--seeds", ","], "expected at least one seed"),
+             (["--data-seed", "-1"], "0 <= seed < 2**32")]
     for flags, message in cases:
         code, _, err = run_cli("prompt", "--data-dir", "sample", "--tasks", "RTE", "-o",
                                tmp_path / "bad", *flags)

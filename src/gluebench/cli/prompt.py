@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from gluebench.cli.common import (
     DATA_HELP,
     console,
@@ -13,7 +15,12 @@ from gluebench.cli.common import (
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    return tuple(seed_int(s) for s in text.split(",") if s.strip())
+    seeds = tuple(seed_int(s) for s in text.split(",") if s.strip())
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected at least one seed, e.g. 1,2,3")
+    if len(set(seeds)) != len(seeds):   # the same draw twice would shrink the sd
+        raise argparse.ArgumentTypeError(f"'{text[:80]}' repeats a seed")
+    return seeds
 
 
 def _splits(text: str) -> tuple[str, ...]:
@@ -83,7 +90,7 @@ def register(sub) -> None:
                    help="generate: answer length limit (default 8)")
     p.add_argument("--max-eval-examples", type=positive_int, metavar="N",
                    help="score a seeded subsample of N dev examples per entry")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of that subsample")
+    p.add_argument("--data-seed", type=seed_int, default=0, help="seed of that subsample")
     p.add_argument("--splits", type=_splits, default=("dev", "test"), metavar="dev,test",
                    help="splits to predict (default dev,test)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
