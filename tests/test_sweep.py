@@ -242,6 +242,12 @@ def test_dev_selection_is_labelled_everywhere(tmp_path, run_cli, glue_dir, tiny_
     assert code == 0 and text.count("dev-selected") >= 3 and "DEV-SELECTED" in text
 
 
+def _default_ctrl_c() -> None:
+    # A shell that runs the suite in the background starts it with SIGINT ignored, and
+    # children inherit that: give the sweep the Ctrl-C a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model,
                                                        run_cli):
     spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),
@@ -250,7 +256,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_
             "--resamples", "20"]
     proc = subprocess.Popen([sys.executable, "-m", "gluebench", *args],
                             env=env_for_workers(tmp_path / "cache"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_ctrl_c)
     deadline = time.time() + 90
     while not list((tmp_path / "out").glob("results/*.json")) and time.time() < deadline:
         time.sleep(0.05)
