@@ -55,7 +55,7 @@ def task_yaml(name: str, folder: Path, shots: int) -> str:
     return text
 
 
-def hf_doc(task, inputs: dict, label) -> dict:
+def hf_doc(inputs: dict, label) -> dict:
     # our input names are the Hugging Face glue column names; labels are HF ClassLabel ids
     return {**inputs, "label": int(label)}
 
@@ -78,12 +78,12 @@ def prepare(source, task_names, n: int, shots: int, seed: int, folder: Path):
                                                if i not in used]))
         examples = examples.subsample(n, seed)
         lm_name = LM_EVAL_NAMES[name]
-        docs = [hf_doc(task, {f: examples.inputs[f][i] for f in examples.inputs},
+        docs = [hf_doc({f: examples.inputs[f][i] for f in examples.inputs},
                        examples.labels[i]) for i in range(len(examples))]
         write_jsonl(folder / f"{lm_name}.jsonl", docs)
         if demos:
             write_jsonl(folder / f"{lm_name}_train.jsonl",
-                        [hf_doc(task, d["inputs"], d["choice"]) for d in demos["shots"]])
+                        [hf_doc(d["inputs"], d["choice"]) for d in demos["shots"]])
         (folder / f"gb_{lm_name}_{shots}.yaml").write_text(task_yaml(lm_name, folder, shots))
         if name == "MNLI":
             shutil.copy(lm_eval_glue() / "mnli" / "utils.py", folder / "utils.py")
@@ -95,18 +95,18 @@ def write_jsonl(path: Path, docs: list[dict]) -> None:
     path.write_text("".join(json.dumps(d) + "\n" for d in docs))
 
 
-def run_gluebench(backend, chosen: dict) -> tuple[dict, float]:
+def run_gluebench(backend, chosen: dict) -> tuple[dict, float, dict]:
     from gluebench.lm.predictor import PromptPredictor
     from gluebench.lm.templates import get_template
     from gluebench.tasks import TASKS
 
-    out, started = {}, time.perf_counter()
+    out, requests, started = {}, {}, time.perf_counter()
     for name, (examples, demos) in chosen.items():
         predictor = PromptPredictor(TASKS[name], backend, get_template(TASKS[name]), demos)
-        requests = predictor.requests(examples)
-        out[name] = (backend.loglikelihoods(requests), [r.context for r in requests],
-                     examples.labels)
-    return out, time.perf_counter() - started
+        requests[name] = predictor.requests(examples)
+        out[name] = (backend.loglikelihoods(requests[name]),
+                     [r.context for r in requests[name]], examples.labels)
+    return out, time.perf_counter() - started, requests
 
 
 def run_lm_eval(lm, folder: Path, chosen: dict, shots: int) -> tuple[dict, float]:
@@ -147,16 +147,11 @@ def run_lm_eval(lm, folder: Path, chosen: dict, shots: int) -> tuple[dict, float
     return out, seconds, scoring["seconds"]
 
 
-def forward_tokens(backend, chosen: dict) -> int:
+def forward_tokens(backend, requests: dict) -> int:
     """Tokens one forward pass per example must read (context + shared answer prefix): the
     work at 0-shot, where no prefix is shared, so neither tool can avoid any of it."""
-    from gluebench.lm.predictor import PromptPredictor
-    from gluebench.lm.templates import get_template
-    from gluebench.tasks import TASKS
-
-    return sum(len(row.tokens) for name, (examples, demos) in chosen.items()
-               for row in backend._rows(PromptPredictor(
-                   TASKS[name], backend, get_template(TASKS[name]), demos).requests(examples)))
+    return sum(len(row.tokens) for task_requests in requests.values()
+               for row in backend._rows(task_requests))
 
 
 def flops_per_token(model) -> float:
@@ -237,9 +232,9 @@ def main(argv=None) -> int:
             chosen = prepare(source, args.tasks.split(","), args.n, shots, args.seed, Path(tmp))
             n = sum(len(e) for e, _ in chosen.values())
             theirs, t_whole, t_theirs = run_lm_eval(lm, Path(tmp), chosen, shots)
-            ours, t_ours = run_gluebench(backend, chosen)
+            ours, t_ours, requests = run_gluebench(backend, chosen)
         rows = compare(ours, theirs)
-        tokens = forward_tokens(backend, chosen)
+        tokens = forward_tokens(backend, requests)
         agree = sum(r["agree"] for r in rows.values()) / n
         same = sum(r["same_prompts"] for r in rows.values())
         report["settings"][f"{shots}-shot"] = {

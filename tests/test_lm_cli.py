@@ -127,7 +127,8 @@ def test_bad_input_is_one_line_before_anything_is_written(run_cli, tmp_path, mon
              (["--api-key-env", "X"], "--api-key-env needs --endpoint"),
              (["--shots", "2", "--seeds", "1,2,1"], "repeats a seed"),
              (["--shots", "2", "--seeds", ","], "expected at least one seed"),
-             (["--data-seed", "-1"], "0 <= seed < 2**32")]
+             (["--data-seed", "-1"], "0 <= seed < 2**32"),
+             (["--endpoint", "ftp://x"], "expected an http:// or https:// URL")]
     for flags, message in cases:
         code, _, err = run_cli("prompt", "--data-dir", "sample", "--tasks", "RTE", "-o",
                                tmp_path / "bad", *flags)

@@ -47,8 +47,8 @@ def _recipe(args) -> dict:
     from gluebench.train.config import build_config
 
     given = {n: getattr(args, n) for n in RECIPE_FLAGS if getattr(args, n, None) is not None}
-    build_config(**given)   # checked now, before anything is written
-    return {k: v for k, v in build_config(**given).to_dict().items() if k in given}
+    checked = build_config(**given)   # checked now, before anything is written
+    return {k: v for k, v in checked.to_dict().items() if k in given}
 
 
 def _common(args, kind: str):
@@ -58,7 +58,7 @@ def _common(args, kind: str):
     from gluebench.errors import UsageError
     from gluebench.studies.design import StudyDir
     from gluebench.tasks import TASKS
-    from gluebench.train.config import coerce, parse_seed
+    from gluebench.train.config import coerce
     from gluebench.train.runner import tasks_to_run
 
     _smoke(args, kind)
@@ -68,10 +68,7 @@ def _common(args, kind: str):
     missing = [t for t in tasks if not source.has(TASKS[t], "train")]
     if missing:
         raise UsageError(f"{missing[0]}: no training data in {source.description}")
-    try:
-        seeds = [parse_seed(s) for s in coerce("seeds", args.seeds or "1", "--seeds")]
-    except ValueError as exc:
-        raise UsageError(f"--seeds: {exc}") from None
+    seeds = list(coerce("seeds", args.seeds or "1", "--seeds"))   # parse_seed'd, UsageError
     study_dir = StudyDir(args.output)
     return data, source, tasks, seeds, _recipe(args), study_dir
 

@@ -11,14 +11,10 @@ ENDPOINT_CACHE = "endpoint-cache.sqlite"
 
 def check_backend(config: PromptConfig) -> None:
     """What ``make_backend`` would refuse, found before anything is written or loaded."""
-    import os
-
-    from gluebench.errors import UsageError
-
     if config.endpoint:
-        if config.api_key_env and not os.environ.get(config.api_key_env):
-            raise UsageError(f"--api-key-env {config.api_key_env}: that environment variable "
-                             "is not set")
+        from gluebench.lm.endpoint import check_endpoint
+
+        check_endpoint(config.endpoint, config.api_key_env)
         return
     from gluebench.lm import hf_backend
     from gluebench.train.loop import resolve_device

@@ -77,22 +77,28 @@ def completions_url(url: str) -> str:
     return url + ("/completions" if url.endswith("/v1") else "/v1/completions")
 
 
+def check_endpoint(url: str, api_key_env: str | None) -> tuple[str, dict[str, str]]:
+    """(completions URL, request headers), or the one-line reason they cannot be; no I/O, so
+    the CLI calls it before the run folder exists."""
+    completions = completions_url(url)
+    if not completions.startswith(("http://", "https://")):
+        raise UsageError(f"--endpoint {url}: expected an http:// or https:// URL")
+    headers = {"Content-Type": "application/json"}
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise UsageError(f"--api-key-env {api_key_env}: that environment variable is "
+                             "not set")
+        headers["Authorization"] = f"Bearer {key}"
+    return completions, headers
+
+
 class EndpointBackend:
-    can_do = ("ll", "first_token", "generate")   # ll only where the server echoes logprobs
 
     def __init__(self, url: str, model: str | None = None, *, api_key_env: str | None = None,
                  cache_path: str | Path | None = None, concurrency: int = 8,
                  max_retries: int = 6, backoff: float = 0.5, timeout: float = 120.0):
-        self.url = completions_url(url)
-        if not self.url.startswith(("http://", "https://")):
-            raise UsageError(f"--endpoint {url}: expected an http:// or https:// URL")
-        self.headers = {"Content-Type": "application/json"}
-        if api_key_env:
-            key = os.environ.get(api_key_env)
-            if not key:
-                raise UsageError(f"--api-key-env {api_key_env}: that environment variable is "
-                                 "not set")
-            self.headers["Authorization"] = f"Bearer {key}"
+        self.url, self.headers = check_endpoint(url, api_key_env)
         self.model = model
         self.cache = ResponseCache(cache_path)
         self.concurrency, self.max_retries = concurrency, max_retries

@@ -106,8 +106,6 @@ class Row:
 class HFBackend:
     """Log-likelihoods, top-k first tokens and greedy generations from a local model."""
 
-    can_do = ("ll", "first_token", "generate")
-
     def __init__(self, ref: ModelRef, device: str = "cpu", batch_tokens: int | None = None):
         self.ref, self.device = ref, device
         self.description = ref.description

@@ -25,7 +25,6 @@ class PromptedPrediction(Prediction):
     scores: np.ndarray | None = None          # (n, k) per-choice log-likelihoods (log-probs)
     normalised: np.ndarray | None = None      # acc_norm predictions (ll only)
     calibrated: np.ndarray | None = None      # values after contextual calibration
-    calibrated_outputs: np.ndarray | None = None
     parsed: np.ndarray | None = None          # generate: which answers parsed
 
 
@@ -100,7 +99,6 @@ class PromptPredictor:
             calibrated = lm_scoring.calibrate(probs, self.content_free_distribution())
             out.calibrated = as_written(self.task, lm_scoring.values_from_probabilities(
                 self.task, calibrated))
-            out.calibrated_outputs = _outputs(self.task, out.calibrated, calibrated)
         return out
 
     def _generated(self, requests: list[Request], progress) -> PromptedPrediction:

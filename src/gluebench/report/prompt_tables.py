@@ -14,7 +14,7 @@ def prompt_setup(results: dict) -> str:
     """One line: template, shots, scoring mode (what a report row must say)."""
     p = results.get("prompt") or {}
     text = f"{p.get('template')}, {p.get('shots')}-shot, {p.get('scoring')}"
-    return text + (", calibrated" if p.get("calibrate") else "")
+    return text + (" (+calibrated)" if p.get("calibrate") else "")
 
 
 def variants_table(results: dict) -> Table:

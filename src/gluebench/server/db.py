@@ -68,9 +68,11 @@ class Submission(Base):
     split: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[float] = mapped_column(Float, index=True)
     scored_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    zip_data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The blobs (up to 32 MiB) load only when read: status polls and listings never need them.
+    zip_data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     zip_size: Mapped[int] = mapped_column(Integer)
-    predictions: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packing
+    predictions: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True,
+                                                      deferred=True)  # packing
     results: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # gluebench score JSON
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)   # per-entry scores
     score: Mapped[float | None] = mapped_column(Float, nullable=True)   # GLUE / partial average

@@ -52,15 +52,9 @@ def stored_predictions(sub) -> dict[str, Predictions]:
     return parse(sub.zip_data, sub.split)
 
 
-def score_zip(data: bytes, gold: Gold, *, n_resamples: int, label: str = "submission"
-              ) -> dict:
-    """The results JSON of ``gluebench score`` for a submission zip, plus ``not_scored``."""
-    return score(parse(data, gold.split), gold, n_resamples=n_resamples, label=label)
-
-
 def score(predictions: dict[str, Predictions], gold: Gold, *, n_resamples: int,
           label: str = "submission") -> dict:
-    """``score_zip`` for predictions already parsed."""
+    """The results JSON of ``gluebench score`` for parsed predictions, plus ``not_scored``."""
     tasks, not_scored = {}, []
     for entry in (name for name in BENCHMARKS if name in predictions):
         preds = predictions[entry]

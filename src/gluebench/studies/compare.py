@@ -9,22 +9,13 @@ with seed s of the other and their dev examples pooled (``sweep.select.paired_co
 
 from __future__ import annotations
 
-import numpy as np
-
 from gluebench.metrics import compute, task_score
 from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from gluebench.studies.design import StudyDir, variant_id
-from gluebench.sweep.select import paired_comparison, pooled_dev
+from gluebench.sweep.select import mean_sd, paired_comparison, pooled_dev
 from gluebench.tasks import BENCHMARKS, TASKS
 from gluebench.train.rundir import entries_of, task_score_of
 from gluebench.tsv import read_json
-
-
-def _mean_sd(values) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
 def _efficiency(study_dir: StudyDir, name: str) -> dict | None:
@@ -50,10 +41,10 @@ def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, entry:
           if records.get(k, {}).get("status") == "ok"}
     summaries = [records[k]["summary"] for k in ok.values()]
     dev = [task_score_of(s) for s in summaries]
+    dev_mean, dev_sd = mean_sd(dev)
     row = {**v, "id": variant_id(v), "entry": entry, "seeds": sorted(ok), "keys": ok,
-           "planned": len(keys), "dev": dev, "dev_mean": _mean_sd(dev)[0],
-           "dev_sd": _mean_sd(dev)[1],
-           "train_seconds": _mean_sd([s["train"]["seconds"] for s in summaries])[0],
+           "planned": len(keys), "dev": dev, "dev_mean": dev_mean, "dev_sd": dev_sd,
+           "train_seconds": mean_sd([s["train"]["seconds"] for s in summaries])[0],
            "train_examples": summaries[0]["train"]["examples"] if summaries else None,
            "steps": summaries[0]["train"]["steps"] if summaries else None,
            "parameters": summaries[0]["parameters"]["total"] if summaries else None,

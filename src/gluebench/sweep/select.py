@@ -18,7 +18,7 @@ LABELS = {"train-holdout": "selected on a held-out part of train",
           "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
 
 
-def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
+def mean_sd(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
     a = np.asarray(values, dtype=float)
@@ -51,8 +51,8 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         for name, e in summary["entries"].items():
             c["entries"].setdefault(name, []).append(e["score"])
     for c in configs.values():
-        c["selection_mean"], c["selection_sd"] = _mean_sd(c["selection"])
-        c["dev_mean"], c["dev_sd"] = _mean_sd(c["dev"])
+        c["selection_mean"], c["selection_sd"] = mean_sd(c["selection"])
+        c["dev_mean"], c["dev_sd"] = mean_sd(c["dev"])
         c["collapse_rate"] = c["collapsed"] / len(c["seeds"]) if c["seeds"] else None
     return list(configs.values())
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gluebench.errors import UsageError
+from gluebench.integrity import sha256_file
 from gluebench.sweep.spec import DEFAULT_HOLDOUT, SWEEP_DEFAULTS, SweepSpec
 from gluebench.tasks import BENCHMARKS, TASKS, Task
 from gluebench.train.config import build_config, coerce
@@ -90,11 +91,7 @@ def data_fingerprint(source, task: Task) -> dict:
         if path_of is None:  # not files (the hub): its name and version stand for the data
             out[key] = source.description
             continue
-        digest = hashlib.sha256()
-        with open(path_of(task, key), "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        out[key] = digest.hexdigest()
+        out[key] = sha256_file(path_of(task, key))
     return out
 
 

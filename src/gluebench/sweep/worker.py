@@ -12,15 +12,11 @@ import os
 import socket
 import sys
 import time
-from pathlib import Path
 
+from gluebench.sweep.sweepdir import SweepDir
 from gluebench.tsv import write_json
 
 STATS_SEED = 0
-
-
-def trial_dir(sweep_dir: str | Path, key: str) -> Path:
-    return Path(sweep_dir) / "trials" / key
 
 
 def job_for(trial: dict, attempt: int, *, sweep_dir: str, data: str, cpus: int,
@@ -43,7 +39,7 @@ def run_trial(job: dict) -> dict:
     from gluebench.train.runner import finetune
 
     trial = job["trial"]
-    out = trial_dir(job["sweep_dir"], trial["key"])
+    out = SweepDir(job["sweep_dir"]).trial_dir(trial["key"])
     worker = {"pid": os.getpid(), "host": socket.gethostname(), "ray_node": _ray_node()}
     # Written first: where an attempt runs (the fault test kills this pid).
     write_json(out / "attempts" / f"{job['attempt']}.json", {**worker, "started": time.time()})

@@ -323,6 +323,7 @@ RANGES = {
     "weight_decay": (0.0, 10.0, True),
     "max_grad_norm": (0.0, 1e6, False),
     "lora_dropout": (0.0, 1.0, True),
+    "holdout_fraction": (0.0, 1.0, False),
 }
 POSITIVE = ("batch_size", "max_seq_length", "eval_batch_size", "eval_batch_tokens", "lora_r",
             "lora_alpha", "max_train_examples", "max_eval_examples")
@@ -346,8 +347,6 @@ def _check(config: TrainConfig) -> None:
             raise UsageError(f"'{name}' must be in {bracket}{low:g}, {high:g}), got {value}")
     if not 0 <= config.data_seed < SEED_LIMIT:
         raise UsageError(f"'data_seed' must be 0 <= seed < 2**32, got {config.data_seed}")
-    if config.holdout_fraction is not None and not 0 < config.holdout_fraction < 1:
-        raise UsageError(f"'holdout_fraction' must be in (0, 1), got {config.holdout_fraction}")
     bad = [s for s in config.splits if s not in ("dev", "test")]
     if bad:
         raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")

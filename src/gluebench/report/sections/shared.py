@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gluebench.report.collect import RunView
 from gluebench.report.format import DASH, is_nan
+from gluebench.report.prompt_tables import prompt_setup
 from gluebench.report.sections.blocks import Note
 from gluebench.tasks import BENCHMARKS
 
@@ -31,9 +32,7 @@ def seeds(results: dict) -> str:
 def method(results: dict) -> str:
     """How the run's model was adapted: the fine-tuning method, or the prompt setup."""
     if results.get("kind") == "prompt":
-        p = results.get("prompt") or {}
-        text = f"prompt: {p.get('template')}, {p.get('shots')}-shot, {p.get('scoring')}"
-        return text + (" (+calibrated)" if p.get("calibrate") else "")
+        return "prompt: " + prompt_setup(results)
     return (results.get("config") or {}).get("method") or DASH
 
 
