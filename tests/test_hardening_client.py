@@ -195,3 +195,10 @@ def test_submit_refuses_a_name_with_control_or_bidi_characters(name, run_cli, tm
                              "t", "--name", name)
     assert code == 2 and not out  # refused before anything was sent
     one_error(err, "--name", "U+")
+    if name != "tab\tname":  # a description may hold tabs and newlines; a URL may not
+        for flag, value in (("--description", f"line one\n{name}"),
+                            ("--url", f"https://example.org/{name}")):
+            code, out, err = run_cli("submit", str(zip_path), "--server", wrong_server.url,
+                                     "--token", "t", "--name", "model", flag, value)
+            assert code == 2 and not out
+            one_error(err, flag, "U+")

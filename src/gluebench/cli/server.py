@@ -10,7 +10,7 @@ import sys
 import time
 
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
-from gluebench.names import check_name, for_terminal, printable
+from gluebench.names import check_name, for_terminal, printable, unsafe_character
 
 TOKEN_ENV = "GLUEBENCH_TOKEN"
 WAIT_POLL_S = 1.0
@@ -65,7 +65,7 @@ def cmd_disable_user(args) -> int:
     from gluebench.server.accounts import set_disabled
 
     _admin(args, lambda s: set_disabled(s, args.name, not args.enable))
-    print(f"user {args.name} {'enabled' if args.enable else 'disabled'}")
+    print(f"user {printable(args.name)} {'enabled' if args.enable else 'disabled'}")
     return 0
 
 
@@ -212,8 +212,8 @@ def register(sub) -> None:
     p.add_argument("--name", required=True, metavar="MODEL", type=model_name,
                    help="the model's name on the leaderboard (no control or bidirectional "
                         "formatting characters)")
-    p.add_argument("--description")
-    p.add_argument("--url", help="paper or code")
+    p.add_argument("--description", type=submitted_text(allow="\n\r\t"))
+    p.add_argument("--url", type=submitted_text(), help="paper or code")
     p.add_argument("--params", help="parameter count, e.g. 110M")
     p.add_argument("--public", action="store_true", help="show it on the public leaderboard")
     p.add_argument("--wait", action="store_true", help="wait for the scores and print them")
@@ -247,3 +247,16 @@ def model_name(text: str) -> str:
         return check_name(text.strip())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def submitted_text(allow: str = ""):
+    """An argparse type for --description (``allow`` its newlines and tabs) or --url:
+    refused here, in one line, when the server would refuse it."""
+
+    def check(text: str) -> str:
+        problem = unsafe_character(text, allow=allow)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    return check
