@@ -76,12 +76,13 @@ def _bad_databases(tmp: Path, good: Path) -> dict[str, tuple[str, tuple[str, ...
         "an unreachable PostgreSQL": (f"postgresql://gluebench:s3cret@127.0.0.1:{pg_port}/lb",
                                       ("PostgreSQL", "running", f"127.0.0.1:{pg_port}")),
         "an unsupported URL": ("mysql://root@localhost/lb", ("unsupported",)),
+        "a device": ("/dev/zero", ("not a regular file",)),
     }
 
 
 BAD = ["garbage", "truncated", "a stub", "a newer migration", "another application's",
        "a clashing table", "a missing folder", "a directory", ":memory:", "sqlite://",
-       "sqlite:///:memory:", "an unreachable PostgreSQL", "an unsupported URL"]
+       "sqlite:///:memory:", "an unreachable PostgreSQL", "an unsupported URL", "a device"]
 
 
 @pytest.mark.parametrize("what", BAD)

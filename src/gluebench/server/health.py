@@ -97,8 +97,18 @@ def _check_sqlite_file(path: Path, shown: str) -> None:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise UsageError(f"{where}: the folder {path.parent} is not writable (SQLite keeps "
                          "its journal beside the file); fix its permissions or move the file")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{where}: not a regular file (a device or a pipe); {NEW_FILE}")
     if not path.exists() or path.stat().st_size == 0:
         return
+    _check_header(path, where)
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise UsageError(f"{where}: not readable and writable by this user; fix its "
+                         "permissions or copy it somewhere writable")
+
+
+def _check_header(path: Path, where: str) -> None:
+    """The file starts as SQLite files do, and is as long as its header says."""
     with open(path, "rb") as handle:
         header = handle.read(HEADER_BYTES)
     if not header.startswith(SQLITE_MAGIC):
@@ -108,9 +118,6 @@ def _check_sqlite_file(path: Path, shown: str) -> None:
     if len(header) < HEADER_BYTES or path.stat().st_size < declared:
         raise UsageError(f"{where}: truncated ({path.stat().st_size} bytes of the {declared} "
                          "its header declares); restore it from a backup")
-    if not os.access(path, os.R_OK | os.W_OK):
-        raise UsageError(f"{where}: not readable and writable by this user; fix its "
-                         "permissions or copy it somewhere writable")
 
 
 def _declared_size(header: bytes) -> int:
