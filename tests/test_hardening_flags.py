@@ -183,16 +183,22 @@ HOLD = ("import sys\nfrom gluebench.train.lock import RunLock\n"
 
 def test_a_second_sweep_into_a_folder_being_written_says_so(tmp_path):
     from gluebench.data import open_source
+    from gluebench.sweep.runner import plan_document
     from gluebench.sweep.spec import read_spec
+    from gluebench.sweep.sweepdir import SweepDir
     from gluebench.sweep.trials import expand
 
     spec = tmp_path / "spec.toml"
     spec.write_text('tasks = ["RTE"]\n[fixed]\nmax_train_examples = 8\nepochs = 1\n',
                     encoding="utf-8")
     out = tmp_path / "sweep"
-    (trial,) = expand(read_spec(spec), open_source("sample"))
-    # The first sweep, as it is while training its trial: it holds the sweep folder and the
-    # trial's run directory.
+    source = open_source("sample")
+    (trial,) = trials = expand(read_spec(spec), source)
+    # The first sweep, as it is while training its trial: its plan written, the sweep folder
+    # and the trial's run directory held.
+    SweepDir(out).write_plan(plan_document(read_spec(spec), trials, source.description,
+                                           "sample"))
+    plan_before = (out / "sweep.json").read_bytes()
     first = subprocess.Popen([sys.executable, "-c", HOLD, str(out),
                               str(out / "trials" / trial.key)], cwd=REPO, env=child_env(),
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -201,7 +207,7 @@ def test_a_second_sweep_into_a_folder_being_written_says_so(tmp_path):
         second = gluebench("sweep", spec, "--data-dir", "sample", "-o", out, timeout=300)
         one_error(second, str(out), "another gluebench", f"pid {first.pid}")
         assert not (out / "results").exists()  # no trial recorded as failed
-        assert not (out / "sweep.json").exists()  # the first sweep's plan left alone
+        assert (out / "sweep.json").read_bytes() == plan_before  # the first one's plan kept
         plan = gluebench("sweep", spec, "--data-dir", "sample", "-o", out, "--plan")
         assert plan.returncode == 0 and "to run: 1 of 1" in plan.stdout  # reading still works
     finally:
