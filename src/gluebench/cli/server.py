@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 
-from gluebench.cli.common import DATA_HELP, console, positive_int
+from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
+from gluebench.names import check_name, for_terminal, printable, unsafe_character
 
 TOKEN_ENV = "GLUEBENCH_TOKEN"
 WAIT_POLL_S = 1.0
+MAX_UPLOAD_MB = 1024  # PostgreSQL keeps a zip in one bytea value: at most 1 GiB
 
 
 def _settings(args, **overrides):
@@ -33,18 +36,17 @@ def cmd_serve(args) -> int:
 
 
 def _admin(args, action):
-    """Run ``action(session)`` in one write transaction on a migrated database."""
+    """Run ``action(session)`` in one write transaction on a checked, migrated database."""
     from gluebench.errors import UsageError
-    from gluebench.server.db import Database, migrate
     from gluebench.server.errors import ServerError
+    from gluebench.server.health import open_database
 
-    db = Database(_settings(args).db_url)
-    migrate(db)
+    db = open_database(args.db)
     try:
         with db.write() as session:
             return action(session)
     except ServerError as exc:  # e.g. no such submission: one line, like every CLI error
-        raise UsageError(exc.message) from None
+        raise UsageError("; ".join(exc.extra.get("problems", [])) or exc.message) from None
     finally:
         db.dispose()
 
@@ -63,7 +65,7 @@ def cmd_disable_user(args) -> int:
     from gluebench.server.accounts import set_disabled
 
     _admin(args, lambda s: set_disabled(s, args.name, not args.enable))
-    print(f"user {args.name} {'enabled' if args.enable else 'disabled'}")
+    print(f"user {printable(args.name)} {'enabled' if args.enable else 'disabled'}")
     return 0
 
 
@@ -88,7 +90,7 @@ def cmd_users(args) -> int:
 
     for u in _admin(args, list_users):
         marks = [m for m, on in (("admin", u["admin"]), ("disabled", u["disabled"])) if on]
-        print(u["name"] + (f" ({', '.join(marks)})" if marks else ""))
+        print(printable(u["name"]) + (f" ({', '.join(marks)})" if marks else ""))
     return 0
 
 
@@ -121,8 +123,9 @@ def cmd_submit(args) -> int:
 def _print_outcome(sub: dict) -> int:
     from gluebench.report import tables
 
-    if sub["state"] == "failed":
-        print(f"submission {sub['id']} failed: {sub['error']}", file=sys.stderr)
+    if sub["state"] == "failed" or sub["results"] is None:
+        why = printable(sub["error"] or "the server sent no results")
+        print(f"submission {sub['id']} failed: {why}", file=sys.stderr)
         return 2
     console().print(tables.details(sub["results"]))
     return 0
@@ -133,16 +136,17 @@ def cmd_leaderboard(args) -> int:
     from gluebench.server.client import Client
 
     client = Client(args.server, args.token or os.environ.get(TOKEN_ENV))
-    board = client.leaderboard()
+    answer, board = client.leaderboard()
     if args.json:
-        print(json.dumps(board, indent=2))
+        print(json.dumps(answer, indent=2))  # ASCII: other people's names print as \uXXXX
         return 0
-    rows = [(f"{r['rank']}{'=' if r['tied_above'] else ''}. {r['model']} ({r['user']})", r)
-            for r in board["rows"]]
+    rows = [(for_terminal(f"{r['rank']}{'=' if r['tied_above'] else ''}. {r['model']} "
+                          f"({r['user']})"), r) for r in board["rows"]]
     if not rows:
         print(f"no entries yet on {client.base}")
         return 0
-    console().print(tables.leaderboard(rows, title=f"{client.base} ({board['split']} labels)"))
+    title = for_terminal(f"{client.base} ({board['split']} labels)")
+    console().print(tables.leaderboard(rows, title=title))
     return 0
 
 
@@ -165,7 +169,7 @@ def register(sub) -> None:
     p.add_argument("--split", default="test", choices=["test", "dev"],
                    help="score against the host's test labels (default) or dev labels")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
-    p.add_argument("--port", type=positive_int, default=8000)
+    p.add_argument("--port", type=port_number, default=8000, help="1-65535 (default 8000)")
     p.add_argument("--workers", type=int, default=1, choices=range(0, 33), metavar="N",
                    help="scoring worker processes (default 1)")
     p.add_argument("--public", action="store_true",
@@ -174,9 +178,11 @@ def register(sub) -> None:
     p.add_argument("--per-month", type=positive_int, default=10, help="quota (default 10)")
     p.add_argument("--concurrent", type=positive_int, default=3,
                    help="queued or running at once per user (default 3)")
-    p.add_argument("--max-upload-mb", type=positive_int, default=32)
-    p.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
-                   help="a scoring job's lease; a dead worker's job is retried after it")
+    p.add_argument("--max-upload-mb", type=upload_mb, default=32,
+                   help=f"the largest upload, 1-{MAX_UPLOAD_MB} (default 32)")
+    p.add_argument("--lease", type=positive_float, default=30.0, metavar="SECONDS",
+                   help="a scoring job's lease, a positive number of seconds (default 30); a "
+                        "dead worker's job is retried after it")
     p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples for CIs and ties (default 1000)")
     p.set_defaults(func=cmd_serve)
@@ -203,9 +209,11 @@ def register(sub) -> None:
     p.add_argument("zip")
     p.add_argument("--server", required=True, metavar="URL")
     p.add_argument("--token", help=f"API token (default: ${TOKEN_ENV})")
-    p.add_argument("--name", required=True, metavar="MODEL")
-    p.add_argument("--description")
-    p.add_argument("--url", help="paper or code")
+    p.add_argument("--name", required=True, metavar="MODEL", type=model_name,
+                   help="the model's name on the leaderboard (no control or bidirectional "
+                        "formatting characters)")
+    p.add_argument("--description", type=submitted_text(allow="\n\r\t"))
+    p.add_argument("--url", type=submitted_text(), help="paper or code")
     p.add_argument("--params", help="parameter count, e.g. 110M")
     p.add_argument("--public", action="store_true", help="show it on the public leaderboard")
     p.add_argument("--wait", action="store_true", help="wait for the scores and print them")
@@ -217,3 +225,38 @@ def register(sub) -> None:
                    f"(default: ${TOKEN_ENV})")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_leaderboard)
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {value}")
+    return value
+
+
+def upload_mb(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_UPLOAD_MB:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_UPLOAD_MB} (MiB), got {value}")
+    return value
+
+
+def model_name(text: str) -> str:
+    """A submission's name, checked as the server checks it (before anything is sent)."""
+    try:
+        return check_name(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def submitted_text(allow: str = ""):
+    """An argparse type for --description (``allow`` its newlines and tabs) or --url:
+    refused here, in one line, when the server would refuse it."""
+
+    def check(text: str) -> str:
+        problem = unsafe_character(text, allow=allow)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    return check

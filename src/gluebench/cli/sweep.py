@@ -28,13 +28,22 @@ def cmd_sweep(args) -> int:
     from gluebench.sweep.trials import expand
 
     spec = read_spec(args.spec, select_on=args.select_on)
+    sweep = SweepDir(args.output) if args.output else None
+    if not args.plan:
+        _check_run_flags(args, sweep)
     data = _data_spec(args.data_dir)
     source = open_source(data)
     trials = expand(spec, source)
-    sweep = SweepDir(args.output) if args.output else None
     if args.plan:
         _print_plan(spec, trials, sweep, args)
         return 0
+    return _run(spec, trials, sweep, source, data, args)
+
+
+def _check_run_flags(args, sweep) -> None:
+    """Before the data is read or anything written: -o, the executor, Ray's address."""
+    from gluebench.sweep.executors import check_ray_address
+
     if sweep is None:
         raise UsageError("gluebench sweep: -o SWEEP_DIR is required (or --plan to only list "
                          "the trials)")
@@ -42,7 +51,8 @@ def cmd_sweep(args) -> int:
     args.executor = args.executor or ("ray" if args.ray_address else "inline")
     if args.ray_address and args.executor != "ray":
         raise UsageError(f"--ray-address needs --executor ray, not {args.executor}")
-    return _run(spec, trials, sweep, source, data, args)
+    if args.executor == "ray":
+        args.ray_address = check_ray_address(args.ray_address)  # before Ray is imported
 
 
 def _run(spec, trials, sweep, source, data: str, args) -> int:
@@ -57,12 +67,13 @@ def _run(spec, trials, sweep, source, data: str, args) -> int:
     executor = make_executor(args.executor, resources=spec.resources,
                              max_parallel=args.max_parallel if args.executor == "ray"
                              else max_parallel, ray_address=args.ray_address)
-    sweep.write_plan(plan_document(spec, trials, source.description, data))
-    outcome = run_sweep(sweep, trials, executor, data=data, cpus=spec.resources.cpus,
-                        retries=args.retries, max_parallel=max_parallel,
-                        resamples=args.resamples, progress=args.progress)
-    print_outcome(outcome, len(trials))
-    _print_selection(sweep)
+    with sweep.lock():  # a second sweep into SWEEP_DIR refuses in one line, and runs nothing
+        sweep.write_plan(plan_document(spec, trials, source.description, data))
+        outcome = run_sweep(sweep, trials, executor, data=data, cpus=spec.resources.cpus,
+                            retries=args.retries, max_parallel=max_parallel,
+                            resamples=args.resamples, progress=args.progress)
+        print_outcome(outcome, len(trials))
+        _print_selection(sweep)
     return 1 if outcome.failed else 0
 
 
@@ -113,21 +124,25 @@ def _print_plan(spec, trials, sweep, args) -> None:
 
 def register(sub) -> None:
     from gluebench.sweep.executors import EXECUTORS
-    from gluebench.sweep.spec import SELECT_ON
+    from gluebench.sweep.spec import MAX_TRIALS, SELECT_ON
 
     p = sub.add_parser("sweep", help="a grid of tasks x methods x hyperparameters x seeds "
-                                     "(inline, a process pool, or Ray)")
+                                     "(inline, a process pool, or Ray)",
+                       description=f"Run a sweep spec's trials (at most {MAX_TRIALS:,}); one "
+                                   "sweep writes a SWEEP_DIR at a time.")
     p.add_argument("spec", metavar="SPEC.toml")
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("-o", "--output", metavar="SWEEP_DIR",
                    help="where trials and results go (shared storage on a cluster)")
     p.add_argument("--plan", action="store_true",
-                   help="list the trials and an estimated cost; run nothing")
+                   help=f"list the trials and an estimated cost; run nothing (a spec makes at "
+                        f"most {MAX_TRIALS:,} trials)")
     p.add_argument("--executor", choices=EXECUTORS, default=None,
                    help="inline (this process), process (a local pool), ray (default: inline; "
                         "ray when --ray-address is given)")
     p.add_argument("--ray-address", metavar="ADDR",
-                   help="an existing Ray cluster (default: $RAY_ADDRESS, else a local one)")
+                   help="an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto, checked "
+                        "before Ray starts (default: $RAY_ADDRESS, else a local instance)")
     p.add_argument("--max-parallel", type=positive_int, metavar="N",
                    help="trials running at once (default: CPUs / cpus per trial)")
     p.add_argument("--retries", type=_non_negative, default=1, metavar="N",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gluebench.errors import UsageError
+from gluebench.fields import quote
 from gluebench.server.db import User
 from gluebench.server.errors import Forbidden, Unauthorized
 from gluebench.server.security import new_token, same_hash, token_hash
@@ -19,7 +20,7 @@ USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 def add_user(session: Session, name: str, *, admin: bool = False) -> str:
     """Create a user and return its API token (the only time it exists in clear)."""
     if not USER_NAME.fullmatch(name):
-        raise UsageError(f"invalid user name '{name[:80]}': use 1-64 letters, digits, '_', "
+        raise UsageError(f"invalid user name {quote(name)}: use 1-64 letters, digits, '_', "
                          "'.' or '-', starting with a letter or digit")
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise UsageError(f"user '{name}' already exists")
@@ -32,7 +33,7 @@ def add_user(session: Session, name: str, *, admin: bool = False) -> str:
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise UsageError(f"no user '{name[:80]}'")
+        raise UsageError(f"no user {quote(name)}")
     return user
 
 

@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gluebench.errors import UsageError
+from gluebench.names import unsafe_character
 from gluebench.server.accounts import set_disabled
 from gluebench.server.db import Submission, User
-from gluebench.server.errors import NotFound
+from gluebench.server.errors import Invalid, NotFound
+from gluebench.server.submissions import find
 
 
 def list_users(session: Session) -> list[dict]:
@@ -26,7 +28,7 @@ def set_user_disabled(session: Session, name: str, disabled: bool) -> dict:
 
 
 def _submission(session: Session, sub_id: int) -> Submission:
-    sub = session.get(Submission, sub_id)
+    sub = find(session, sub_id)
     if sub is None:
         raise NotFound(f"no submission {sub_id}")
     return sub
@@ -40,6 +42,10 @@ def set_hidden(session: Session, sub_id: int, hidden: bool) -> dict:
 
 def set_flag(session: Session, sub_id: int, reason: str | None) -> dict:
     """Flag an entry (e.g. suspected test contamination); the reason is shown on the page."""
+    reason = reason.strip() if reason else None
+    problem = unsafe_character(reason) if reason else None
+    if problem is not None:
+        raise Invalid([f"reason: {problem}"])
     sub = _submission(session, sub_id)
-    sub.flag_reason = reason.strip() if reason else None
+    sub.flag_reason = reason
     return {"id": sub.id, "flag": sub.flag_reason}

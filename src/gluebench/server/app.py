@@ -13,11 +13,13 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from gluebench import __version__
+from gluebench.server import health
 from gluebench.server.board import BoardCache
 from gluebench.server.db import Database
-from gluebench.server.errors import ServerError, TooMany, Unauthorized
+from gluebench.server.errors import ServerError, TooMany, Unauthorized, Unavailable
 from gluebench.server.routers import admin, leaderboard, pages, submissions
 from gluebench.server.security import FailureLimiter
 from gluebench.server.settings import Settings
@@ -71,7 +73,7 @@ def templates(settings: Settings) -> Jinja2Templates:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (default: from the environment ``gluebench serve`` sets)."""
     settings = settings or Settings.from_env()
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, create=False)  # `serve` made and migrated it
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (submissions.router, leaderboard.router, admin.router, pages.router):
         app.include_router(router)
     app.add_exception_handler(ServerError, _server_error)
+    app.add_exception_handler(OperationalError, _database_error)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -97,9 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():
+        """200 while the database can be read and written; 503 with the reason otherwise."""
+        reason = health.problem(db)
+        if reason is not None:
+            return JSONResponse({"ok": False, "error": reason, "split": settings.split}, 503)
         return {"ok": True, "split": settings.split}
 
     return app
+
+
+def _database_error(request: Request, exc: OperationalError):
+    """A database that failed mid-request (deleted, locked up, unreachable): 503, not 500."""
+    reason = health.problem(request.app.state.db) or health.first_line(exc)
+    return _server_error(request, Unavailable(f"the leaderboard's database is unavailable: "
+                                              f"{reason}"))
 
 
 def _server_error(request: Request, exc: ServerError):

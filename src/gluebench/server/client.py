@@ -1,56 +1,219 @@
-"""A small HTTP client for the server's API (``gluebench submit`` and ``leaderboard``)."""
+"""A small HTTP client for the server's API (``gluebench submit`` and ``leaderboard``).
+
+What comes back is checked before it is used: a JSON answer of the shapes below, within
+``MAX_ANSWER_BYTES`` and ``DEADLINE_S``. Anything else (a web page, another API, a proxy's
+error page, a redirect, a body cut short) is one ``UsageError`` saying what came instead.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gluebench.errors import DataError, UsageError
+from gluebench.fields import quote
+from gluebench.names import printable
+from gluebench.tasks import BENCHMARKS
 
-TIMEOUT_S = 60.0
+TIMEOUT_S = 60.0             # connecting, and each wait for more bytes
+DEADLINE_S = 300.0           # a whole answer (a slow trickle cannot hold a command forever)
+MAX_ANSWER_BYTES = 64 * 1024**2
+MAX_SHOWN_PROBLEMS = 20
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Entry = Literal[tuple(BENCHMARKS)]  # type: ignore[valid-type]
+
+
+def _metrics_are_numbers(tasks: dict, where: str) -> None:
+    """Every entry's metric values are finite numbers (or null): what the tables print."""
+    for name, scores in tasks.items():
+        for metric in BENCHMARKS[name].metrics:
+            if metric not in scores:
+                raise ValueError(f"{where}.{name}.{metric}: missing")
+            value = scores[metric]
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, (int, float)) or
+                                      not math.isfinite(value)):
+                raise ValueError(f"{where}.{name}.{metric}: expected a finite number")
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Subsample(_Answer):
+    of: int
+
+
+class EntryScores(_Answer):
+    score: Finite
+    n: int | None = None
+    collapsed: bool = False
+    subsample: Subsample | None = None
+    ci: dict[str, tuple[Finite, Finite] | None] = {}
+
+
+class Results(_Answer):
+    """A scored submission's results (``gluebench score``'s JSON), as ``tables.details`` reads."""
+
+    split: Literal["dev", "test"]
+    bootstrap: dict[str, Finite]
+    tasks: dict[Entry, EntryScores]
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Results:
+        if "confidence" not in self.bootstrap:
+            raise ValueError("bootstrap.confidence: missing")
+        _metrics_are_numbers(self.model_dump()["tasks"], "tasks")
+        return self
+
+
+class Status(_Answer):
+    id: int
+    state: Literal["queued", "running", "scored", "failed"]
+    queue_position: int | None = None
+    error: str | None = None
+    results: Results | None = None
+
+
+class Row(_Answer):
+    rank: int
+    tied_above: bool = False
+    model: str
+    user: str
+    glue_score: Finite | None = None
+    partial_average: Finite | None = None
+    tasks: dict[Entry, EntryScores] = {}
+    tasks_missing: list[str] = []
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Row:
+        _metrics_are_numbers(self.model_dump()["tasks"], "tasks")
+        return self
+
+
+class Board(_Answer):
+    split: Literal["dev", "test"]
+    rows: list[Row]
+
+
+def check_server_url(base: str) -> str:
+    """``--server`` as a base URL: http(s)://HOST[:PORT][/PATH]; UsageError otherwise."""
+    expected = "expected http://HOST[:PORT] or https://HOST[:PORT]"
+    if not base.isprintable() or any(c.isspace() for c in base):
+        raise UsageError(f"--server {quote(base)}: holds spaces or control characters; "
+                         f"{expected}")
+    try:
+        parts = urlsplit(base)
+        port = parts.port  # ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise UsageError(f"--server {quote(base)}: not a URL ({exc}); {expected}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise UsageError(f"--server {quote(base)}: {expected}")
+    if parts.query or parts.fragment or parts.username is not None:
+        raise UsageError(f"--server {quote(base)}: no user, query or fragment please; "
+                         f"{expected} (the token goes in --token)")
+    return base.rstrip("/")
 
 
 class Client:
     def __init__(self, base: str, token: str | None):
-        if not base.startswith(("http://", "https://")):
-            raise UsageError(f"--server must be an http:// or https:// URL, got '{base[:80]}'")
-        self.base, self.token = base.rstrip("/"), token
+        self.base, self.token = check_server_url(base), token
 
     def _request(self, method: str, path: str, **kwargs) -> dict:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers["Accept"] = "application/json"
         try:
-            response = httpx.request(method, self.base + path, headers=headers,
-                                     timeout=TIMEOUT_S, **kwargs)
+            with httpx.stream(method, self.base + path, headers=headers, timeout=TIMEOUT_S,
+                              **kwargs) as response:
+                body = self._read(response)
         except httpx.HTTPError as exc:
-            raise UsageError(f"cannot reach {self.base}: {exc}") from None
+            reason = printable(str(exc))[:200] or type(exc).__name__
+            raise UsageError(f"cannot reach {self.base}: {reason}") from None
         if response.status_code >= 400:
-            raise UsageError(_explain(response))
-        return response.json()
+            raise UsageError(_explain(response.status_code, body))
+        if 300 <= response.status_code < 400:
+            where = printable(response.headers.get("location", "elsewhere"))[:200]
+            raise UsageError(f"{self.base} answered {response.status_code}, redirecting to "
+                             f"{where}: give that address as --server")
+        return self._json(response, body)
+
+    def _read(self, response) -> bytes:
+        """The body, at most ``MAX_ANSWER_BYTES``, within ``DEADLINE_S``."""
+        deadline, chunks, size = time.monotonic() + DEADLINE_S, [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise UsageError(f"{self.base} answered more than {MAX_ANSWER_BYTES} bytes; "
+                                 "a leaderboard's answers are far smaller: check --server")
+            if time.monotonic() > deadline:
+                raise UsageError(f"{self.base} took more than {DEADLINE_S:.0f} s to answer; "
+                                 "try again later")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _json(self, response, body: bytes) -> dict:
+        kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
+        what = f"{self.base} answered {response.status_code} with"
+        if kind != "application/json":
+            raise UsageError(f"{what} {printable(kind)[:80]}, not the leaderboard API's JSON: "
+                             "is --server the address of a gluebench leaderboard?")
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"{what} malformed JSON ({printable(str(exc))[:120]}); "
+                             "the answer may have been cut short") from None
+
+    def _shaped(self, model: type[BaseModel], answer) -> dict:
+        """``answer`` checked against ``model``; a dict of plain JSON values."""
+        try:
+            return model.model_validate(answer).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the answer"
+            raise UsageError(f"{self.base} answered JSON of another shape than a gluebench "
+                             f"leaderboard's ({printable(where)[:80]}: "
+                             f"{printable(first['msg'])[:120]}): check --server") from None
 
     def submit(self, zip_path: str, fields: dict[str, str]) -> dict:
         path = Path(zip_path)
         if not path.is_file():
             raise DataError(path, "file not found")
         files = {"file": (path.name, path.read_bytes(), "application/zip")}
-        return self._request("POST", "/api/submissions", data=fields, files=files)
+        return self._shaped(Status, self._request("POST", "/api/submissions", data=fields,
+                                                  files=files))
 
     def submission(self, sub_id: int) -> dict:
-        return self._request("GET", f"/api/submissions/{sub_id}")
+        return self._shaped(Status, self._request("GET", f"/api/submissions/{sub_id}"))
 
-    def leaderboard(self) -> dict:
-        return self._request("GET", "/api/leaderboard")
+    def leaderboard(self) -> tuple[dict, dict]:
+        """The board as the server sent it (for ``--json``) and as checked (for the table)."""
+        answer = self._request("GET", "/api/leaderboard")
+        return answer, self._shaped(Board, answer)
 
 
-def _explain(response) -> str:
+def _explain(status: int, body: bytes) -> str:
     """The server's refusal as one line (every problem of a 400 listed after it)."""
     try:
-        body = response.json()
-    except ValueError:
-        return f"server answered {response.status_code}"
-    message = f"server answered {response.status_code}: {body.get('error', body)}"
-    if body.get("problems"):
-        message += "".join(f"\n  {p}" for p in body["problems"])
-    if body.get("retry_after_s"):
-        message += f" (retry after {body['retry_after_s']} s)"
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("error"), str):
+        return f"server answered {status}"
+    message = f"server answered {status}: {printable(answer['error'])[:300]}"
+    problems = answer.get("problems")
+    if isinstance(problems, list):
+        message += "".join(f"\n  {printable(str(p))[:300]}"
+                           for p in problems[:MAX_SHOWN_PROBLEMS])
+    retry = answer.get("retry_after_s")
+    if isinstance(retry, (int, float)) and not isinstance(retry, bool) and retry > 0:
+        message += f" (retry after {retry} s)"
     return message

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import (
     JSON,
@@ -33,8 +34,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from gluebench.errors import UsageError
+from gluebench.fields import escape
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10  # an unreachable PostgreSQL is reported after this, not minutes
 POOL_SIZE = 10  # connections kept per process (and as many more under a burst)
 
 
@@ -121,28 +124,70 @@ def board_version(session: Session) -> tuple:
 def database_url(db: str) -> str:
     """``--db`` as a SQLAlchemy URL: a file path is SQLite; ``postgresql://`` uses psycopg."""
     if db.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + db.split("://", 1)[1]
-    if "://" in db:
-        if db.startswith(("sqlite://", "postgresql+psycopg://")):
-            return db
-        raise UsageError(f"unsupported database URL '{db[:80]}'; use a SQLite file path or "
-                         "postgresql://USER@HOST/DB")
-    return f"sqlite:///{Path(db).expanduser().resolve()}"
+        url = "postgresql+psycopg://" + db.split("://", 1)[1]
+    elif "://" not in db:
+        url = "" if db == ":memory:" else f"sqlite:///{Path(db).expanduser().resolve()}"
+    elif db.startswith(("sqlite://", "postgresql+psycopg://")):
+        url = db
+    else:
+        raise UsageError(f"--db {shown_url(db)}: unsupported database URL; use a SQLite file "
+                         "path or postgresql://USER@HOST/DB")
+    try:
+        parsed = make_url(url) if url else None
+    except Exception:  # noqa: BLE001 - SQLAlchemy's ArgumentError, or ValueError for a port
+        raise UsageError(f"--db {shown_url(db)}: not a database URL; use a SQLite file path or "
+                         "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB") from None
+    if parsed is None or (parsed.get_backend_name() == "sqlite" and _in_memory(parsed)):
+        raise UsageError(f"--db {shown_url(db)}: an in-memory database cannot be shared by "
+                         "the web process and the workers, and is lost on exit; give a file "
+                         "path, e.g. --db leaderboard.db")
+    return url
+
+
+def _in_memory(parsed) -> bool:
+    """An in-memory SQLite database lives in one connection of one process."""
+    name = parsed.database or ""
+    return (name in ("", ":memory:") or name.startswith("file::memory:")
+            or parsed.query.get("mode") == "memory")
+
+
+def shown_url(db: str) -> str:
+    """``--db`` for a message: at most 200 characters, escaped, with any password hidden."""
+    try:
+        parsed = make_url(db) if "://" in db else None
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: nothing to hide in it
+        parsed = None
+    if parsed is not None and parsed.password:
+        db = parsed.render_as_string(hide_password=True)
+    return escape(db)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL)."""
+    parsed = make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
 
 
 class Database:
-    """An engine and two kinds of sessions: ``read()`` and ``write()`` (one transaction each)."""
+    """An engine and two kinds of sessions: ``read()`` and ``write()`` (one transaction each).
 
-    def __init__(self, db: str):
+    ``create=False`` (the web process, the workers): a SQLite file is opened, never made;
+    if it is deleted while serving, connections fail instead of starting an empty one.
+    """
+
+    def __init__(self, db: str, *, create: bool = True):
         self.url = database_url(db)
-        self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        self.path = sqlite_path(self.url)
+        self.is_sqlite = self.path is not None
         if self.is_sqlite:
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False},
                                         pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
-            _sqlite_pragmas(self.engine)
+            _sqlite_pragmas(self.engine, None if create else self.path)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=POOL_SIZE,
-                                        max_overflow=POOL_SIZE)
+                                        max_overflow=POOL_SIZE,
+                                        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+        self.identity = file_identity(self.path) if self.is_sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"),
                                    expire_on_commit=False)
@@ -162,7 +207,24 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, or None when there is none: a replaced file differs."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _sqlite_pragmas(engine: Engine, existing: Path | None) -> None:
+    """WAL, a busy timeout, foreign keys; with ``existing``, open that file read-write
+    only (SQLite's ``mode=rw``): a missing file is an error, not a new empty database."""
+    if existing is not None:
+        @event.listens_for(engine, "do_connect")
+        def open_existing(_dialect, _record, cargs, cparams):
+            cargs[:] = [f"file:{quote(str(existing))}?mode=rw"]
+            cparams["uri"] = True
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
@@ -178,14 +240,21 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}")
 
 
-def migrate(database: Database) -> None:
-    """Bring the schema up to the newest Alembic revision (idempotent)."""
-    from alembic import command
+def alembic_config():
+    """Alembic's configuration for our migrations (``migrations/``)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location",
                            str(resources.files("gluebench.server") / "migrations"))
+    return config
+
+
+def migrate(database: Database) -> None:
+    """Bring the schema up to the newest Alembic revision (idempotent)."""
+    from alembic import command
+
+    config = alembic_config()
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -45,18 +45,28 @@ def _token(request: Request, *, cookie: bool) -> str | None:
 
 def _check(request: Request, token: str) -> User:
     """The token's user, from a short session of its own (a request holds one connection
-    at a time, so a burst of uploads cannot exhaust the pool)."""
-    limiter: FailureLimiter = request.app.state.limiter
-    client = _client(request)
-    wait = limiter.retry_after(client)
-    if wait is not None:
-        raise TooMany("too many failed token checks from this address; wait", wait)
+    at a time, so a burst of uploads cannot exhaust the pool).
+
+    A valid token always works: the limit on failed checks is kept per address, and only
+    turns that address's *wrong* tokens into 429s, so a client guessing tokens from behind
+    the same address (a NAT, a proxy) cannot lock the real users out.
+    """
     try:
         with request.app.state.db.read() as s:
             return authenticate(s, token)
     except Unauthorized:
-        limiter.record(client)
+        refuse_failed_attempt(request)
         raise
+
+
+def refuse_failed_attempt(request: Request) -> None:
+    """Count a wrong token against its address: 429 (with Retry-After) over the limit."""
+    limiter: FailureLimiter = request.app.state.limiter
+    client = _client(request)
+    wait = limiter.retry_after(client)
+    limiter.record(client)
+    if wait is not None:
+        raise TooMany("too many failed token checks from this address; wait", wait)
 
 
 def api_user(request: Request) -> User:

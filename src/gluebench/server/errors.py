@@ -44,3 +44,9 @@ class TooMany(ServerError):
     def __init__(self, message: str, retry_after: float):
         super().__init__(message, retry_after_s=int(retry_after + 0.999))
         self.retry_after = int(retry_after + 0.999)
+
+
+class Unavailable(ServerError):
+    """The database cannot be used now (deleted, unwritable, unreachable): 503."""
+
+    status = 503

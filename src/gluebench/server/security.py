@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -73,3 +74,19 @@ def check_bind(host: str, public: bool) -> None:
     if not public and not is_loopback(host):
         raise UsageError(f"refusing to listen on {host}: it is reachable from other machines; "
                          "pass --public to serve the leaderboard beyond this machine")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, before anything starts, an address this machine cannot listen on (a port in
+    use, a port out of range, a host that is not one of its addresses)."""
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: expected a port number 1-65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
+                         "another --port, or a --host of this machine") from None

@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from gluebench.server.db import Database, migrate
-from gluebench.server.security import check_bind
+from gluebench.server.health import open_database
+from gluebench.server.security import check_bind, check_port
 from gluebench.server.settings import ENV, Settings
 
 POLL_S = 0.5
@@ -55,12 +55,11 @@ def serve(settings: Settings, data_dir: str, *, host: str = "127.0.0.1", port: i
           workers: int = 1, public: bool = False, log=print) -> int:
     """Run until interrupted (SIGINT/SIGTERM) or until the web process exits."""
     check_bind(host, public)
+    check_port(host, port)
     from gluebench.data import open_source
 
     open_source(data_dir)  # a missing data directory fails before anything starts
-    db = Database(settings.db_url)
-    migrate(db)
-    db.dispose()
+    open_database(settings.db_url).dispose()  # checked and migrated, or one line
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 
@@ -10,6 +11,15 @@ from gluebench.errors import UsageError
 
 ENV = "GLUEBENCH_SERVER_SETTINGS"
 MiB = 1024 * 1024
+
+
+CAN_BE_0 = ("score_pause_s",)
+
+
+def _positive(value, *, zero: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and (value >= 0 if zero else value > 0)
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.split not in ("dev", "test"):
             raise UsageError(f"unknown split '{self.split}'; expected dev or test")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float") and not _positive(value, zero=f.name in CAN_BE_0):
+                raise UsageError(f"server setting {f.name}: expected a finite number "
+                                 f"{'>= 0' if f.name in CAN_BE_0 else '> 0'}, got {value!r}")
 
     def to_env(self) -> dict[str, str]:
         return {ENV: json.dumps(asdict(self))}

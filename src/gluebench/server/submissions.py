@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gluebench.names import unsafe_character
 from gluebench.server import quotas
 from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
@@ -19,7 +20,9 @@ from gluebench.submission import inspect_submission
 MAX_NAME, MAX_DESCRIPTION, MAX_URL = 200, 5000, 500
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 PARAM_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MULTILINE = "\n\r\t"  # what a description may hold that a name may not
+# A submission's id is an Integer column: 32 bits in PostgreSQL. Larger ids name nothing.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,17 @@ def parse_metadata(fields: dict[str, str]) -> Metadata:
     """The form fields as ``Metadata``; every problem listed in one ``Invalid``."""
     problems = []
     name = fields.get("name", "").strip()
-    if not name or len(name) > MAX_NAME or CONTROL.search(name):
-        problems.append(f"name: required, at most {MAX_NAME} characters, no control characters")
+    if not name or len(name) > MAX_NAME:
+        problems.append(f"name: required, at most {MAX_NAME} characters")
     description = fields.get("description", "").strip()
     if len(description) > MAX_DESCRIPTION:
         problems.append(f"description: at most {MAX_DESCRIPTION} characters")
     url = fields.get("url", "").strip()
     if url and (not re.fullmatch(r"https?://[^\s<>\"']+", url) or len(url) > MAX_URL):
         problems.append(f"url: an http:// or https:// address of at most {MAX_URL} characters")
+    problems += [f"{key}: {problem}" for key, text, allow in (
+        ("name", name, ""), ("description", description, MULTILINE), ("url", url, ""))
+        if (problem := unsafe_character(text, allow=allow)) is not None]
     params = None
     try:
         params = parse_params(fields.get("params", ""))
@@ -110,8 +116,13 @@ def can_see(sub: Submission, viewer: User | None) -> bool:
     return sub.public and not sub.hidden and sub.state == "scored"
 
 
+def find(session: Session, sub_id: int) -> Submission | None:
+    """The submission ``sub_id``, or None (also for an id no row can have: beyond 32 bits)."""
+    return session.get(Submission, sub_id) if 1 <= sub_id <= MAX_ID else None
+
+
 def get_visible(session: Session, sub_id: int, viewer: User | None) -> Submission:
-    sub = session.get(Submission, sub_id)
+    sub = find(session, sub_id)
     if sub is None or not can_see(sub, viewer):
         raise NotFound(f"no submission {sub_id}")
     return sub
@@ -119,7 +130,7 @@ def get_visible(session: Session, sub_id: int, viewer: User | None) -> Submissio
 
 def get_own(session: Session, sub_id: int, viewer: User) -> Submission:
     """A submission its owner (or an admin) asks about: state, predictions."""
-    sub = session.get(Submission, sub_id)
+    sub = find(session, sub_id)
     if sub is None or not (viewer.is_admin or viewer.id == sub.user_id):
         raise NotFound(f"no submission {sub_id}")
     return sub

@@ -11,6 +11,7 @@ from python_multipart.multipart import FormParser, parse_options_header
 from gluebench.server.errors import Invalid, TooLarge
 
 MAX_FIELDS = 20
+MAX_BOUNDARY = 70  # RFC 2046: a multipart boundary is 1 to 70 characters
 
 
 @dataclass
@@ -22,8 +23,12 @@ class Upload:
 async def read_multipart(request: Request, cap: int) -> Upload:
     """The form fields and files of a ``multipart/form-data`` request of at most ``cap`` bytes."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
-    if content_type != b"multipart/form-data" or not options.get(b"boundary"):
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
         raise Invalid(["expected a multipart/form-data request with a boundary"])
+    if len(boundary) > MAX_BOUNDARY:
+        raise Invalid([f"multipart boundary of {len(boundary)} characters; at most "
+                       f"{MAX_BOUNDARY} (RFC 2046)"])
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > cap):
         raise TooLarge(f"request too large: the limit is {cap} bytes")
@@ -37,10 +42,10 @@ async def read_multipart(request: Request, cap: int) -> Upload:
         _store(upload.files, f.field_name, f.file_object.read())
 
     config = {"MAX_MEMORY_FILE_SIZE": cap + 1, "MAX_BODY_SIZE": cap + 1}
-    parser = FormParser("multipart/form-data", on_field, on_file,
-                        boundary=options[b"boundary"], config=config)
     received = 0
     try:
+        parser = FormParser("multipart/form-data", on_field, on_file, boundary=boundary,
+                            config=config)
         async for chunk in request.stream():
             received += len(chunk)
             if received > cap:

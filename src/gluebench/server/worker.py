@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from gluebench.server import jobs, ties
+from gluebench.server import health, jobs, ties
 from gluebench.server.db import Database, Submission, board_version
 from gluebench.server.scorer import (
     Gold,
@@ -30,6 +30,7 @@ from gluebench.server.scorer import (
 from gluebench.server.settings import Settings
 
 IDLE_POLL_S = 0.25
+DATABASE_RETRY_S = 5.0
 INTERNAL_ERROR = "internal scoring error; the host has been told (see the worker log)"
 
 
@@ -87,12 +88,21 @@ def _compare_some(db, gold, cache, settings: Settings, log) -> int:
         return 0
 
 
+def _database_ok(db: Database, owner: str, log) -> bool:
+    """Score nothing into a database that was deleted or made unwritable (``/healthz``
+    says so too); go on once it is back."""
+    reason = health.problem(db)
+    if reason is not None:
+        log(f"worker {owner}: waiting: {reason}")
+    return reason is None
+
+
 def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
                stop: threading.Event | None = None, log=print) -> None:
     """Score jobs until ``stop`` is set (or SIGTERM)."""
     from gluebench.data import open_source
 
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, create=False)  # `serve` made and migrated it
     gold = Gold(open_source(data_dir), settings.split)
     cache = ties.PredictionCache(db)
     gold.preload()  # read the labels before the first job, not during it
@@ -101,6 +111,9 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
     log(f"worker {owner}: scoring {settings.split} submissions")
     compared_at = None  # the board version when no neighbours were left to compare
     while not stop.is_set():
+        if not _database_ok(db, owner, log):
+            stop.wait(DATABASE_RETRY_S)
+            continue
         jobs.reap(db, settings.max_attempts)
         claim = jobs.claim(db, owner, settings.lease_s)
         if claim is None:  # idle: compare neighbours, else wait for work

@@ -8,17 +8,30 @@ returns a ``concurrent.futures.Future`` of the record ``worker.run_trial`` retur
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
+import threading
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Protocol
 
 from gluebench.errors import UsageError
+from gluebench.fields import quote
 from gluebench.sweep.spec import Resources
 from gluebench.sweep.worker import run_trial
 
 EXECUTORS = ("inline", "process", "ray")
 # Only small JSON records travel through Ray's object store: a small one is plenty.
 RAY_OBJECT_STORE_BYTES = 100 * 1024**2
+RAY_CONNECT_WAIT_S = 5.0   # how long --ray-address may take to answer before Ray starts
+# HOST:PORT of a head node (its GCS), or ray://HOST:PORT (Ray Client); HOST may be [IPv6].
+RAY_ADDRESS = re.compile(r"(?:ray://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                         r":([0-9]{1,5})")
+# Where `ray start --head` records the cluster's address for "auto" (Ray's default temp dir).
+RAY_CURRENT_CLUSTER = Path("/tmp/ray/ray_current_cluster")
+RAY_FORMS = ("HOST:PORT (the head node, e.g. 10.0.0.5:6379), ray://HOST:PORT, auto (the "
+             "cluster `ray start --head` runs on this machine) or local (a new local instance)")
 
 
 class Executor(Protocol):
@@ -112,8 +125,12 @@ class RayExecutor:
             local = {} if address != "local" else {
                 "object_store_memory": RAY_OBJECT_STORE_BYTES,
                 "num_cpus": resources.cpus * max_parallel if max_parallel else None}
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False, **local)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False, **local)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                raise UsageError(f"Ray at {address}: {line}") from None
         self.remote = ray.remote(run_trial).options(
             num_cpus=resources.cpus, num_gpus=resources.gpus, max_retries=0)
         self.refs: list = []
@@ -144,3 +161,52 @@ def make_executor(name: str, *, resources: Resources, max_parallel: int | None,
     if name == "ray":
         return RayExecutor(ray_address, resources, max_parallel)
     raise UsageError(f"unknown executor '{name}'; expected one of: {', '.join(EXECUTORS)}")
+
+
+def check_ray_address(address: str | None) -> str | None:
+    """``--ray-address`` (else ``$RAY_ADDRESS``) checked without importing Ray: its form,
+    then that something answers there within ``RAY_CONNECT_WAIT_S``. None or ``local``:
+    a new local instance (nothing to reach)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None or address == "local":
+        return address
+    flag = f"--ray-address {quote(address)}"
+    target = address
+    if address == "auto":
+        try:
+            target = RAY_CURRENT_CLUSTER.read_text(encoding="utf-8").strip()
+        except OSError:
+            raise UsageError(f"{flag}: no Ray cluster is running on this machine (none in "
+                             f"{RAY_CURRENT_CLUSTER}); start one with `ray start --head`, or "
+                             "give its HOST:PORT") from None
+    form = RAY_ADDRESS.fullmatch(target)
+    if form is None or not 1 <= int(form[2]) <= 65535:
+        raise UsageError(f"{flag}: expected {RAY_FORMS}")
+    problem = _unreachable(form[1].strip("[]"), int(form[2]), RAY_CONNECT_WAIT_S)
+    if problem is not None:
+        raise UsageError(f"{flag}: cannot reach Ray at {target} ({problem}); start the cluster "
+                         "(`ray start --head`), check the address, or leave --ray-address out "
+                         "for a local instance")
+    return address
+
+
+def _unreachable(host: str, port: int, wait: float) -> str | None:
+    """Why nothing answers at host:port within ``wait`` seconds (name lookup included), or
+    None when something does."""
+    outcome: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection((host, port), timeout=wait).close()
+            outcome.append(None)
+        except socket.gaierror:
+            outcome.append("unknown host")
+        except TimeoutError:
+            outcome.append(f"no answer within {wait:.0f} s")
+        except OSError as exc:
+            outcome.append((exc.strerror or str(exc)).lower())
+
+    probe = threading.Thread(target=attempt, daemon=True, name="gluebench-ray-probe")
+    probe.start()
+    probe.join(wait + 0.5)
+    return outcome[0] if outcome else f"no answer within {wait:.0f} s"

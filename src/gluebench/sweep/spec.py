@@ -20,7 +20,10 @@
     gpus = 0               # a fraction (0.25) packs small models onto one GPU
 
 Every value is checked with ``TrainConfig``'s own types (``train.config.coerce``), so a
-bad spec is one ``UsageError`` before anything runs.
+bad spec is one ``UsageError`` before anything runs. A spec is small: at most
+``MAX_SPEC_BYTES``, values nested at most ``MAX_NESTING`` deep, strings of at most
+``MAX_STRING`` characters, and at most ``MAX_TRIALS`` trials (several specs can share a
+SWEEP_DIR).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gluebench.errors import UsageError
+from gluebench.fields import escape, quote
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
 SELECT_ON = ("train-holdout", "dev")
@@ -42,6 +46,11 @@ RESERVED = {"model": "models", "method": "methods", "seeds": "seeds"}
 # What a sweep changes from finetune's defaults: no checkpoints, no test predictions per trial.
 SWEEP_DEFAULTS = {"save_checkpoints": False, "splits": ("dev",)}
 RANDOM_KEYS = ("samples", "seed")
+MAX_TRIALS = 10_000        # one sweep; a bigger grid is almost surely a mistake
+MAX_SPEC_BYTES = 1024**2
+MAX_NESTING = 4            # the file, a table, a list or {low, high}, a list value in it
+MAX_STRING = 1000          # characters in any key or value (a model path fits)
+MAX_TASK_NAME = 40
 
 
 @dataclass(frozen=True)
@@ -87,9 +96,10 @@ def read_spec(path: str | Path, *, select_on: str | None = None) -> SweepSpec:
     path = Path(path)
     where = str(path)
     raw = _load_toml(path)
+    _check_sizes(raw, where)
     unknown = [k for k in raw if k not in TOP_LEVEL]
     if unknown:
-        raise UsageError(f"{where}: unknown key '{unknown[0]}'{_hint(unknown[0], TOP_LEVEL)}; "
+        raise UsageError(f"{where}: unknown key {quote(unknown[0])}{_hint(unknown[0], TOP_LEVEL)}; "
                          f"known: {', '.join(TOP_LEVEL)}")
     if "tasks" not in raw:
         raise UsageError(f"{where}: 'tasks' is missing (e.g. tasks = [\"RTE\", \"MRPC\"])")
@@ -111,20 +121,65 @@ def read_spec(path: str | Path, *, select_on: str | None = None) -> SweepSpec:
     if both:
         raise UsageError(f"{where}: '{both[0]}' is given twice ([grid], [random], [fixed]): "
                          "give each field in one table")
+    _check_trial_count(spec)
     return spec
+
+
+def trial_count(spec: SweepSpec) -> int:
+    """How many trials the spec makes (before a random draw that repeats one is dropped)."""
+    configurations = math.prod(len(v) for v in spec.grid.values()) * max(spec.samples, 1)
+    return (len(spec.models) * len(spec.tasks) * len(spec.methods) * len(spec.seeds)
+            * configurations)
+
+
+def _check_trial_count(spec: SweepSpec) -> None:
+    count = trial_count(spec)
+    if count > MAX_TRIALS:
+        shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+        raise UsageError(f"{spec.path}: the spec makes {shown} trials; a sweep runs at most "
+                         f"{MAX_TRIALS:,}: use fewer values, or split it into several specs "
+                         "(they can share a SWEEP_DIR)")
+
+
+def _check_sizes(value, where: str, at: str = "", depth: int = 1) -> None:
+    """Before a value is read: nesting and string lengths a spec never needs, refused."""
+    if isinstance(value, (dict, list)) and depth > MAX_NESTING:
+        raise UsageError(f"{where}: {at or 'the spec'} is nested more than {MAX_NESTING} "
+                         "levels deep; a spec needs tables and lists of plain values")
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{at}.{key}" if isinstance(key, str) and at else str(key) if not at \
+            else f"{at}[{key}]"
+        for text in (key, item):
+            if isinstance(text, str) and len(text) > MAX_STRING:
+                raise UsageError(f"{where}: {escape(inner)} holds a string of {len(text):,} "
+                                 f"characters; at most {MAX_STRING:,}")
+        _check_sizes(item, where, inner, depth + 1)
+
+
+def _shown(value) -> str:
+    """A value for a message: short and escaped, whatever it holds."""
+    return quote(value) if isinstance(value, str) else escape(repr(value))
 
 
 def _load_toml(path: Path) -> dict:
     if not path.is_file():
         raise UsageError(f"{path}: sweep spec not found")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise UsageError(f"{path}: {path.stat().st_size:,} bytes; a sweep spec is at most "
+                         f"{MAX_SPEC_BYTES:,}")
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to read; a spec needs tables and lists "
+                         "of plain values") from None
     except ValueError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        raise UsageError(f"{path}: not valid TOML: {escape(str(exc))}") from None
 
 
 def _hint(name: str, known) -> str:
@@ -140,7 +195,7 @@ def _list(value, key: str, where: str) -> list:
     if not value:
         raise UsageError(f"{where}: '{key}' is empty; give at least one value")
     if len(set(map(repr, value))) != len(value):
-        raise UsageError(f"{where}: '{key}' repeats a value: {value}")
+        raise UsageError(f"{where}: '{key}' repeats a value: {_shown(value)}")
     return value
 
 
@@ -158,6 +213,9 @@ def _tasks(value, where: str) -> list[str]:
     names = _list(value, "tasks", where)
     if not all(isinstance(n, str) for n in names):
         raise UsageError(f"{where}: 'tasks' must be task names, e.g. [\"RTE\", \"MRPC\"]")
+    odd = next((n for n in names if len(n) > MAX_TASK_NAME or not n.isprintable()), None)
+    if odd is not None:
+        raise UsageError(f"{where}: tasks: {quote(odd)} is not a task name, e.g. RTE, MRPC")
     try:
         return [t.name for t in tasks_to_run(",".join(names))]
     except UsageError as exc:
@@ -190,10 +248,11 @@ def _seeds(value, where: str) -> list[int]:
 def _field_name(key: str, table: str, where: str) -> str:
     name = key.replace("-", "_")
     if name in RESERVED:
-        raise UsageError(f"{where}: [{table}] {key}: use the top-level '{RESERVED[name]}' list")
+        raise UsageError(f"{where}: [{table}] {quote(key)}: use the top-level "
+                         f"'{RESERVED[name]}' list")
     if name not in FIELDS:
         known = [n for n in FIELDS if n not in RESERVED]
-        raise UsageError(f"{where}: [{table}] unknown field '{key}'{_hint(name, known)}; "
+        raise UsageError(f"{where}: [{table}] unknown field {quote(key)}{_hint(name, known)}; "
                          f"known: {', '.join(known)}")
     return name
 
@@ -221,7 +280,7 @@ def _random(table: dict, where: str) -> tuple[dict, int, int]:
         raise UsageError(f"{where}: [random] names no field to sample")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UsageError(f"{where}: [random] needs 'samples', a positive whole number, "
-                         f"got {samples!r}")
+                         f"got {_shown(samples)}")
     try:
         seed = parse_seed(table.get("seed", 0))
     except ValueError as exc:
@@ -245,7 +304,7 @@ def _distribution(name: str, value, where: str):
     high = coerce(name, value["high"], f"{where}: [random] {name}.high")
     if not isinstance(low, (int, float)) or isinstance(low, bool) or not low < high:
         raise UsageError(f"{where}: [random] {name}: need numbers with low < high, "
-                         f"got {low!r}, {high!r}")
+                         f"got {_shown(low)}, {_shown(high)}")
     log = value.get("log", False)
     if not isinstance(log, bool) or (log and low <= 0):
         raise UsageError(f"{where}: [random] {name}: 'log' must be true or false, and a log "
@@ -261,16 +320,16 @@ def _resources(table: dict, where: str) -> Resources:
     cpus, gpus = table.get("cpus", 1), table.get("gpus", 0)
     if isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1:
         raise UsageError(f"{where}: [resources] cpus must be a positive whole number, "
-                         f"got {cpus!r}")
+                         f"got {_shown(cpus)}")
     if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or \
             (gpus > 1 and not float(gpus).is_integer()) or not math.isfinite(gpus):
         raise UsageError(f"{where}: [resources] gpus must be 0, a fraction below 1, or a whole "
-                         f"number, got {gpus!r}")
+                         f"number, got {_shown(gpus)}")
     return Resources(cpus, float(gpus))
 
 
 def _select_on(value, where: str) -> str:
     if value not in SELECT_ON:
         raise UsageError(f"{where}: select_on must be one of: {', '.join(SELECT_ON)}; "
-                         f"got {value!r}")
+                         f"got {_shown(value)}")
     return value

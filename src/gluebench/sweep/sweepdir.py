@@ -20,6 +20,7 @@ from pathlib import Path
 from gluebench import SCHEMA_VERSION
 from gluebench.errors import UsageError
 from gluebench.sweep.trials import Trial
+from gluebench.train.lock import LOCK_NAME, RunLock
 from gluebench.tsv import read_json, write_json
 
 
@@ -41,9 +42,16 @@ class SweepDir:
         """Before any trial runs: SWEEP_DIR is a directory (or can become one)."""
         if self.root.exists() and not self.root.is_dir():
             raise UsageError(f"{self.root}: exists and is not a directory")
-        if self.root.is_dir() and any(self.root.iterdir()) and not self.plan_path.is_file():
+        started = self.plan_path.is_file() or (self.root / LOCK_NAME).is_file()
+        if self.root.is_dir() and any(self.root.iterdir()) and not started:
             raise UsageError(f"{self.root}: not empty and not a sweep directory (no "
                              "sweep.json); choose another -o")
+
+    def lock(self) -> RunLock:
+        """One sweep writes here at a time: a second one is told so (pid, host, since when)
+        in one line before it writes anything, instead of running the same trials and
+        recording the first one's locked trials as failures."""
+        return RunLock(self.root)
 
     def write_plan(self, plan: dict) -> None:
         write_json(self.plan_path, {"schema_version": SCHEMA_VERSION, "kind": "sweep", **plan})

@@ -13,8 +13,8 @@ from gluebench.report.tables import METRIC_LABELS, entry_cell
 from gluebench.server import board, submissions
 from gluebench.server.accounts import authenticate
 from gluebench.server.db import User
-from gluebench.server.deps import COOKIE, session, viewer
-from gluebench.server.errors import ServerError
+from gluebench.server.deps import COOKIE, refuse_failed_attempt, session, viewer
+from gluebench.server.errors import ServerError, TooMany, Unauthorized
 from gluebench.server.routers.leaderboard import board_query
 from gluebench.tasks import BENCHMARKS
 
@@ -120,16 +120,17 @@ def login_page(request: Request, who: User | None = Depends(viewer)):
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, token: str = Form(..., max_length=200),
           s: Session = Depends(session)):
-    limiter = request.app.state.limiter
-    client = request.client.host if request.client else "unknown"
     try:
-        if limiter.retry_after(client) is not None:
-            raise ServerError("too many failed attempts; wait a minute")
         authenticate(s, token.strip())
-    except ServerError as exc:
-        limiter.record(client)
+    except ServerError as exc:  # a wrong token: counted; a valid one is never refused
+        message = exc.message
+        if isinstance(exc, Unauthorized):
+            try:
+                refuse_failed_attempt(request)
+            except TooMany:
+                message = "too many failed attempts; wait a minute"
         return request.app.state.templates.TemplateResponse(
-            request, "login.html", {"who": None, "error": exc.message}, status_code=401)
+            request, "login.html", {"who": None, "error": message}, status_code=401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=30 * 24 * 3600)

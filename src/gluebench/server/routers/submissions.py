@@ -7,10 +7,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from gluebench.server import submissions
+from gluebench.server import health, submissions
 from gluebench.server.db import Database, User
 from gluebench.server.deps import api_user, database, session, settings, viewer
-from gluebench.server.errors import Invalid
+from gluebench.server.errors import Invalid, Unavailable
 from gluebench.server.settings import Settings
 from gluebench.server.uploads import read_multipart
 
@@ -25,6 +25,9 @@ async def create(request: Request, user: User = Depends(api_user),
     400 lists every problem with the zip or the fields; 413 over the size cap; 429 over a
     quota, with ``Retry-After``. Accepted submissions are queued for scoring (202).
     """
+    unusable = await run_in_threadpool(health.problem, db)
+    if unusable is not None:  # never accept a submission into a deleted or read-only file
+        raise Unavailable(f"the leaderboard cannot take submissions now: {unusable}")
     upload = await read_multipart(request, config.max_upload_bytes)
     extra_files = sorted(set(upload.files) - {"file"})
     if extra_files:
