@@ -44,9 +44,10 @@ def recipe_studies(n_studies: int, *, gap: float = 0.0, n: int = 277, seeds: int
 
 # ---- synthetic sweep and study folders: records and dev outputs, no training ------------
 
-def trial(key: str, task: str, method: str, seed: int, point: dict) -> dict:
-    config_id = f"{task}-{method}-" + "-".join(f"{k}={v}" for k, v in point.items())
-    return {"key": key, "task": task, "model": None, "method": method, "seed": seed,
+def trial(key: str, task: str, method: str, seed: int, point: dict,
+          model: str | None = None) -> dict:
+    config_id = f"{model}-{task}-{method}-" + "-".join(f"{k}={v}" for k, v in point.items())
+    return {"key": key, "task": task, "model": model, "method": method, "seed": seed,
             "point": point, "config": {}, "config_id": config_id}
 
 

@@ -12,13 +12,12 @@ import pytest
 from scipy import stats as sps
 
 from gluebench.seed_stats import (
-    SeedVariance,
     common_resamples,
     holm,
     mean_sd,
     seed_interval,
     seed_paired_test,
-    seed_terms,
+    seed_variance,
     t_result,
 )
 from gluebench.stats import bootstrap_ci, paired_test
@@ -115,11 +114,12 @@ def test_identical_seeds_give_the_one_seed_interval_not_a_narrower_one():
     assert width(pooled) < width(single) / 1.5       # what pooling seeds did
 
 
-def test_without_shared_variance_the_test_is_welchs_t():
+def test_when_the_seeds_outweigh_the_examples_the_test_is_welchs_t():
     rng = np.random.default_rng(5)
     for _ in range(5):
         a, b = rng.normal(70, 4, 3), rng.normal(66, 6, 4)
-        ci, p = t_result(a.mean() - b.mean(), SeedVariance(seed_terms(a, b), 0.0), 0.95)
+        var = seed_variance(0.0, (a, 0.0), (b, 0.0))   # no example noise
+        ci, p = t_result(a.mean() - b.mean(), var, 0.95)
         ref = sps.ttest_ind(a, b, equal_var=False)
         assert p == pytest.approx(ref.pvalue, rel=1e-9)
         low, high = ref.confidence_interval(0.95)
@@ -128,7 +128,7 @@ def test_without_shared_variance_the_test_is_welchs_t():
 
 def test_one_seed_on_one_side_is_students_pooled_t():
     a, b = np.array([71.0, 66.5, 69.0, 73.2]), np.array([64.0])
-    _, p = t_result(a.mean() - b.mean(), SeedVariance(seed_terms(a, b), 0.0), 0.95)
+    _, p = t_result(a.mean() - b.mean(), seed_variance(0.0, (a, 0.0), (b, 0.0)), 0.95)
     assert p == pytest.approx(sps.ttest_ind(a, b, equal_var=True).pvalue, rel=1e-9)
 
 
@@ -153,9 +153,27 @@ def test_seed_spread_widens_the_test_beyond_the_examples():
     scores_a = 100 * (a == gold[0]).mean(axis=1)
     scores_b = 100 * (b == gold[0]).mean(axis=1)
     assert got.a == pytest.approx(scores_a.mean()) and got.b == pytest.approx(scores_b.mean())
-    # Welch's variance plus a shared part: at least as wide as the seed scores alone.
+    # The examples' variance plus the seeds' beyond it: at least the seed scores' spread.
     assert got.se >= np.sqrt(scores_a.var(ddof=1) / 3 + scores_b.var(ddof=1) / 3) - 1e-9
     assert got.ci[0] < got.diff < got.ci[1] and got.p_value < 0.05
+
+
+def test_seeds_that_agree_by_chance_do_not_shrink_the_variance_below_the_examples():
+    """Three seeds whose scores happen to be within 0.4 points: their spread says little."""
+    base = recipe_studies(1, rng_seed=9)[0][0]
+    rng = np.random.default_rng(9)
+    flip = lambda acc: np.where(rng.random(277) < acc, base, 1 - base)  # noqa: E731
+    a = np.stack([flip(0.62) for _ in range(40)])
+    b = np.stack([flip(0.60) for _ in range(40)])
+    score = lambda p: 100 * (p == base).mean(axis=1)  # noqa: E731
+    pick = lambda p: p[np.argsort(np.abs(score(p) - np.median(score(p))))[:3]]  # noqa: E731
+    a, b = pick(a), pick(b)                            # the 3 most alike of 40 seeds
+    assert np.ptp(score(a)) < 1 and np.ptp(score(b)) < 1
+    got = seed_paired_test(ACC, base, a, b, n_resamples=1000)["score"]
+    welch = sps.ttest_ind(score(a), score(b), equal_var=False)
+    own = np.sqrt(((a == base).mean(axis=1) * (1 - (a == base).mean(axis=1))).mean() / 277)
+    assert got.se > 100 * own * np.sqrt(2 / 3) * 0.8     # each seed's own example noise
+    assert got.p_value > welch.pvalue and got.df > 2
 
 
 def test_holm_by_hand_and_its_properties():
@@ -181,4 +199,4 @@ def test_bad_shapes_say_what_was_expected():
     with pytest.raises(ValueError, match=r"expected \(seeds, 3\) predictions"):
         seed_paired_test(ACC, np.zeros(3, int), np.zeros((2, 4), int), np.zeros((2, 3), int))
     with pytest.raises(ValueError, match="at least 2 seeds"):
-        seed_terms(np.array([1.0]))
+        seed_variance(0.0, (np.array([1.0]), 0.0))

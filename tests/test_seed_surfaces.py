@@ -61,11 +61,11 @@ def _holm(p_values):
 
 
 def test_compare_takes_a_folder_of_per_seed_folders(two_recipes, tmp_path, run_cli):
-    from gluebench.seed_stats import seed_paired_test
-
     a, b = two_recipes
     code, out, err = run_cli("compare", a, b, "--data-dir", SAMPLE, "--json", tmp_path / "c.json")
     assert code == 0, err
+    from gluebench.seed_stats import seed_paired_test
+
     assert "p (Holm)" in out and "3/3" in out
     result = json.loads((tmp_path / "c.json").read_text())
     assert result["seeds"] == {"a": ["seed1", "seed2", "seed3"],
@@ -163,9 +163,9 @@ def test_a_configuration_with_a_failed_seed_cannot_win(tmp_path):
                                  else {"status": "ok", "summary": summary({"RTE": 60.0},
                                                                           holdout)})
     best = select(SweepDir(write_sweep(tmp_path / "s", trials, records)))["best"]
-    assert len(best) == 1 and best[0]["n_configs"] == 2 and best[0]["n_eligible"] == 1
-    assert best[0]["best"]["point"] == {"learning_rate": 1e-4}
+    assert len(best) == 1 and best[0]["best"]["point"] == {"learning_rate": 1e-4}
     assert best[0]["best"]["seeds"] == [1, 2, 3]
+    assert best[0]["n_configs"] == 2 and best[0]["n_eligible"] == 1
 
 
 def _mnli_sweep(root, *, gap: float = 0.0, rng_seed: int = 0):
@@ -185,13 +185,34 @@ def _mnli_sweep(root, *, gap: float = 0.0, rng_seed: int = 0):
     return write_sweep(root, trials, records)
 
 
+def test_a_sweeps_comparisons_of_one_recipe_with_itself_are_calibrated(tmp_path):
+    """400 simulated studies as 400 models of one sweep: two methods, one recipe, 3 seeds."""
+    from gluebench.sweep.select import compare_methods, select
+    from gluebench.sweep.sweepdir import SweepDir
+
+    studies = 400
+    gold, pred = recipe_studies(studies, rng_seed=0)
+    trials, records = [], {}
+    for i in range(studies):
+        for m, method in enumerate(("full", "bitfit")):
+            for s, seed in enumerate((1, 2, 3)):
+                t = trial(f"{i}-{method}-{seed}", "RTE", method, seed, {"lr": 1}, f"m{i}")
+                trials.append(t)
+                records[t["key"]] = {"status": "ok", "summary": summary({"RTE": 60.0}, 60.0)}
+                write_outputs(tmp_path, t["key"], "RTE", gold[i], pred[i, m, s], 2)
+    sweep = SweepDir(write_sweep(tmp_path, trials, records))
+    rows = compare_methods(sweep, select(sweep), n_resamples=200)
+    assert len(rows) == studies
+    hits = sum(r["p_value"] < 0.05 for r in rows)      # raw p: one test per study
+    assert sps.binomtest(hits, studies, 0.05).pvalue > 0.001, hits / studies
+
+
 def test_sweep_methods_are_tested_on_every_glue_entry_and_holm_adjusted(tmp_path):
-    from gluebench.sweep.select import compare_methods, compared_entries, select
+    from gluebench.sweep.select import compare_methods, select
     from gluebench.sweep.sweepdir import SweepDir
 
     sweep = SweepDir(_mnli_sweep(tmp_path / "s", gap=0.15))
     rows = compare_methods(sweep, select(sweep), n_resamples=200)
-    assert compared_entries("MNLI") == ["MNLI-m", "MNLI-mm"]
     assert [r["entry"] for r in rows] == ["MNLI-m", "MNLI-mm"]          # AX: a diagnostic
     assert all(r["seeds_a"] == r["seeds_b"] == [1, 2, 3] and r["n"] == 150 for r in rows)
     assert [r["p_holm"] for r in rows] == pytest.approx(_holm([r["p_value"] for r in rows]))
@@ -217,11 +238,13 @@ def _mnli_study(root):
 def test_studies_test_the_same_entries_as_sweeps(tmp_path):
     from gluebench.studies.compare import analyse
     from gluebench.studies.design import StudyDir
-    from gluebench.sweep.select import compared_entries
 
     analysis = analyse(StudyDir(_mnli_study(tmp_path / "study")), n_resamples=200)
     tests = analysis["tests"]
-    assert [t["entry"] for t in tests] == compared_entries("MNLI") == ["MNLI-m", "MNLI-mm"]
+    assert [t["entry"] for t in tests] == ["MNLI-m", "MNLI-mm"]
+    from gluebench.sweep.select import compared_entries
+
+    assert compared_entries("MNLI") == ["MNLI-m", "MNLI-mm"]
     assert all(t["variant"] == "drop-2" and t["control"] == "full" for t in tests)
     assert [t["p_holm"] for t in tests] == pytest.approx(_holm([t["p_value"] for t in tests]))
     drop = next(r for r in analysis["rows"] if r["name"] == "drop-2")
@@ -231,7 +254,7 @@ def test_studies_test_the_same_entries_as_sweeps(tmp_path):
 # ---- reports: bold means Holm-adjusted p < 0.05 -----------------------------------------
 
 def _test_row(p: float, p_holm: float, **names) -> dict:
-    return {"entry": "RTE", "seeds_a": [1, 2, 3], "seeds_b": [1, 2, 3], "n": 277,
+    return {"entry": "RTE", "seeds_a": [1, 2, 3], "seeds_b": [1, 2, 3], "seeds": 3, "n": 277,
             "score_a": 70.0, "score_b": 65.0, "diff": 5.0, "ci": [1.0, 9.0], "p_value": p,
             "p_holm": p_holm, **names}
 
@@ -246,8 +269,8 @@ def test_reports_bold_only_what_survives_holm(kind):
     rows = [_test_row(0.01, 0.2, **names), _test_row(0.0004, 0.003, **names)]
     block = (tests_table({"tests": rows}) if kind == "study" else
              _comparison_table(rows, dev_selected=False))
-    assert block.headers[-2:] == ["p", "p (Holm)"]
-    assert "Holm-adjusted" in block.caption and "bold: Holm-adjusted p < 0.05" in block.caption
     bold = [[cell.text for cell in row if cell.bold] for row in block.rows]
     assert bold == [[], ["+5.0", "0.003"]]
+    assert block.headers[-2:] == ["p", "p (Holm)"]
+    assert "Holm-adjusted" in block.caption and "bold: Holm-adjusted p < 0.05" in block.caption
     assert [row[-2].text for row in block.rows] == ["0.010", "<0.001"]

@@ -2,26 +2,26 @@
 
 A recipe trained with S seeds gives S prediction vectors on the same dev examples. Pooling
 every (seed, example) pair as one observation treats seed-to-seed variation as if more
-examples had been drawn, so intervals come out too narrow and tests far too eager. Here:
+examples had been drawn, so intervals come out too narrow and tests far too eager. Here
+the score of a recipe is the mean over its seeds of each seed's score, and
 
-- the score of a recipe is the mean over its seeds of each seed's score;
-- examples are resampled with the *same* indices for every seed (and for both recipes of a
-  comparison), which measures how the dev set's sampling moves the seed mean;
-- the test is Welch's t on the per-seed scores (Reimers & Gurevych 2017), its variance
-  widened by the part of the example-sampling variance that the per-seed scores cannot
-  show: what the seeds share. Each seed's own example noise is already in the spread of the
-  seed scores, so it is subtracted from the bootstrap variance before adding it.
+    Var(mean A - mean B) = examples + excess_A / S_A + excess_B / S_B
 
-With V_A = var(seed scores of A) / S_A (likewise B), ``shared`` the example-bootstrap
-variance of the difference of seed means less each side's seed-specific example noise:
+- ``examples``: the bootstrap variance of the difference with the seeds held fixed, the
+  examples resampled with the *same* indices for every seed of both recipes (so what the
+  seeds share cancels as it does in the data);
+- ``excess``: the variance of a recipe's seed scores beyond each seed's own example noise
+  (var(seed scores) = seed effect + own noise; the own noise is measured by the same
+  bootstrap and is already in ``examples``), never below zero.
 
-    t = (mean A - mean B) / sqrt(V_A + V_B + shared),   df: Welch-Satterthwaite over V_A, V_B
-
-Deterministic systems (no seed spread) get the paired bootstrap test over examples; systems
-whose seeds vary and agree on no example get Welch's test. With one seed on one side that
-side's seed variance is taken to equal the other side's (Student's pooled variance). A
-plain bootstrap over 3 seeds underestimates the seed variance by a third and is
-anti-conservative; the simulation in ``tests/test_seed_stats.py`` checks the rate.
+The test is t = difference / sqrt(Var) with Welch-Satterthwaite degrees of freedom, each
+seed term's noise being that of the sample variance it comes from (S - 1 df); the
+examples' term counts as exact. When the seeds vary far more than the examples explain
+this is Welch's t on the per-seed scores (Reimers & Gurevych 2017); deterministic systems
+(identical seeds) get the paired bootstrap test over examples. A side with one seed takes
+the other side's seed variance (Student's pooled form). A plain bootstrap over 3 seeds is
+anti-conservative (it underestimates the seed variance by a third, and double counts each
+seed's example noise): ``benchmarks/seed_stats_calibration.py`` measures all of these.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from gluebench.stats import (
     rng_for,
 )
 
-TEST_NAME = ("seed-aware: Welch t over per-seed scores, plus the example-bootstrap "
-             "variance the seeds share (examples resampled with the same indices for all "
-             "seeds), two-sided")
+TEST_NAME = ("seed-aware t: example-bootstrap variance of the difference of seed means "
+             "(examples resampled with the same indices for every seed) plus the seed "
+             "variance beyond it, Welch-Satterthwaite df, two-sided")
 CI_NAME = "t interval of the difference of seed means (same variance and df as the test)"
 
 
@@ -137,39 +137,50 @@ def _seed_specific(reps: np.ndarray) -> float:
 
 @dataclass
 class SeedVariance:
-    """A seed-aware variance: seed terms (each with its degrees of freedom) and a shared one."""
+    """Var(difference of seed means): the examples' part plus the seeds' part beyond it.
 
-    seed_terms: list[tuple[float, int]]   # (variance of the mean, df of its estimate)
-    shared: float      # example-sampling variance the seeds share (taken as exact)
+    ``examples``: the bootstrap variance with the seeds held fixed (exact: many examples).
+    ``seeds``: per side (or one pooled term), (seed variance beyond the seeds' own example
+    noise, variance of the seed scores, df): var(seed scores) = seed effect + own example
+    noise, and the latter is already in ``examples``.
+    """
+
+    examples: float
+    seeds: list[tuple[float, float, int]]
 
     @property
     def se(self) -> float:
-        return float(np.sqrt(sum(v for v, _ in self.seed_terms) + self.shared))
+        return float(np.sqrt(self.examples + sum(excess for excess, _, _ in self.seeds)))
 
     @property
     def df(self) -> float:
-        """Welch-Satterthwaite; the bootstrap term counts as exact (infinite df)."""
-        noisy = sum(v * v / d for v, d in self.seed_terms)
+        """Welch-Satterthwaite. A seed term's noise is that of the sample variance it comes
+        from (which estimates the seed effect *and* the example noise), not of its excess."""
+        noisy = sum(total * total / df for _, total, df in self.seeds)
         return float("inf") if noisy == 0 else self.se ** 4 / noisy
 
 
-def seed_terms(x_a: np.ndarray, x_b: np.ndarray | None = None) -> list[tuple[float, int]]:
-    """Welch's per-side terms var/S (df S-1); a one-seed side borrows the other's variance.
+def seed_variance(examples: float, *sides: tuple[np.ndarray, float]) -> SeedVariance:
+    """The variance of a mean (one side) or of a difference of means (two sides).
 
-    With one seed on one side, the two sides share one variance estimate (Student's pooled
-    form with the other side's df); with one seed on each side there is no seed term.
+    ``sides``: (per-seed scores, each seed's own example-noise variance) per side. A side
+    with one seed takes the other side's seed variance (Student's pooled form, with the
+    other side's df); with one seed on each side only the examples are left.
     """
-    sides = [x for x in (x_a, x_b) if x is not None]
-    spread = [x for x in sides if len(x) > 1]
+    spread = [(x, own) for x, own in sides if len(x) > 1]
     if not spread:
         if len(sides) == 1:
             raise ValueError("a seed-aware interval needs at least 2 seeds")
-        return []
+        return SeedVariance(examples, [])
     if len(spread) == len(sides):
-        return [(float(np.var(x, ddof=1)) / len(x), len(x) - 1) for x in sides]
-    x = spread[0]
-    pooled = float(np.var(x, ddof=1)) * sum(1 / len(y) for y in sides)
-    return [(pooled, len(x) - 1)]
+        scale = [1 / len(x) for x, _ in sides]
+    else:                       # one side with one seed: both sides share one estimate
+        scale = [sum(1 / len(x) for x, _ in sides)]
+    terms = []
+    for (x, own), k in zip(spread, scale, strict=True):
+        var = float(np.var(x, ddof=1))
+        terms.append((k * max(var - own, 0.0), k * max(var, own), len(x) - 1))
+    return SeedVariance(examples, terms)
 
 
 @dataclass
@@ -221,9 +232,8 @@ def seed_paired_test(
     out = {}
     for m, r in reps.items():
         ra, rb = r[:, :s_a], r[:, s_a:]
-        boot = float(np.var(ra.mean(axis=1) - rb.mean(axis=1), ddof=1))
-        own = _seed_specific(ra) / s_a + _seed_specific(rb) / rb.shape[1]
-        var = SeedVariance(seed_terms(obs_a[m], obs_b[m]), max(0.0, boot - own))
+        var = seed_variance(float(np.var(ra.mean(axis=1) - rb.mean(axis=1), ddof=1)),
+                            (obs_a[m], _seed_specific(ra)), (obs_b[m], _seed_specific(rb)))
         a, b = float(obs_a[m].mean()), float(obs_b[m].mean())
         ci, p = t_result(a - b, var, confidence)
         out[m] = SeedPairedResult(a, b, a - b, ci, p, mean_sd(obs_a[m])[1],
@@ -253,10 +263,9 @@ def seed_interval(
     reps = common_resamples(metrics, gold, preds, n_resamples, rng_for(seed, name))
     out = {}
     for m, r in reps.items():
-        boot = float(np.var(r.mean(axis=1), ddof=1))
-        var = SeedVariance(seed_terms(obs[m]), max(0.0, boot - _seed_specific(r) / r.shape[1]))
+        var = seed_variance(float(np.var(r.mean(axis=1), ddof=1)), (obs[m], _seed_specific(r)))
         mean = float(obs[m].mean())
-        out[m] = {"mean": mean, "sd": mean_sd(obs[m])[1], "ci": t_result(mean, var,
-                                                                          confidence)[0],
-                  "seeds": int(preds.shape[0]), "n": len(gold)}
+        out[m] = {"mean": mean, "sd": mean_sd(obs[m])[1],
+                  "ci": t_result(mean, var, confidence)[0], "seeds": int(preds.shape[0]),
+                  "n": len(gold)}
     return out
