@@ -66,13 +66,13 @@ def compare_predictions(source: DataSource, a_dir: Side, b_dir: Side, *, split: 
 
     ``names``: what the result calls A and B (default: the folders as given).
     """
+    name_a, name_b = names or (_name(a_dir), _name(b_dir))
     seeds_a, seeds_b = seed_folders(a_dir), seed_folders(b_dir)
     files_a = {s: prediction_files(p) for s, p in seeds_a.items()}
     files_b = {s: prediction_files(p) for s, p in seeds_b.items()}
-    shared = _shared_entries(files_a, files_b, a_dir, b_dir)
+    shared = _shared_entries(files_a, files_b, name_a, name_b)
     head = {"schema_version": SCHEMA_VERSION, "gluebench_version": __version__, "split": split,
-            "a": names[0] if names else _name(a_dir), "b": names[1] if names else _name(b_dir),
-            "data_source": source.description}
+            "a": name_a, "b": name_b, "data_source": source.description}
     stats = {"n_resamples": n_resamples, "confidence": DEFAULT_CONFIDENCE, "seed": seed}
     if len(files_a) == len(files_b) == 1:
         tasks = {name: _one_seed(source, name, files_a, files_b, split, n_resamples, seed)
@@ -90,11 +90,12 @@ def compare_predictions(source: DataSource, a_dir: Side, b_dir: Side, *, split: 
 
 
 def _name(side: Side) -> str:
-    return str(side) if not isinstance(side, Mapping) else os.path.commonpath(
-        [str(v) for v in side.values()]) if side else ""
+    if not isinstance(side, Mapping):
+        return str(side)
+    return os.path.commonpath([str(v) for v in side.values()]) if side else ""
 
 
-def _shared_entries(files_a: dict, files_b: dict, a_dir: Side, b_dir: Side) -> list[str]:
+def _shared_entries(files_a: dict, files_b: dict, name_a: str, name_b: str) -> list[str]:
     """Entries at least one seed of each side predicts, in GLUE order; the rest are warned."""
     in_a = {n for f in files_a.values() for n in f}
     in_b = {n for f in files_b.values() for n in f}
@@ -103,7 +104,7 @@ def _shared_entries(files_a: dict, files_b: dict, a_dir: Side, b_dir: Side) -> l
                       GlueBenchWarning, stacklevel=3)
     shared = [n for n in BENCHMARKS if n in in_a and n in in_b]
     if not shared:
-        raise DataError(_name(b_dir), f"no prediction file in common with {_name(a_dir)}")
+        raise DataError(name_b, f"no prediction file in common with {name_a}")
     for side, files in (("A", files_a), ("B", files_b)):
         for name in shared:
             missing = [s for s, f in files.items() if name not in f]

@@ -24,9 +24,6 @@ from gluebench.sweep.sweepdir import SweepDir
 from gluebench.tasks import BENCHMARKS, TASKS
 from gluebench.train.rundir import entries_of, task_score_of
 
-__all__ = ["compare_methods", "compared_entries", "configurations", "holm_adjust", "mean_sd",
-           "paired_comparison", "seed_dev", "select"]
-
 LABELS = {"train-holdout": "selected on a held-out part of train",
           "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
 
