@@ -144,6 +144,7 @@ def test_deterministic_systems_get_the_paired_test_over_examples():
     assert got.diff == pytest.approx(d.mean())
     assert got.p_value == pytest.approx(2 * sps.norm.sf(abs(z)), abs=0.01)
     assert got.sd_a == got.sd_b == 0.0 and got.df == float("inf")
+    assert got.to_dict()["df"] is None                   # JSON has no infinity
 
 
 def test_seed_spread_widens_the_test_beyond_the_examples():

@@ -198,9 +198,10 @@ class SeedPairedResult:
     df: float
 
     def to_dict(self) -> dict:
+        """JSON-ready: an infinite df (a normal reference, no seed spread) is null."""
         return {"a": self.a, "b": self.b, "diff": self.diff, "ci": self.ci,
                 "p_value": self.p_value, "sd_a": self.sd_a, "sd_b": self.sd_b,
-                "se": self.se, "df": self.df}
+                "se": self.se, "df": self.df if np.isfinite(self.df) else None}
 
 
 def t_result(diff: float, var: SeedVariance, confidence: float) -> tuple[list[float], float]:
@@ -248,9 +249,9 @@ def seed_interval(
 ) -> dict[str, dict]:
     """Each metric's (and the score's) mean over seeds with its seed-aware CI.
 
-    ``preds``: (S, n). The same variance as ``seed_paired_test`` for one side: the seed
-    scores' variance / S plus the example-sampling variance the seeds share. With one seed:
-    the percentile bootstrap of ``stats.bootstrap_ci``.
+    ``preds``: (S, n). The variance of ``seed_paired_test`` for one side: the bootstrap
+    variance of the seed mean over examples plus the seed variance beyond the seeds' own
+    example noise. With one seed: the percentile bootstrap of ``stats.bootstrap_ci``.
     """
     gold, preds = np.asarray(gold), np.asarray(preds)
     _check_shapes(gold, preds)

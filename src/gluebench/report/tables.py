@@ -130,8 +130,9 @@ def comparison(result: dict) -> Table:
         table.add_row(name, *counts, f"{s['a']:.1f}", f"{s['b']:.1f}", f"{s['diff']:+.1f}",
                       interval(s["ci"], 1.0), _p(s["p_value"]), *holm)
     if seeds:
-        table.caption = ("Seed-aware test: Welch t over per-seed scores plus the example "
-                         "variance the seeds share; p (Holm): Holm-adjusted across these entries")
+        table.caption = ("Seed-aware t test (examples resampled with the same indices for every "
+                         "seed, plus the seed variance beyond them); p (Holm): Holm-adjusted "
+                         "across these entries")
     return table
 
 

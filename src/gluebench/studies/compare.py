@@ -1,8 +1,8 @@
 """A study's numbers: each variant against its controls, over seeds and dev examples.
 
 Per variant and entry (``sweep.select.compared_entries``: MNLI-m and MNLI-mm, not AX): the
-dev score's mean ± sd over seeds with its seed-aware CI (``seed_stats.seed_interval``: seed
-spread plus the example variance the seeds share); its training time, examples and steps;
+dev score's mean ± sd over seeds with its seed-aware CI (``seed_stats.seed_interval``: the
+examples' variance plus the seeds' beyond it); its training time, examples and steps;
 its profile (latency, int8). Per (variant, control, entry): the seed-aware test of the
 difference (``sweep.select.paired_comparison``), its p-value Holm-adjusted across every test
 of the study (``p_holm``).

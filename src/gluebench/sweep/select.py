@@ -199,7 +199,7 @@ def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *
     else:
         test = seed_paired_test(metrics, gold, pa, pb, n_resamples=n_resamples, seed=seed,
                                 name=entry)["score"]
-        extra = {"test": "seed-aware", "sd_a": test.sd_a, "sd_b": test.sd_b, "df": test.df}
+        extra = {k: test.to_dict()[k] for k in ("sd_a", "sd_b", "df")} | {"test": "seed-aware"}
     return {"seeds_a": list(a), "seeds_b": list(b), "n": len(index), "score_a": test.a,
             "score_b": test.b, "diff": test.diff, "ci": test.ci, "p_value": test.p_value,
             **extra}

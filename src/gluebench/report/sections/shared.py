@@ -41,9 +41,10 @@ ALPHA = 0.05   # a test is called significant when its Holm-adjusted p is below 
 
 def seed_tests_caption(n_tests: int, family: str) -> str:
     """How the comparison tables' CI, p and bold were computed (studies and sweeps)."""
-    return (f"Seed-aware test: Welch's t over the per-seed dev scores, its variance widened by "
-            "the example-sampling variance the seeds share (examples resampled with the same "
-            "indices for every seed); CI: the matching t interval (one seed each: paired "
+    return ("Seed-aware t test of the difference of means over seeds: variance = its "
+            "bootstrap variance over examples (resampled with the same indices for every "
+            "seed) + each side's seed variance beyond its seeds' own example noise, "
+            "Welch-Satterthwaite df; CI: the matching t interval (one seed each: paired "
             f"bootstrap and permutation). p (Holm): Holm-adjusted across the {n_tests} tests "
             f"of this {family}; bold: Holm-adjusted p < {ALPHA}")
 

@@ -56,8 +56,9 @@ def variants_table(analysis: dict):
                   "Train ex", "Steps", "Train s\nmean", "Params", "Latency\np50 fp32",
                   "int8 score\np50"], rows, ["l", "l", "r"] + ["r"] * 9,
                  caption="Dev score ×100 (mean ± sd over seeds); 95% CI of the mean over seeds: "
-                         "seed spread plus the example-sampling variance the seeds share "
-                         "(examples resampled with the same indices for every seed); latency "
+                         "its bootstrap variance over examples (the same indices for every "
+                         "seed) plus the seed variance beyond the seeds' own example noise; "
+                         "latency "
                          "and int8 (dynamic quantisation) measured on the first seed's model "
                          "at batch 1 on the CPU")
 
