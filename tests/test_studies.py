@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from gluebench.data import load
 from gluebench.errors import UsageError
 from gluebench.models import hf
-from gluebench.stats import bootstrap_ci, paired_test
 from gluebench.studies.data_diet import el2n, forgetting_counts
 from gluebench.studies.layer_drop import layer_similarity, layers_to_drop
 from gluebench.tasks import BENCHMARKS, TASKS
@@ -259,7 +258,10 @@ def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_m
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
 
-def test_comparisons_are_gluebench_stats_on_pooled_seed_example_pairs(distilled):
+def test_comparisons_are_seed_aware_gluebench_stats_on_each_seeds_files(distilled):
+    # Issue 22 changed what this checks: seeds are no longer pooled into (seed, example)
+    # pairs; each seed's file is one row of the seed-aware test and interval.
+    from gluebench.seed_stats import seed_interval, seed_paired_test
     from gluebench.studies.compare import analyse
     from gluebench.studies.design import StudyDir
 
@@ -274,30 +276,31 @@ def test_comparisons_are_gluebench_stats_on_pooled_seed_example_pairs(distilled)
                     by_index = dict(zip(z["index"].tolist(), z["gold"].tolist(), strict=True))
                 rows = (distilled / "trials" / key / "predictions" / "dev" /
                         BENCHMARKS[entry].submission_file).read_text().splitlines()[1:]
-                for line in sorted(rows, key=lambda r: int(r.split("\t")[0])):
-                    index, value = line.split("\t")
-                    gold.append(by_index[int(index)])
-                    pred.append(float(value) if entry == "STS-B" else
-                                TASKS[task].labels.index(value))
+                rows = sorted(rows, key=lambda r: int(r.split("\t")[0]))
+                gold = [by_index[int(line.split("\t")[0])] for line in rows]
+                pred.append([float(v) if entry == "STS-B" else TASKS[task].labels.index(v)
+                             for v in (line.split("\t")[1] for line in rows)])
             golds[variant], preds[variant] = np.asarray(gold), np.asarray(pred)
         metrics = BENCHMARKS[entry].metrics
-        expected = paired_test(metrics, golds["kd"], preds["kd"], preds["no-kd"],
-                               n_resamples=300, seed=0, name=entry)["score"]
+        expected = seed_paired_test(metrics, golds["kd"], preds["kd"], preds["no-kd"],
+                                    n_resamples=300, seed=0, name=entry)["score"]
         got = next(t for t in analysis["tests"] if t["task"] == task and
                    t["variant"] == "kd" and t["control"] == "no-kd")
         assert got["diff"] == pytest.approx(expected.diff, abs=1e-6)
         assert got["ci"] == pytest.approx(expected.ci, abs=1e-6)
         assert got["p_value"] == pytest.approx(expected.p_value)
+        assert got["p_value"] <= got["p_holm"] <= 1
         row = next(r for r in analysis["rows"] if r["id"] == f"{task}/kd")
-        ci = bootstrap_ci(metrics, golds["kd"], preds["kd"], n_resamples=300, seed=0,
-                          name=entry)["score"]
-        assert row["pooled"]["ci"] == pytest.approx(ci, abs=1e-6)
+        interval = seed_interval(metrics, golds["kd"], preds["kd"], n_resamples=300, seed=0,
+                                 name=entry)["score"]
+        assert row["interval"]["ci"] == pytest.approx(interval["ci"], abs=1e-6)
         if entry == "STS-B":
             from scipy.stats import pearsonr, spearmanr
 
-            g, p = golds["kd"], preds["kd"]
-            direct = 50 * (pearsonr(g, p)[0] + spearmanr(g, p)[0])
-            assert row["pooled"]["score"] == pytest.approx(direct, abs=1e-6)
+            g = golds["kd"]
+            direct = np.mean([50 * (pearsonr(g, p)[0] + spearmanr(g, p)[0])
+                              for p in preds["kd"]])
+            assert row["interval"]["mean"] == pytest.approx(direct, abs=1e-6)
 
 
 def test_the_study_report_names_the_papers_and_draws_the_plots(distilled, run_cli,

@@ -69,12 +69,32 @@ def cmd_compare(args) -> int:
     from gluebench.report import tables
     from gluebench.tsv import write_json
 
-    result = compare_predictions(open_source(args.data_dir), args.a, args.b, split=args.split,
-                                 n_resamples=args.resamples, seed=args.seed)
+    a, b = _compared(args.a, args.split), _compared(args.b, args.split)
+    result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
+                                 n_resamples=args.resamples, seed=args.seed,
+                                 names=(str(args.a), str(args.b)))
     console().print(tables.comparison(result))
     if args.json:
         write_json(args.json, result)
     return 0
+
+
+def _compared(path: str, split: str):
+    """A run directory as its seeds' prediction folders; any other folder as it is."""
+    from gluebench.compare import seed_order
+    from gluebench.errors import DataError
+    from gluebench.train.rundir import RunDir
+
+    run = RunDir(path)
+    if not run.is_run():
+        return path
+    seeds = sorted((p for p in (run.root / "seeds").glob("*")
+                    if (run.seed_predictions(p.name) / split).is_dir()), key=seed_order)
+    if not seeds:
+        raise DataError(path, f"a run directory without per-seed {split} predictions "
+                              f"(seeds/<S>/predictions/{split}/); expected a finished run, or "
+                              "a folder of prediction files")
+    return {p.name: run.seed_predictions(p.name) / split for p in seeds}
 
 
 def cmd_submission(args) -> int:
@@ -127,9 +147,11 @@ def register(sub) -> None:
     stats_flags(p)
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("compare", help="paired significance test between two prediction folders")
-    p.add_argument("a", metavar="A_DIR")
-    p.add_argument("b", metavar="B_DIR")
+    p = sub.add_parser("compare", help="paired significance test between two systems (one "
+                                       "seed or several each)")
+    p.add_argument("a", metavar="A_DIR", help="a folder of prediction files, a folder of "
+                   "per-seed folders (A/<seed>/RTE.tsv), or a run directory (all its seeds)")
+    p.add_argument("b", metavar="B_DIR", help="the same for B")
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("--split", default="dev", choices=["dev"])
     p.add_argument("--json", metavar="OUT")

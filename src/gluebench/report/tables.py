@@ -115,15 +115,24 @@ def ax_categories(result: dict) -> Table:
 
 
 def comparison(result: dict) -> Table:
-    """Per-entry score difference A - B with its CI and the permutation p-value."""
-    table = Table(title=f"{result['a']} minus {result['b']} ({result['split']}, score x100)",
-                  header_style="bold")
-    for col in ("Task", "A", "B", "A - B", "95% CI", "p-value"):
+    """Per-entry score difference A - B with its CI and p-value (Holm-adjusted with seeds)."""
+    seeds = "seeds" in result
+    table = Table(title=f"{result['a']} minus {result['b']} ({result['split']}, score x100"
+                        + (", mean over seeds)" if seeds else ")"), header_style="bold")
+    columns = ["Task"] + (["Seeds A/B"] if seeds else []) + ["A", "B", "A - B", "95% CI",
+                                                            "p-value"]
+    for col in columns + (["p (Holm)"] if seeds else []):
         table.add_column(col, justify="left" if col == "Task" else "right")
     for name, r in result["tasks"].items():
         s = r["score"]
-        table.add_row(name, f"{s['a']:.1f}", f"{s['b']:.1f}", f"{s['diff']:+.1f}",
-                      interval(s["ci"], 1.0), _p(s["p_value"]))
+        counts = [f"{len(r['seeds']['a'])}/{len(r['seeds']['b'])}"] if seeds else []
+        holm = [_p(s["p_holm"])] if seeds else []
+        table.add_row(name, *counts, f"{s['a']:.1f}", f"{s['b']:.1f}", f"{s['diff']:+.1f}",
+                      interval(s["ci"], 1.0), _p(s["p_value"]), *holm)
+    if seeds:
+        table.caption = ("Seed-aware t test (examples resampled with the same indices for every "
+                         "seed, plus the seed variance beyond them); p (Holm): Holm-adjusted "
+                         "across these entries")
     return table
 
 
@@ -154,6 +163,10 @@ def point_text(point: dict) -> str:
                     for k, v in point.items()) or "-"
 
 
+# Shown where a task x method has no configuration that finished every planned seed.
+NO_CHOICE = "no configuration finished all its seeds"
+
+
 def sweep_best(selection: dict) -> Table:
     """A sweep's best configuration per task x method: dev mean +- sd over seeds."""
     dev_selected = selection["select_on"] == "dev"
@@ -170,7 +183,7 @@ def sweep_best(selection: dict) -> Table:
         c = b["best"]
         row = [str(b["model"] or "default")] if len(models) > 1 else []
         if c is None:
-            table.add_row(*row, b["task"], b["method"], "no finished trial", str(b["n_configs"]),
+            table.add_row(*row, b["task"], b["method"], NO_CHOICE, str(b["n_configs"]),
                           "-", "-", "0", "-")
             continue
         table.add_row(*row, b["task"], b["method"], point_text(c["point"]), str(b["n_configs"]),

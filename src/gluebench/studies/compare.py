@@ -1,20 +1,21 @@
 """A study's numbers: each variant against its controls, over seeds and dev examples.
 
-Per variant: the dev score's mean ± sd over seeds; the score of its pooled (seed, example)
-predictions with a percentile-bootstrap CI (``stats.bootstrap_ci``); its training time,
-examples and steps; its profile (latency, int8). Per (variant, control): the paired
-bootstrap CI of the difference and the paired permutation p-value, seed s of one paired
-with seed s of the other and their dev examples pooled (``sweep.select.paired_comparison``).
+Per variant and entry (``sweep.select.compared_entries``: MNLI-m and MNLI-mm, not AX): the
+dev score's mean ± sd over seeds with its seed-aware CI (``seed_stats.seed_interval``: the
+examples' variance plus the seeds' beyond it); its training time, examples and steps;
+its profile (latency, int8). Per (variant, control, entry): the seed-aware test of the
+difference (``sweep.select.paired_comparison``), its p-value Holm-adjusted across every test
+of the study (``p_holm``).
 """
 
 from __future__ import annotations
 
-from gluebench.metrics import compute, task_score
-from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_ci
+from gluebench.seed_stats import mean_sd, seed_interval
+from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.studies.design import StudyDir, variant_id
-from gluebench.sweep.select import mean_sd, paired_comparison, pooled_dev
-from gluebench.tasks import BENCHMARKS, TASKS
-from gluebench.train.rundir import entries_of, task_score_of
+from gluebench.sweep.select import compared_entries, holm_adjust, paired_comparison, seed_dev
+from gluebench.tasks import BENCHMARKS
+from gluebench.train.rundir import task_score_of
 from gluebench.tsv import read_json
 
 
@@ -35,47 +36,60 @@ def _efficiency(study_dir: StudyDir, name: str) -> dict | None:
                 "size_bytes": int8["size_bytes"], "agreement": int8["agreement"]}}
 
 
-def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, entry: str,
-                 n_resamples: int, seed: int, profiled_seed: int) -> dict:
+def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, n_resamples: int,
+                 seed: int, profiled_seed: int) -> dict:
     ok = {int(s): k for s, k in keys.items()
           if records.get(k, {}).get("status") == "ok"}
     summaries = [records[k]["summary"] for k in ok.values()]
     dev = [task_score_of(s) for s in summaries]
     dev_mean, dev_sd = mean_sd(dev)
-    row = {**v, "id": variant_id(v), "entry": entry, "seeds": sorted(ok), "keys": ok,
+    entries = compared_entries(v["task"])
+    intervals = {e: _interval(study_dir, ok, e, n_resamples, seed) for e in entries} \
+        if ok else {}
+    row = {**v, "id": variant_id(v), "entry": entries[0], "seeds": sorted(ok), "keys": ok,
            "planned": len(keys), "dev": dev, "dev_mean": dev_mean, "dev_sd": dev_sd,
            "train_seconds": mean_sd([s["train"]["seconds"] for s in summaries])[0],
            "train_examples": summaries[0]["train"]["examples"] if summaries else None,
            "steps": summaries[0]["train"]["steps"] if summaries else None,
            "parameters": summaries[0]["parameters"]["total"] if summaries else None,
-           "pooled": None, "efficiency": None}
-    pooled = pooled_dev(study_dir, ok, entry, sorted(ok)) if ok else None
-    if pooled is not None:
-        _, gold, pred = pooled
-        ci = bootstrap_ci(BENCHMARKS[entry].metrics, gold, pred, n_resamples=n_resamples,
-                          seed=seed, name=entry)["score"]
-        row["pooled"] = {"n": len(gold), "ci": ci,
-                         "score": _pooled_score(entry, gold, pred)}
+           "interval": intervals.get(entries[0]),
+           "intervals": {e: i for e, i in intervals.items() if i is not None},
+           "efficiency": None}
     if ok:
         row["efficiency"] = _efficiency(study_dir, keys[str(profiled_seed)])
     return row
 
 
-def _pooled_score(entry: str, gold, pred) -> float:
-    metrics = BENCHMARKS[entry].metrics
-    return task_score(compute(metrics, gold, pred), metrics)
+def _interval(study_dir: StudyDir, keys: dict, entry: str, n_resamples: int,
+              seed: int) -> dict | None:
+    """The entry's dev score, mean over seeds, with its seed-aware 95% CI (None: no outputs)."""
+    found = seed_dev(study_dir, keys, entry)
+    if found is None:
+        return None
+    _, gold, preds = found
+    return seed_interval(BENCHMARKS[entry].metrics, gold, preds, n_resamples=n_resamples,
+                         seed=seed, name=entry)["score"]
 
 
 def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
             seed: int = 0) -> dict:
-    """Every variant's row and every (variant, control) test of a study directory."""
+    """Every variant's row and every (variant, control, entry) test of a study directory."""
     design = study_dir.design()
     records = study_dir.records()
-    rows = []
-    for v in design["variants"]:
-        entry = entries_of(TASKS[v["task"]])[0]
-        rows.append(_variant_row(study_dir, v, design["keys"][variant_id(v)], records, entry,
-                                 n_resamples, seed, design["seeds"][0]))
+    rows = [_variant_row(study_dir, v, design["keys"][variant_id(v)], records, n_resamples,
+                         seed, design["seeds"][0]) for v in design["variants"]]
+    teachers = {t: _efficiency(study_dir, f"teacher-{t}") for t in design["tasks"]} \
+        if design["study"] == "distill" else {}
+    return {"design": design, "rows": rows, "tests": _tests(study_dir, rows, n_resamples, seed),
+            "teacher_efficiency": teachers,
+            "records": {"ok": sum(x.get("status") == "ok" for x in records.values()),
+                        "failed": sum(x.get("status") == "failed" for x in records.values()),
+                        "planned": len({k for ks in design["keys"].values()
+                                        for k in ks.values()})}}
+
+
+def _tests(study_dir: StudyDir, rows: list[dict], n_resamples: int, seed: int) -> list[dict]:
+    """Each variant against each of its controls on every compared entry, Holm-adjusted."""
     by_id = {r["id"]: r for r in rows}
     tests = []
     for r in rows:
@@ -83,15 +97,10 @@ def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
             control = by_id.get(f"{r['task']}/{name}")
             if control is None or not r["keys"] or not control["keys"]:
                 continue
-            test = paired_comparison(study_dir, r["keys"], control["keys"], r["entry"],
-                                     n_resamples=n_resamples, seed=seed)
-            if test is not None:
-                tests.append({"task": r["task"], "entry": r["entry"], "variant": r["name"],
-                              "control": name, **test})
-    teachers = {t: _efficiency(study_dir, f"teacher-{t}") for t in design["tasks"]} \
-        if design["study"] == "distill" else {}
-    return {"design": design, "rows": rows, "tests": tests, "teacher_efficiency": teachers,
-            "records": {"ok": sum(x.get("status") == "ok" for x in records.values()),
-                        "failed": sum(x.get("status") == "failed" for x in records.values()),
-                        "planned": len({k for ks in design["keys"].values()
-                                        for k in ks.values()})}}
+            for entry in compared_entries(r["task"]):
+                test = paired_comparison(study_dir, r["keys"], control["keys"], entry,
+                                         n_resamples=n_resamples, seed=seed)
+                if test is not None:
+                    tests.append({"task": r["task"], "entry": entry, "variant": r["name"],
+                                  "control": name, **test})
+    return holm_adjust(tests)

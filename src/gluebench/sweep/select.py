@@ -2,27 +2,40 @@
 
 ``train-holdout`` (the default) ranks configurations by their mean score over seeds on a
 seeded held-out part of train, then reports the chosen configuration's dev score; ``dev``
-ranks on dev itself (optimistic: labelled *dev-selected* wherever it is shown).
+ranks on dev itself (optimistic: labelled *dev-selected* wherever it is shown). Only a
+configuration that finished every planned seed can be chosen: a mean over the seeds that
+happened to finish is not comparable with a mean over all of them (a diverging seed that
+crashed would flatter its configuration).
+
+Methods are compared with the seed-aware test (``seed_stats.seed_paired_test``) on every
+entry a task is scored on (``compared_entries``; the studies use the same list), and the
+p-values are Holm-adjusted across all the comparisons of the sweep.
 """
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 
+from gluebench.seed_stats import holm, mean_sd, seed_paired_test
 from gluebench.stats import DEFAULT_RESAMPLES, paired_test
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.tasks import BENCHMARKS, TASKS
-from gluebench.train.rundir import task_score_of
+from gluebench.train.rundir import entries_of, task_score_of
 
 LABELS = {"train-holdout": "selected on a held-out part of train",
           "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
 
 
-def mean_sd(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+def compared_entries(task: str) -> list[str]:
+    """The entries a task's methods or variants are tested on: its GLUE-score entries.
+
+    MNLI: matched and mismatched. AX, which the MNLI model also predicts, is a diagnostic
+    outside the GLUE score: it is scored and shown, but not tested (a test of it would only
+    cost the Holm correction power on a number no selection or claim rests on).
+    """
+    return [e for e in entries_of(TASKS[task]) if BENCHMARKS[e].glue_group]
 
 
 def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
@@ -51,6 +64,7 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         for name, e in summary["entries"].items():
             c["entries"].setdefault(name, []).append(e["score"])
     for c in configs.values():
+        c["complete"] = len(c["seeds"]) == c["planned"]
         c["selection_mean"], c["selection_sd"] = mean_sd(c["selection"])
         c["dev_mean"], c["dev_sd"] = mean_sd(c["dev"])
         c["collapse_rate"] = c["collapsed"] / len(c["seeds"]) if c["seeds"] else None
@@ -66,11 +80,11 @@ def select(sweep: SweepDir) -> dict:
         groups.setdefault((c["model"], c["task"], c["method"]), []).append(c)
     best = []
     for (model, task, method), candidates in groups.items():
-        scored = [c for c in candidates if c["selection_mean"] is not None
+        scored = [c for c in candidates if c["complete"] and c["selection_mean"] is not None
                   and np.isfinite(c["selection_mean"])]
         chosen = max(scored, key=lambda c: c["selection_mean"], default=None)  # first on ties
         best.append({"model": model, "task": task, "method": method,
-                     "n_configs": len(candidates), "best": chosen})
+                     "n_configs": len(candidates), "n_eligible": len(scored), "best": chosen})
     return {"select_on": select_on, "label": LABELS[select_on],
             "swept": list(sweep.plan()["spec"].get("grid", {})) +
             list(sweep.plan()["spec"].get("random", {})),
@@ -96,10 +110,10 @@ def _dev_predictions(sweep: SweepDir, key: str, entry: str):
 
 def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFAULT_RESAMPLES,
                     seed: int = 0) -> list[dict]:
-    """Paired tests between the chosen configurations of every two methods on a task.
+    """Seed-aware tests between the chosen configurations of every two methods on a task.
 
-    Seeds are matched (seed s of A with seed s of B) and their dev examples pooled, so each
-    (seed, example) pair is one paired observation of the bootstrap and permutation test.
+    One row per (task, method pair, entry of ``compared_entries``), each with its raw and its
+    Holm-adjusted p-value (``p_holm``: adjusted across every row of the sweep).
     """
     by_task: dict[tuple, list[dict]] = {}
     for b in selection["best"]:
@@ -110,14 +124,21 @@ def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFA
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:
                 out += _compare_pair(sweep, model, task, a, b, n_resamples, seed)
-    return out
+    return holm_adjust(out)
+
+
+def holm_adjust(rows: list[dict]) -> list[dict]:
+    """The rows with ``p_holm``: Holm's adjustment of their ``p_value`` across all of them."""
+    for row, p in zip(rows, holm([r["p_value"] for r in rows]), strict=True):
+        row["p_holm"] = p
+    return rows
 
 
 def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
     seeds_a = dict(zip(a["best"]["seeds"], a["best"]["keys"], strict=True))
     seeds_b = dict(zip(b["best"]["seeds"], b["best"]["keys"], strict=True))
     results = []
-    for entry in a["best"]["entries"]:
+    for entry in compared_entries(task):
         test = paired_comparison(sweep, seeds_a, seeds_b, entry, n_resamples=n_resamples,
                                  seed=seed)
         if test is not None:
@@ -126,38 +147,59 @@ def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
     return results
 
 
-def pooled_dev(sweep: SweepDir, keys_by_seed: dict, entry: str, seeds=None):
-    """(index, gold, predictions) of the trials' dev outputs, seeds pooled; None if none saved.
+def _seed_outputs(sweep: SweepDir, keys_by_seed: dict, entry: str) -> dict:
+    """{seed: (index, gold, predictions)} of the trials whose dev outputs were saved."""
+    found = {s: _dev_predictions(sweep, key, entry) for s, key in keys_by_seed.items()}
+    return {s: p for s, p in found.items() if p is not None}
 
-    ``seeds``: only these seeds, in this order (default: every seed of ``keys_by_seed``).
+
+def _aligned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(index, gold, predictions (seeds, n)) on the examples every part predicted."""
+    common = reduce(np.intersect1d, [index for index, _, _ in parts])
+    rows = [np.searchsorted(index, common) for index, _, _ in parts]
+    gold = parts[0][1][rows[0]]
+    return common, gold, np.stack([pred[r] for (_, _, pred), r in zip(parts, rows,
+                                                                     strict=True)])
+
+
+def seed_dev(sweep: SweepDir, keys_by_seed: dict, entry: str):
+    """(seeds, gold, predictions (seeds, n)) of the trials' dev outputs; None if none saved.
+
+    Every seed is restricted to the dev examples all of them predicted (the same examples
+    unless ``max_eval_examples`` changed between trials).
     """
-    parts = [_dev_predictions(sweep, keys_by_seed[s], entry)
-             for s in (keys_by_seed if seeds is None else seeds)]
-    parts = [p for p in parts if p is not None]
-    if not parts:
+    found = _seed_outputs(sweep, keys_by_seed, entry)
+    if not found:
         return None
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+    _, gold, preds = _aligned(list(found.values()))
+    return list(found), gold, preds
 
 
 def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *,
                       n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict | None:
-    """A minus B on ``entry``: seed s of A paired with seed s of B, their dev examples pooled.
+    """A minus B on ``entry`` over all seeds of each: the seed-aware test.
 
-    ``keys_a``/``keys_b`` map seeds to trial keys. Each (seed, example) is one paired
-    observation of the bootstrap CI and the permutation test (``stats.paired_test``).
-    None when no shared seed has dev outputs on the same examples.
+    ``keys_a``/``keys_b`` map seeds to trial keys; every seed of both sides is scored on the
+    dev examples all of them predicted, and the bootstrap resamples those examples with the
+    same indices for every seed. With one seed on each side this is the single-seed paired
+    test (``stats.paired_test``). None when a side has no dev outputs or no shared example.
     """
-    shared = [s for s in keys_a if s in keys_b]
-    pairs = [(_dev_predictions(sweep, keys_a[s], entry), _dev_predictions(sweep, keys_b[s], entry))
-             for s in shared]
-    pairs = [(pa, pb) for pa, pb in pairs
-             if pa is not None and pb is not None and np.array_equal(pa[0], pb[0])]
-    if not pairs:
+    a, b = _seed_outputs(sweep, keys_a, entry), _seed_outputs(sweep, keys_b, entry)
+    if not a or not b:
         return None
-    gold = np.concatenate([pa[1] for pa, _ in pairs])
-    pred_a = np.concatenate([pa[2] for pa, _ in pairs])
-    pred_b = np.concatenate([pb[2] for _, pb in pairs])
-    test = paired_test(BENCHMARKS[entry].metrics, gold, pred_a, pred_b,
-                       n_resamples=n_resamples, seed=seed, name=entry)["score"]
-    return {"seeds": len(pairs), "n": len(gold), "score_a": test.a, "score_b": test.b,
-            "diff": test.diff, "ci": test.ci, "p_value": test.p_value}
+    index, gold, preds = _aligned(list(a.values()) + list(b.values()))
+    if not len(index):
+        return None
+    metrics = BENCHMARKS[entry].metrics
+    pa, pb = preds[:len(a)], preds[len(a):]
+    if len(a) == len(b) == 1:
+        test = paired_test(metrics, gold, pa[0], pb[0], n_resamples=n_resamples, seed=seed,
+                           name=entry)["score"]
+        extra = {"test": "one seed each: paired permutation", "sd_a": 0.0, "sd_b": 0.0}
+    else:
+        test = seed_paired_test(metrics, gold, pa, pb, n_resamples=n_resamples, seed=seed,
+                                name=entry)["score"]
+        extra = {k: test.to_dict()[k] for k in ("sd_a", "sd_b", "df")} | {"test": "seed-aware"}
+    return {"seeds_a": list(a), "seeds_b": list(b), "n": len(index), "score_a": test.a,
+            "score_b": test.b, "diff": test.diff, "ci": test.ci, "p_value": test.p_value,
+            **extra}

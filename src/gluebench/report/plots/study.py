@@ -9,12 +9,12 @@ from gluebench.report.plots.style import WIDE, colour, label, new_figure, styled
 @styled
 def score_against(x_label: str, tasks: list[str], rows: list[dict], *, log_x: bool = False,
                   reference: dict | None = None) -> str | None:
-    """Per task: each variant's pooled dev score (95% CI bars) against its x, by group.
+    """Per task: each variant's dev score, mean over seeds (95% CI bars), against its x.
 
     Controls are drawn as a dashed line at their score; ``reference``: extra points per
     task, ``{task: (x, score)}`` (a teacher), drawn as a star.
     """
-    shown = [r for r in rows if r["pooled"] and r["x"] is not None]
+    shown = [r for r in rows if r["interval"] and r["x"] is not None]
     if not shown:
         return None
     groups = list(dict.fromkeys(r["group"] for r in shown))
@@ -23,7 +23,7 @@ def score_against(x_label: str, tasks: list[str], rows: list[dict], *, log_x: bo
     for ax, task in zip(axes, tasks, strict=True):
         mine = [r for r in shown if r["task"] == task]
         for g, group in enumerate(groups):
-            points = sorted((r["x"], r["pooled"]["score"], r["pooled"]["ci"]) for r in mine
+            points = sorted((r["x"], r["interval"]["mean"], r["interval"]["ci"]) for r in mine
                             if r["group"] == group)
             if not points:
                 continue
@@ -34,7 +34,7 @@ def score_against(x_label: str, tasks: list[str], rows: list[dict], *, log_x: bo
                         linewidth=1.6, label=label(group), zorder=3)
             controls = [r for r in mine if r["group"] == group and r["role"] == "control"]
             for r in controls:
-                ax.axhline(r["pooled"]["score"], color=colour(g), linestyle="--",
+                ax.axhline(r["interval"]["mean"], color=colour(g), linestyle="--",
                            linewidth=0.9, alpha=0.6)
         if reference and task in reference:
             x, y = reference[task]
@@ -43,11 +43,11 @@ def score_against(x_label: str, tasks: list[str], rows: list[dict], *, log_x: bo
             ax.set_xscale("log")
         ax.set_title(label(task))
         ax.set_xlabel(label(x_label, 40))
-    axes[0].set_ylabel("dev score, seeds pooled (×100)")
+    axes[0].set_ylabel("dev score, mean over seeds (×100)")
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside upper center", ncol=min(len(handles), 6))
-    return to_svg(fig, f"Dev score against {x_label}, with 95% bootstrap intervals")
+    return to_svg(fig, f"Dev score against {x_label}, with seed-aware 95% intervals")
 
 
 def pareto_variants(task: str, rows: list[dict], extra: list[dict] = ()) -> str | None:

@@ -36,6 +36,24 @@ def method(results: dict) -> str:
     return (results.get("config") or {}).get("method") or DASH
 
 
+ALPHA = 0.05   # a test is called significant when its Holm-adjusted p is below this
+
+
+def seed_tests_caption(n_tests: int, family: str) -> str:
+    """How the comparison tables' CI, p and bold were computed (studies and sweeps)."""
+    return ("Seed-aware t test of the difference of means over seeds: variance = its "
+            "bootstrap variance over examples (resampled with the same indices for every "
+            "seed) + each side's seed variance beyond its seeds' own example noise, "
+            "Welch-Satterthwaite df; CI: the matching t interval (one seed each: paired "
+            f"bootstrap and permutation). p (Holm): Holm-adjusted across the {n_tests} tests "
+            f"of this {family}; bold: Holm-adjusted p < {ALPHA}")
+
+
+def seed_counts(test: dict) -> str:
+    """A comparison's seeds as "3/3" (A's and B's)."""
+    return f"{len(test['seeds_a'])}/{len(test['seeds_b'])}"
+
+
 def not_measured(run: RunView, what: str, command: str) -> Note:
     """The "not measured" line naming the ``gluebench`` command that measures ``what``."""
     return Note(f"{run.name}: {what} not measured — run `gluebench {command} {run.path}`",

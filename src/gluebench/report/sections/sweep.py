@@ -5,7 +5,8 @@ from __future__ import annotations
 from gluebench.report.collect import SweepView
 from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_p, fmt_pct, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
-from gluebench.report.tables import point_text
+from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
+from gluebench.report.tables import NO_CHOICE, point_text
 
 
 def sweep_section(sweep: SweepView, figures: bool) -> Section:
@@ -70,7 +71,7 @@ def _best_table(sel: dict, dev_selected: bool):
     for b in sel["best"]:
         x = b["best"]
         if x is None:
-            rows.append([c(b["task"]), c(b["method"]), c("no finished trial", muted=True),
+            rows.append([c(b["task"]), c(b["method"]), c(NO_CHOICE, muted=True),
                          c(b["n_configs"]), c(DASH), c(DASH), c(0), c(DASH)])
             continue
         rows.append([c(b["task"]), c(b["method"]), c(point_text(x["point"])),
@@ -81,8 +82,9 @@ def _best_table(sel: dict, dev_selected: bool):
     return table(["Task", "Method", "Best configuration", "Configs", f"{chosen}\nmean",
                   "Dev score\nmean ± sd", "Seeds", "Collapsed"], rows,
                  ["l", "l", "l", "r", "r", "r", "r", "r"],
-                 caption=f"Chosen by the mean over seeds of the {chosen.lower()} score; "
-                         "dev mean ± sd over the chosen configuration's seeds (×100)")
+                 caption=f"Chosen by the mean over seeds of the {chosen.lower()} score, among "
+                         "the configurations that finished every planned seed; dev mean ± sd "
+                         "over the chosen configuration's seeds (×100)")
 
 
 def _figures(s: Section, sweep: SweepView, configs: list[dict]) -> None:
@@ -107,7 +109,9 @@ def _configs_table(configs: list[dict], dev_selected: bool):
         per_seed = ", ".join(f"{seed}: {fmt_score(v)}"
                              for seed, v in zip(x["seeds"], x["dev"], strict=True))
         rate = x["collapse_rate"]
-        rows.append([c(x["number"]), c(x["task"]), c(x["method"]), c(point_text(x["point"])),
+        rows.append([c(x["number"]), c(x["task"]), c(x["method"]),
+                     c(point_text(x["point"]), sub="" if x.get("complete", True) else
+                       f"{n}/{x['planned']} seeds: not eligible"),
                      c(_mean_sd(x["selection_mean"], x["selection_sd"])),
                      c(_mean_sd(x["dev_mean"], x["dev_sd"])), c(per_seed or DASH),
                      c(f"{x['collapsed']}/{n}" if n else DASH, sub=fmt_pct(rate) if n else "",
@@ -136,14 +140,12 @@ def _collapse_sentence(configs: list[dict]) -> str:
 def _comparison_table(rows_in: list[dict], dev_selected: bool):
     rows: list[list[Cell]] = []
     for r in rows_in:
-        significant = r["p_value"] < 0.05
-        rows.append([c(r["entry"]), c(f"{r['method_a']} − {r['method_b']}"), c(r["seeds"]),
+        significant = r["p_holm"] < ALPHA
+        rows.append([c(r["entry"]), c(f"{r['method_a']} − {r['method_b']}"), c(seed_counts(r)),
                      c(r["n"]), c(fmt_score(r["score_a"])), c(fmt_score(r["score_b"])),
                      c(fmt_delta(r["diff"]), bold=significant), c(fmt_ci(r["ci"])),
-                     c(fmt_p(r["p_value"]), bold=significant)])
-    return table(["Entry", "A − B", "Seeds", "Pairs", "A", "B", "Difference", "95% CI", "p"],
-                 rows, ["l", "l", "r", "r", "r", "r", "r", "r", "r"],
-                 caption="Seed s of A paired with seed s of B and their dev examples pooled: "
-                         "paired bootstrap CI of the difference and paired permutation "
-                         "p-value (gluebench.stats.paired_test)"
+                     c(fmt_p(r["p_value"])), c(fmt_p(r["p_holm"]), bold=significant)])
+    return table(["Entry", "A − B", "Seeds", "Examples", "A", "B", "Difference", "95% CI", "p",
+                  "p (Holm)"], rows, ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r"],
+                 caption=seed_tests_caption(len(rows_in), "sweep")
                          + ("; configurations dev-selected" if dev_selected else ""))
