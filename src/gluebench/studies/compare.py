@@ -12,6 +12,7 @@ from __future__ import annotations
 from gluebench.metrics import compute, task_score
 from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from gluebench.studies.design import StudyDir, variant_id
+from gluebench.studies.retained import measure
 from gluebench.sweep.select import mean_sd, paired_comparison, pooled_dev
 from gluebench.tasks import BENCHMARKS, TASKS
 from gluebench.train.rundir import entries_of, task_score_of
@@ -90,7 +91,9 @@ def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
                               "control": name, **test})
     teachers = {t: _efficiency(study_dir, f"teacher-{t}") for t in design["tasks"]} \
         if design["study"] == "distill" else {}
+    ours = measure(study_dir, design, rows, teachers, n_resamples=n_resamples, seed=seed)
     return {"design": design, "rows": rows, "tests": tests, "teacher_efficiency": teachers,
+            "ours": ours,
             "records": {"ok": sum(x.get("status") == "ok" for x in records.values()),
                         "failed": sum(x.get("status") == "failed" for x in records.values()),
                         "planned": len({k for ks in design["keys"].values()
