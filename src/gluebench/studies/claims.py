@@ -67,6 +67,7 @@ def fmt_measure(unit: str, m: dict | None, reference: str) -> str:
     if unit == "speed-up":
         return f"{m['value']:.2f}× faster than {reference}"
     interval = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
+    interval += f" ({m['why']})" if m.get("why") else ""
     what = {"score kept": f"of the score of {reference}", "parameters kept": "of its parameters",
             "layers kept": "of its layers", "training data kept": "of the training data",
             "training time saved": "less fine-tuning time",

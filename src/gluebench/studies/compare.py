@@ -5,6 +5,8 @@ predictions with a percentile-bootstrap CI (``stats.bootstrap_ci``); its trainin
 examples and steps; its profile (latency, int8). Per (variant, control): the paired
 bootstrap CI of the difference and the paired permutation p-value, seed s of one paired
 with seed s of the other and their dev examples pooled (``sweep.select.paired_comparison``).
+Per variant, its numbers in the papers' units (``retained.measure``): the share of the
+reference's score it keeps, with a CI over seeds and examples, and what it cost.
 """
 
 from __future__ import annotations

@@ -84,6 +84,8 @@ def retained_share(metrics, gold, variant, reference, *, paired: bool, n_resampl
         return {**out, "why": "the reference's score reaches 0 in resamples: no CI"}
     alpha = (1.0 - confidence) / 2.0
     out["ci"] = [float(x) for x in np.quantile(reps, [alpha, 1.0 - alpha])]
+    if min(n for n in out["seeds"] if n) == 1:
+        out["why"] = "one seed: the CI leaves out seed-to-seed variance"
     return out
 
 
@@ -155,8 +157,8 @@ def _retained(study_dir, row, reference_row, teacher: dict | None, n_resamples, 
     gold, (variant,) = alone
     out = retained_share(metrics, gold, variant, float(recorded), paired=False,
                          n_resamples=n_resamples, seed=seed, name=name)
-    return {**out, "why": out["why"] or "the teacher's recorded score, held fixed (its dev "
-                                        "outputs are not on our examples)"}
+    fixed = "the teacher's recorded score, held fixed (its dev outputs are not on our examples)"
+    return {**out, "why": "; ".join(w for w in (fixed, out["why"]) if w)}
 
 
 def _share(a, b) -> dict | None:

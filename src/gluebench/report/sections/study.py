@@ -121,7 +121,7 @@ def _claim_cell(claim: Claim):
     if claim.unverified:
         units.append(f"unverified (from memory, not checked against the text): "
                      f"{claim.unverified}")
-    return c(text, sub="\n".join(units))
+    return c(text, sub=";\n".join(units))
 
 
 def _verdict_counts(lines: list[str]) -> str:
@@ -138,7 +138,7 @@ def _comparable_cell(paper, claim: Claim, comparison, facts: dict):
     differences = setting_differences(paper, claim, facts)
     units = UNITS[claim.outcome.unit] + (f", at a {UNITS[claim.at.unit]}" if claim.at else "")
     setting = "no: " + "; ".join(differences) if differences else "yes"
-    return c("same units", sub=f"same units: {units}\nsame setting? {setting}")
+    return c("same units", sub=f"same units: {units};\nsame setting? {setting}")
 
 
 def _facts(design: dict) -> dict:
@@ -161,7 +161,7 @@ def papers_table(analysis: dict):
             comparison = compare(claim, ours)
             rows.append([c(paper.cite, sub=f"{claim.where}; {paper.url}"), _claim_cell(claim),
                          c(_verdict_counts(comparison.lines) or DASH,
-                           sub="\n".join(comparison.lines)),
+                           sub=";\n".join(comparison.lines)),
                          _comparable_cell(paper, claim, comparison, facts)])
     return table(["Paper", "Claim (verbatim where verified) and its units",
                   "Ours against the claim", "Comparable?"], rows, ["l", "l", "l", "l"],
@@ -255,12 +255,44 @@ def _figures(s: Section, analysis: dict) -> None:
                               reference=_teacher_points(analysis))
     if svg:
         s.blocks.append(Figure("study-score", svg, f"dev score against {design['x_label']}"))
+    svg = _claims_figure(analysis)
+    if svg:
+        s.blocks.append(Figure("study-claims", svg, "score kept against the cost, beside "
+                                                    "the papers' comparable claims"))
     for task in design["tasks"]:
         svg = plots.pareto_variants(task, [r for r in analysis["rows"] if r["task"] == task],
                                     extra=_teacher_profile(analysis, task))
         if svg:
             s.blocks.append(Figure(f"study-pareto-{task}", svg,
                                    f"{task}: score against batch-1 latency, int8 included"))
+
+
+# The cost each study's claims plot puts on its x axis.
+CLAIMS_X = {"layer-drop": "layers kept", "distill": "parameters kept",
+            "data-diet": "training data kept"}
+
+
+def _claims_figure(analysis: dict) -> str | None:
+    """Our score kept against the study's cost, with every comparable claim in that unit."""
+    from gluebench.report.plots import study as plots
+
+    ours, kind = analysis["ours"], analysis["design"]["study"]
+    x_unit, points = CLAIMS_X[kind], {}
+    for task, variants in ours["tasks"].items():
+        for name, m in variants.items():
+            kept, cost = m["score kept"], m.get(x_unit)
+            if kept["value"] is not None and cost is not None:
+                lo, hi = kept["ci"] or (None, None)
+                points.setdefault(task, []).append(
+                    (name.split("-")[0], 100 * cost["value"], 100 * kept["value"],
+                     None if lo is None else 100 * lo, None if hi is None else 100 * hi))
+    claims = [(f"{p.key}: {cl.outcome.text}", None if cl.at is None else 100 * cl.at.value,
+               100 * cl.outcome.value, cl.outcome.bound)
+              for p in (PAPERS[k] for k in STUDY_PAPERS[kind]) for cl in p.claims
+              if cl.outcome is not None and cl.outcome.unit == "score kept"
+              and (cl.at is None or cl.at.unit == x_unit) and compare(cl, ours).comparable]
+    return plots.retained_against(f"{UNITS[x_unit]} (%)", analysis["design"]["tasks"], points,
+                                  claims)
 
 
 def _teacher_points(analysis: dict) -> dict:
