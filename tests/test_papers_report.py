@@ -160,14 +160,21 @@ def test_an_unverified_claim_is_shown_as_our_paraphrase_never_as_a_quote(run_cli
     assert "unverified: some claims or details (sajjad)" in text
 
 
-def test_without_the_teachers_dev_outputs_its_recorded_score_is_held_fixed(tmp_path):
+@pytest.mark.parametrize("teacher", ["no outputs", "other examples"])
+def test_without_the_teachers_outputs_on_our_examples_its_recorded_score_is_held_fixed(
+        teacher, tmp_path):
     import shutil
 
     from gluebench.studies.compare import analyse
     from gluebench.studies.design import StudyDir
 
     known = _synthetic_study(tmp_path / "kd", "distill")
-    shutil.rmtree(tmp_path / "kd-teacher")
+    if teacher == "no outputs":
+        shutil.rmtree(tmp_path / "kd-teacher")
+    else:                               # the same indices, other gold labels: other data
+        for path in (tmp_path / "kd-teacher").glob("seeds/*/outputs/RTE.npz"):
+            with np.load(path) as z:
+                _outputs(path, z["index"], 1 - z["gold"], z["outputs"].argmax(axis=1))
     m = analyse(StudyDir(tmp_path / "kd"), n_resamples=100)["ours"]["tasks"]["RTE"]["kd"]
     kept = m["score kept"]
     student = np.mean([accuracy_score(known["gold"], known["preds"][f"kd-{s}"])

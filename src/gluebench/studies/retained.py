@@ -51,7 +51,8 @@ def _ratio_replicates(metrics, gold, variant, reference, paired, n_resamples, rn
             out.append(top / reference)
             continue
         draw_r = draw if paired else rng.integers(0, len(reference), (size, len(reference)))
-        out.append(top / _seed_scores(metrics, gold, reference, idx)[draw_r, cols].mean(axis=1))
+        below = _seed_scores(metrics, gold, reference, idx)[draw_r, cols].mean(axis=1)
+        out.append(np.where(below > 0, top / below, np.nan))    # no ratio to a score <= 0
     return np.concatenate(out)
 
 
@@ -81,7 +82,7 @@ def retained_share(metrics, gold, variant, reference, *, paired: bool, n_resampl
         reps = _ratio_replicates(metrics, gold, variant, reference, paired, n_resamples,
                                  rng_for(seed, f"retained:{name}"))
     if not np.all(np.isfinite(reps)):
-        return {**out, "why": "the reference's score reaches 0 in resamples: no CI"}
+        return {**out, "why": "the reference's score falls to 0 or below in resamples: no CI"}
     alpha = (1.0 - confidence) / 2.0
     out["ci"] = [float(x) for x in np.quantile(reps, [alpha, 1.0 - alpha])]
     if min(n for n in out["seeds"] if n) == 1:
@@ -104,7 +105,8 @@ def outputs_predictions(path: Path, entry: str):
 
 def _on_common_examples(arms: list[list[tuple]]):
     """Each arm's per-seed (index, gold, pred) cut to the examples every seed of every arm has:
-    (gold, [(seeds, n) per arm]); None when they share none."""
+    (gold, [(seeds, n) per arm]); None when they share none, or when their gold labels differ
+    on them (then they are not the same examples: another data source)."""
     common = None
     for arm in arms:
         for index, _, _ in arm:
@@ -114,7 +116,10 @@ def _on_common_examples(arms: list[list[tuple]]):
     keep = np.array(sorted(common))
     cut = [[(g[np.searchsorted(i, keep)], p[np.searchsorted(i, keep)]) for i, g, p in arm]
            for arm in arms]
-    return cut[0][0][0], [np.stack([p for _, p in arm]) for arm in cut]
+    gold = cut[0][0][0]
+    if any(not np.array_equal(g, gold) for arm in cut for g, _ in arm):
+        return None
+    return gold, [np.stack([p for _, p in arm]) for arm in cut]
 
 
 def _trial_seeds(study_dir: StudyDir, row: dict, seeds) -> list[tuple]:
