@@ -6,6 +6,7 @@ settings into a :class:`design.Study`: named variants of one ``TrainConfig`` per
 and the control each variant is compared with. ``design`` runs a study's trials through
 the sweep machinery (content-addressed, resumable, any executor) and profiles each
 variant; ``compare`` pairs variants with their controls (bootstrap CI, permutation test
-over seeds and examples); ``papers`` holds each paper's headline claim, with its source.
+over seeds and examples); ``papers`` holds each paper's headline claims, with their source
+and units; ``retained`` puts our numbers in those units, ``claims`` compares like with like.
 The training-time mechanics live in ``train`` (``pruning``, ``distillation``, ``diet``).
 """

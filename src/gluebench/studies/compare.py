@@ -6,6 +6,8 @@ examples' variance plus the seeds' beyond it); its training time, examples and s
 its profile (latency, int8). Per (variant, control, entry): the seed-aware test of the
 difference (``sweep.select.paired_comparison``), its p-value Holm-adjusted across every test
 of the study (``p_holm``).
+Per variant, its numbers in the papers' units (``retained.measure``): the share of the
+reference's score it keeps, with a CI over seeds and examples, and what it cost.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from gluebench.seed_stats import mean_sd, seed_interval
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.studies.design import StudyDir, variant_id
+from gluebench.studies.retained import measure
 from gluebench.sweep.select import compared_entries, holm_adjust, paired_comparison, seed_dev
 from gluebench.tasks import BENCHMARKS
 from gluebench.train.rundir import task_score_of
@@ -80,8 +83,9 @@ def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
                          seed, design["seeds"][0]) for v in design["variants"]]
     teachers = {t: _efficiency(study_dir, f"teacher-{t}") for t in design["tasks"]} \
         if design["study"] == "distill" else {}
+    ours = measure(study_dir, design, rows, teachers, n_resamples=n_resamples, seed=seed)
     return {"design": design, "rows": rows, "tests": _tests(study_dir, rows, n_resamples, seed),
-            "teacher_efficiency": teachers,
+            "teacher_efficiency": teachers, "ours": ours,
             "records": {"ok": sum(x.get("status") == "ok" for x in records.values()),
                         "failed": sum(x.get("status") == "failed" for x in records.values()),
                         "planned": len({k for ks in design["keys"].values()

@@ -91,14 +91,11 @@ def select(sweep: SweepDir) -> dict:
             "best": best, "configs": configs}
 
 
-def _dev_predictions(sweep: SweepDir, key: str, entry: str):
-    """(index, gold, predictions) of one trial's dev outputs, or None."""
+def outputs_predictions(path, entry: str):
+    """(index, gold, predictions) of a saved ``outputs/<Entry>.npz``, in index order."""
     from gluebench.models.outputs import predictions_from_logits
     from gluebench.predictions import as_written
 
-    path = sweep.trial_dir(key) / "outputs" / f"{entry}.npz"
-    if not path.is_file():
-        return None
     task = TASKS[BENCHMARKS[entry].task]
     with np.load(path) as z:
         outputs, gold, index = z["outputs"], z["gold"], z["index"]
@@ -106,6 +103,12 @@ def _dev_predictions(sweep: SweepDir, key: str, entry: str):
     pred = as_written(task, predictions_from_logits(task, outputs.reshape(len(index), -1), None))
     order = np.argsort(index, kind="stable")
     return index[order], gold[order], pred[order]
+
+
+def trial_dev_predictions(sweep: SweepDir, key: str, entry: str):
+    """(index, gold, predictions) of one trial's dev outputs, or None."""
+    path = sweep.trial_dir(key) / "outputs" / f"{entry}.npz"
+    return outputs_predictions(path, entry) if path.is_file() else None
 
 
 def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFAULT_RESAMPLES,
@@ -149,7 +152,7 @@ def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
 
 def _seed_outputs(sweep: SweepDir, keys_by_seed: dict, entry: str) -> dict:
     """{seed: (index, gold, predictions)} of the trials whose dev outputs were saved."""
-    found = {s: _dev_predictions(sweep, key, entry) for s, key in keys_by_seed.items()}
+    found = {s: trial_dev_predictions(sweep, key, entry) for s, key in keys_by_seed.items()}
     return {s: p for s, p in found.items() if p is not None}
 
 

@@ -68,3 +68,44 @@ def pareto_variants(task: str, rows: list[dict], extra: list[dict] = ()) -> str 
         return None
     return pareto(names, scores, {f"{task}: latency p50 (ms, batch 1, CPU)": latency},
                   "dev score (×100)")
+
+
+BOUND_MARKERS = {"at least": "^", "up to": "v", "about": "D"}
+
+
+@styled
+def retained_against(x_label: str, tasks: list[str], points: dict, claims: list[tuple]
+                     ) -> str | None:
+    """Per task: each variant's retained share of the reference's score (95% CI bars)
+    against its cost, beside the papers' claims in the same units.
+
+    ``points``: ``{task: [(group, x, y, lo, hi)]}`` in percent (lo/hi None: no CI);
+    ``claims``: ``(label, x or None, y, bound)`` in percent, drawn as a marker (▲ at least,
+    ▼ up to, ◆ about) or, without a cost, as a dotted line.
+    """
+    if not any(points.get(t) for t in tasks):
+        return None
+    fig = new_figure(WIDE, 3.2)
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    groups = list(dict.fromkeys(p[0] for t in tasks for p in points.get(t, [])))
+    for ax, task in zip(axes, tasks, strict=True):
+        for group, x, y, lo, hi in points.get(task, []):
+            bars = None if lo is None else [[y - lo], [hi - y]]
+            ax.errorbar([x], [y], yerr=bars, color=colour(groups.index(group)), marker="o",
+                        capsize=3, linestyle="none", label=label(group), zorder=3)
+        ax.axhline(100, color="#6b7280", linewidth=0.8, linestyle="--")
+        for i, (name, x, y, bound) in enumerate(claims):
+            style = dict(color=colour(len(groups) + i), label=label(name, 40), zorder=4)
+            if x is None:
+                ax.axhline(y, linestyle=":", linewidth=1.2, **style)
+            else:
+                ax.scatter([x], [y], marker=BOUND_MARKERS[bound], s=60, **style)
+        ax.set_xlim(0, 105)                     # every cost here is a share kept, in %
+        ax.set_title(label(task))
+        ax.set_xlabel(label(x_label, 40))
+    axes[0].set_ylabel("score kept (% of the reference's)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    fig.legend(unique.values(), unique.keys(), loc="outside upper center",
+               ncol=min(len(unique), 4))
+    return to_svg(fig, f"Score kept against {x_label}, beside the papers' claims")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_ms, fmt_p, fmt_score
 from gluebench.report.sections.blocks import Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
-from gluebench.studies.papers import PAPERS, STUDY_PAPERS, setting_differences
+from gluebench.studies.claims import compare, measured_units
+from gluebench.studies.papers import PAPERS, STUDY_PAPERS, UNITS, Claim, Number, setting_differences
 
 TITLES = {"layer-drop": "Layer dropping", "distill": "Distillation", "data-diet": "Data diet"}
 
@@ -76,73 +77,114 @@ def tests_table(analysis: dict):
                  caption=seed_tests_caption(len(analysis["tests"]), "study"))
 
 
-def _by_task(analysis: dict) -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = {}
-    for r in analysis["rows"]:
-        out.setdefault(r["task"], {})[r["name"]] = r
-    return out
+# Our units, in the order of the table's columns, and their short headers.
+OUR_COLUMNS = {"layers kept": "Layers\nkept", "parameters kept": "Parameters\nkept",
+               "training data kept": "Data\nkept", "training time saved": "Train time\nsaved",
+               "inference time saved": "Latency\nsaved", "speed-up": "Speed-up"}
 
 
-def _share(a: float | None, b: float | None) -> str:
-    return DASH if a is None or not b else f"{100 * a / b:.1f}%"
+def _measure_cell(unit: str, m: dict | None):
+    if m is None or m["value"] is None:
+        return c(DASH, title=(m or {}).get("why", ""))
+    if unit == "speed-up":
+        return c(f"{m['value']:.2f}×")
+    return c(f"{100 * m['value']:.1f}%", sub=fmt_ci(m.get("ci"), 100),
+             title=m.get("why", ""))
 
 
-def ours(analysis: dict) -> list[str]:
-    """Our numbers in the papers' terms, one line per task."""
-    design, kind, lines = analysis["design"], analysis["design"]["study"], []
-    for task, rows in _by_task(analysis).items():
-        if kind == "layer-drop":
-            full = rows.get("full", {}).get("dev_mean")
-            n = design["facts"]["layers"]
-            parts = [f"{name} ({100 * (n - r['x']) / n:.0f}% of layers dropped) keeps "
-                     f"{_share(r['dev_mean'], full)}" for name, r in rows.items()
-                     if r["role"] != "control"]
-            lines.append(f"{task}: " + "; ".join(parts) + " of the full model's score")
-        elif kind == "distill":
-            teacher = design["facts"]["teachers"][task]["results"]
-            score = next(iter(teacher["entries"].values()), None)
-            size = teacher.get("parameters")
-            any_row = next(iter(rows.values()))
-            smaller = DASH if not size else f"{100 * (1 - any_row['x'] / size):.0f}%"
-            parts = [f"{name} keeps {_share(r['dev_mean'], score)}" for name, r in rows.items()]
-            lines.append(f"{task}: student {smaller} smaller than the teacher; "
-                         + "; ".join(parts) + " of the teacher's score")
-        else:
-            full = rows.get("full", {})
-            parts = []
-            for name, r in rows.items():
-                if r["role"] == "control" and name == "full":
-                    continue
-                saved = _share(None if r["train_seconds"] is None or full.get("train_seconds")
-                               is None else full["train_seconds"] - r["train_seconds"],
-                               full.get("train_seconds"))
-                parts.append(f"{name} keeps {_share(r['dev_mean'], full.get('dev_mean'))} in "
-                             f"{saved} less training time")
-            lines.append(f"{task}: " + "; ".join(parts) + " (against the full data)")
-    return lines
+def ours_table(analysis: dict):
+    """Each variant's numbers in the papers' units (``studies.retained.measure``)."""
+    ours = analysis["ours"]
+    units = [u for u in OUR_COLUMNS if u in measured_units(ours)]
+    rows = [[c(task), c(name), _measure_cell("score kept", m["score kept"]),
+             *[_measure_cell(u, m.get(u)) for u in units]]
+            for task, variants in ours["tasks"].items() for name, m in variants.items()]
+    ref = ours["reference"]["name"]
+    return table(["Task", "Variant", "Score\nkept", *[OUR_COLUMNS[u] for u in units]],
+                 rows, ["l", "l"] + ["r"] * (1 + len(units)),
+                 caption=f"Score kept: the dev score as a share of the score of {ref} on the "
+                         "same dev examples (means "
+                         "over seeds), with a 95% two-level bootstrap CI (examples drawn once "
+                         "for every seed, then seeds drawn with replacement); costs against "
+                         f"{ref}; latency: batch 1 on the CPU, first seed")
 
 
-def papers_table(analysis: dict):
-    design = analysis["design"]
+def _number_text(n: Number) -> str:
+    reading = f" ({n.reading})" if n.reading else ""
+    if n.unit == "unstated":
+        return f"“{n.text}”: a {UNITS[n.unit]}{reading}"
+    value = f"{n.value:g}×" if n.unit == "speed-up" else f"{n.value:g}" if n.unit in (
+        "GLUE score", "GLUE points below") else f"{100 * n.value:.1f}%"
+    return f"“{n.text}”: {n.bound} {value}, {UNITS[n.unit]}{reading}"
+
+
+def _claim_cell(claim: Claim):
+    if claim.verified:
+        text = f"“{claim.quote}” ({claim.where})"
+    else:
+        text = f"UNVERIFIED, our paraphrase, not checked against the paper: {claim.quote}"
+    units = [_number_text(n) for n in (claim.outcome, claim.at) if n is not None]
+    if claim.unverified:
+        units.append(f"unverified (from memory, not checked against the text): "
+                     f"{claim.unverified}")
+    return c(text, sub=";\n".join(units))
+
+
+def _verdict_counts(lines: list[str]) -> str:
+    verdicts = [line.split(" → ")[-1].split(" (")[0] for line in lines]
+    counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
+    return "; ".join(f"{v}: {n}" for v, n in counts.items())
+
+
+def _comparable_cell(paper, claim: Claim, comparison, facts: dict):
+    if not comparison.comparable:
+        tail = f"; cited for the method: {paper.method}" if claim.outcome is None else ""
+        return c("not comparable", sub="not comparable: " + "; ".join(comparison.reasons)
+                 + tail)
+    differences = setting_differences(paper, claim, facts)
+    units = UNITS[claim.outcome.unit] + (f", at a {UNITS[claim.at.unit]}" if claim.at else "")
+    setting = "no: " + "; ".join(differences) if differences else "yes"
+    return c("same units", sub=f"same units: {units};\nsame setting? {setting}")
+
+
+def _facts(design: dict) -> dict:
     facts = {"layers": design["facts"].get("layers") or design["facts"].get("teacher_layers"),
              "subsampled": design["base"].get("max_train_examples") is not None}
     if design["study"] == "distill":
         teachers = design["facts"]["teachers"].values()
         facts["layers"] = next(iter(teachers))["teacher_layers"] if teachers else None
         facts["role"] = "teacher"
-    ours_text = "\n".join(ours(analysis))
-    rows = []
+    return facts
+
+
+def papers_table(analysis: dict):
+    """Each claim of the study's papers, with its source, against our numbers."""
+    design, ours = analysis["design"], analysis["ours"]
+    facts, rows = _facts(design), []
     for key in STUDY_PAPERS[design["study"]]:
         paper = PAPERS[key]
-        differences = setting_differences(paper, facts) if paper.numbers else []
-        comparable = ("not a GLUE headline: cited for the method" if not paper.numbers else
-                      "yes" if not differences else "no: " + "; ".join(differences))
-        rows.append([c(paper.cite, sub=paper.url), c(paper.claim, sub=paper.setting),
-                     c(ours_text if paper.numbers else DASH), c(comparable)])
-    return table(["Paper", "Headline (as the paper states it)", "Ours", "Comparable?"], rows,
-                 ["l", "l", "l", "l"],
-                 caption="Our numbers are dev-score ratios of means over seeds; a ratio is only "
-                         "comparable to the paper's where the setting is")
+        for claim in paper.claims:
+            comparison = compare(claim, ours)
+            rows.append([c(paper.cite, sub=f"{claim.where}; {paper.url}"), _claim_cell(claim),
+                         c(_verdict_counts(comparison.lines) or DASH,
+                           sub=";\n".join(comparison.lines)),
+                         _comparable_cell(paper, claim, comparison, facts)])
+    return table(["Paper", "Claim (verbatim where verified) and its units",
+                  "Ours against the claim", "Comparable?"], rows, ["l", "l", "l", "l"],
+                 caption="A claim is compared only with our number of the same unit, reference "
+                         "and benchmark; the verdict uses our 95% CI (the claim inside it: not "
+                         "settled by this study); a cut of ours that differs from the paper's "
+                         "settles only a larger cut that meets the claim or a smaller one that "
+                         "falls short")
+
+
+def _unverified_note(kind: str) -> Note | None:
+    claims = [(p, cl) for p in (PAPERS[k] for k in STUDY_PAPERS[kind]) for cl in p.claims]
+    marked = [p.key for p, cl in claims if not cl.verified or cl.unverified]
+    if not marked:
+        return None
+    return Note("unverified: some claims or details (" + ", ".join(dict.fromkeys(marked))
+                + ") were not checked against the papers' text; they are labelled where shown")
 
 
 def study_section(view, figures: bool) -> Section:
@@ -170,7 +212,11 @@ def study_section(view, figures: bool) -> Section:
     if figures:
         _figures(s, analysis)
     s.blocks.append(Heading("Beside the paper"))
+    s.blocks.append(ours_table(analysis))
     s.blocks.append(papers_table(analysis))
+    note = _unverified_note(kind)
+    if note is not None:
+        s.blocks.append(note)
     return s
 
 
@@ -215,12 +261,44 @@ def _figures(s: Section, analysis: dict) -> None:
                               reference=_teacher_points(analysis))
     if svg:
         s.blocks.append(Figure("study-score", svg, f"dev score against {design['x_label']}"))
+    svg = _claims_figure(analysis)
+    if svg:
+        s.blocks.append(Figure("study-claims", svg, "score kept against the cost, beside "
+                                                    "the papers' comparable claims"))
     for task in design["tasks"]:
         svg = plots.pareto_variants(task, [r for r in analysis["rows"] if r["task"] == task],
                                     extra=_teacher_profile(analysis, task))
         if svg:
             s.blocks.append(Figure(f"study-pareto-{task}", svg,
                                    f"{task}: score against batch-1 latency, int8 included"))
+
+
+# The cost each study's claims plot puts on its x axis.
+CLAIMS_X = {"layer-drop": "layers kept", "distill": "parameters kept",
+            "data-diet": "training data kept"}
+
+
+def _claims_figure(analysis: dict) -> str | None:
+    """Our score kept against the study's cost, with every comparable claim in that unit."""
+    from gluebench.report.plots import study as plots
+
+    ours, kind = analysis["ours"], analysis["design"]["study"]
+    x_unit, points = CLAIMS_X[kind], {}
+    for task, variants in ours["tasks"].items():
+        for name, m in variants.items():
+            kept, cost = m["score kept"], m.get(x_unit)
+            if kept["value"] is not None and cost is not None:
+                lo, hi = kept["ci"] or (None, None)
+                points.setdefault(task, []).append(
+                    (name.split("-")[0], 100 * cost["value"], 100 * kept["value"],
+                     None if lo is None else 100 * lo, None if hi is None else 100 * hi))
+    claims = [(f"{p.key}: {cl.outcome.text}", None if cl.at is None else 100 * cl.at.value,
+               100 * cl.outcome.value, cl.outcome.bound)
+              for p in (PAPERS[k] for k in STUDY_PAPERS[kind]) for cl in p.claims
+              if cl.outcome is not None and cl.outcome.unit == "score kept"
+              and (cl.at is None or cl.at.unit == x_unit) and compare(cl, ours).comparable]
+    return plots.retained_against(f"{UNITS[x_unit]} (%)", analysis["design"]["tasks"], points,
+                                  claims)
 
 
 def _teacher_points(analysis: dict) -> dict:
@@ -245,7 +323,8 @@ def terminal_tables(analysis: dict) -> list:
     from rich.table import Table
 
     out = []
-    for block in (variants_table(analysis), tests_table(analysis), papers_table(analysis)):
+    for block in (variants_table(analysis), tests_table(analysis), ours_table(analysis),
+                  papers_table(analysis)):
         t = Table(title=block.caption[:100] + ("…" if len(block.caption) > 100 else ""))
         for head, align in zip(block.headers, block.align, strict=True):
             t.add_column(head, justify="right" if align == "r" else "left")
