@@ -41,7 +41,11 @@ def test_a_head_trained_on_two_of_three_classes_predicts_their_names(tmp_path):
         assert scores.shape == (80, 3)              # one column per MNLI label, in our order
         probs = softmax(scores, axis=1)
         assert np.all(probs[:, 1] == 0)             # neutral: absent from training
+        assert np.isfinite(scores).all()            # every score a run writes is finite
         np.testing.assert_allclose(probs.sum(axis=1), 1)
+        scaler, model = heads._rebuild(fitted)      # scikit-learn's own probabilities
+        np.testing.assert_allclose(probs[:, [0, 2]], model.predict_proba(scaler.transform(x)),
+                                   rtol=1e-9, atol=1e-12)
         names = [MNLI.labels[i] for i in scores.argmax(axis=1)]
         assert names == [MNLI.labels[i] for i in labels]
         assert names.count("contradiction") == 40 and "neutral" not in names

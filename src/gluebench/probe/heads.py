@@ -12,8 +12,9 @@ the same scikit-learn estimators to predict.
 
 scikit-learn orders a classifier's columns by ``classes_``, the ids present in training,
 so ``scores`` puts them back in the task's label order (column j is label id j); a class
-absent from training gets probability zero. A training set of one class is refused: a
-constant predictor is the majority baseline, which every report already shows, not a probe.
+absent from training gets probability zero (a finite score, ``ABSENT_LOG_PROB``). A
+training set of one class is refused: a constant predictor is the majority baseline, which
+every report already shows, not a probe.
 ``cv_scores``/``cv_score`` are scikit-learn scores for both heads: higher is better (the
 ridge head's is the negative mean squared error, its ``cv_mse`` the error itself).
 """
@@ -36,6 +37,9 @@ C_GRID = tuple(np.logspace(-5, -1, 5).tolist())       # 0.00001 ... 0.1
 ALPHA_GRID = tuple(np.logspace(-1, 5, 13).tolist())   # 0.1 ... 100000
 MAX_ITER = 2000
 CV_SCORING = {"mcc": "matthews_corrcoef"}             # else accuracy
+# The score of a class absent from training: finite (every score a run writes is), and
+# exp(-1e4) is 0.0 in float32 and float64, so its softmax probability is exactly zero.
+ABSENT_LOG_PROB = -1e4
 
 
 @dataclass
@@ -56,13 +60,13 @@ class Head:
         x = scaler.transform(features)
         if self.kind == "ridge":
             return model.predict(x).reshape(-1, 1)
-        return self._in_label_order(model.predict_log_proba(x))
+        return self._in_label_order(_log_proba(model, x))
 
     def _in_label_order(self, log_proba: np.ndarray) -> np.ndarray:
-        """(n, classes seen) columns in ``classes_`` order -> (n, task labels), log 0 = -inf."""
+        """(n, classes seen) columns in ``classes_`` order -> (n, task labels)."""
         classes = self.arrays["classes"].astype(np.int64)
         k = len(self.facts.get("labels") or ()) or int(classes.max()) + 1  # older heads
-        out = np.full((len(log_proba), k), -np.inf)
+        out = np.full((len(log_proba), k), ABSENT_LOG_PROB)
         out[:, classes] = log_proba
         return out
 
@@ -196,6 +200,17 @@ def _rebuild(head: Head):
         model.coef_, model.intercept_, model.classes_ = a["coef"], a["intercept"], a["classes"]
     model.n_features_in_ = len(a["mean"])
     return scaler, model
+
+
+def _log_proba(model, x: np.ndarray) -> np.ndarray:
+    """log P(class) in ``classes_`` order, finite: ``predict_log_proba`` is the log of
+    ``predict_proba``, -inf wherever a probability underflows to zero."""
+    from scipy.special import log_softmax
+
+    decision = model.decision_function(x)
+    if decision.ndim == 1:          # binary: P(classes_[1]) = expit(d) = softmax([0, d])[1]
+        decision = np.column_stack([np.zeros_like(decision), decision])
+    return log_softmax(decision, axis=1)
 
 
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
