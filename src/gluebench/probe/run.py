@@ -2,10 +2,11 @@
 
 The steps, in order: find the tasks with training data; take each task's seeded,
 stratified train subsample and check that a head can learn from it (before anything is
-written); gather every split the run needs (dev, test); embed each distinct sentence once; then per
-task x seed fit the scikit-learn head on train, save it, predict and score each split
-exactly as fine-tuning does (``train.recording``), and write the unit's marker. The run
-directory, prediction files, dev outputs and ``results.json`` are those of fine-tuning.
+written); gather the other splits the run needs (dev, test); embed each distinct sentence
+once; then per task x seed fit the scikit-learn head on train, save it, predict and score
+each split exactly as fine-tuning does (``train.recording``), and write the unit's marker.
+The run directory, prediction files, dev outputs and ``results.json`` are those of
+fine-tuning.
 """
 
 from __future__ import annotations
