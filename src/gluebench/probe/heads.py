@@ -143,25 +143,28 @@ def _logistic(task: Task, x: np.ndarray, labels: np.ndarray, seed: int, arrays: 
               sizes: dict) -> Head:
     """Multinomial logistic regression with C chosen by stratified k-fold CV on train.
 
-    ``FOLDS`` folds (fewer only when no class has that many examples): a class rarer than
-    that is missing from some test folds, and one with a single example from the training
-    part of the fold that tests it, which scores that example wrong, as it should.
+    ``FOLDS`` folds, fewer when a class has fewer examples (at least 2 folds), so that every
+    test fold holds every class: MCC, CoLA's metric, is 0 on a fold with one class whatever
+    C is. A class with a single example is left out of the training part of the fold that
+    tests it, which then scores it wrong, as it should; rare classes are recorded.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
     counts = np.bincount(labels, minlength=len(task.labels))
-    folds = StratifiedKFold(min(FOLDS, int(counts.max())), shuffle=True, random_state=seed)
+    smallest = int(counts[counts > 0].min())
+    folds = StratifiedKFold(min(FOLDS, max(2, smallest)), shuffle=True, random_state=seed)
     metric = next(b for b in BENCHMARKS.values() if b.task == task.name).metrics[0]
     scoring = CV_SCORING.get(metric, "accuracy")
     with warnings.catch_warnings():
         # scikit-learn 1.9 announces new defaults (l1_ratios, fitted attributes) that do
-        # not change this L2 fit; a C that stops at MAX_ITER is still scored by CV; rare
-        # classes are recorded below instead of warned about.
+        # not change this L2 fit; a C that stops at MAX_ITER is still scored by CV; a
+        # single-example class (a fold without it) is recorded below instead of warned about.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", message="The least populated class")
+        warnings.filterwarnings("ignore", message="A single label was found")
         model = LogisticRegressionCV(Cs=list(C_GRID), cv=folds, scoring=scoring,
                                      max_iter=MAX_ITER).fit(x, labels)
     mean_scores = np.mean(next(iter(model.scores_.values())), axis=0)   # (n_Cs,)
@@ -175,7 +178,7 @@ def _logistic(task: Task, x: np.ndarray, labels: np.ndarray, seed: int, arrays: 
                                                                      strict=True)},
              "absent_classes": [n for n, c in zip(task.labels, counts, strict=True) if c == 0],
              "rare_classes": [n for n, c in zip(task.labels, counts, strict=True)
-                              if 0 < c < n_folds]}
+                              if 0 < c < FOLDS]}
     return Head("logistic", arrays, facts | sizes)
 
 
