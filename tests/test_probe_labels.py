@@ -54,6 +54,19 @@ def test_a_head_trained_on_two_of_three_classes_predicts_their_names(tmp_path):
                                                 "contradiction": 40}
 
 
+def test_a_head_saved_before_labels_were_recorded_still_maps_its_classes(tmp_path):
+    labels = np.repeat([0, 2], 20)
+    x = _clusters(labels)
+    head = heads.fit_head(MNLI, x, labels, seed=0)
+    head.save(tmp_path)
+    facts = json.loads((tmp_path / "head.json").read_text())
+    del facts["labels"]
+    (tmp_path / "head.json").write_text(json.dumps(facts))
+    scores = heads.Head.load(tmp_path).scores(x)          # columns up to the largest class
+    np.testing.assert_array_equal(scores, head.scores(x))
+    assert set(scores.argmax(axis=1)) <= {0, 2}
+
+
 def _saved_and_loaded(head, folder):
     head.save(folder)
     return heads.Head.load(folder)
