@@ -56,3 +56,15 @@ def test_score_pool_reports_forgetting_without_the_never_learned(tmp_path, monke
     with np.load(facts["files"]["forgetting"]) as z:        # the ranking score: per run, mean
         expected = (data_diet.forgetting_counts(RUN_1) + data_diet.forgetting_counts(RUN_2)) / 2
         np.testing.assert_allclose(z["score"], expected)
+
+
+def test_the_report_names_both_shares():
+    from gluebench.report.sections.study import _design_lines
+
+    scoring = {"MRPC": {"seeds": [1, 2], "epochs": 4, "examples": 5, "seconds": 3.0,
+                        "forgotten_at_least_once": 0.4, "never_learned": 0.2}}
+    (line,) = _design_lines({"study": "data-diet", "facts": {"scoring": scoring}})
+    assert "40% of examples forgotten at least once, 20% never learned" in line
+    del scoring["MRPC"]["never_learned"]                  # a study scored before the split
+    (line,) = _design_lines({"study": "data-diet", "facts": {"scoring": scoring}})
+    assert "40% of examples forgotten at least once." in line
