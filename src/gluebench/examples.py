@@ -58,6 +58,20 @@ class Examples:
         rows = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
         return self.take(rows)
 
+    def stratified_subsample(self, n: int | None, seed: int) -> Examples:
+        """``subsample`` keeping each class's share of the examples (``class_quotas``).
+
+        For class ids only; scores (STS-B) and unlabelled splits get ``subsample``.
+        """
+        if n is None or n >= len(self) or self.labels is None or self.task.is_regression:
+            return self.subsample(n, seed)
+        classes, of_class, counts = np.unique(self.labels, return_inverse=True,
+                                              return_counts=True)
+        rng = np.random.default_rng(seed)
+        rows = [rng.choice(np.flatnonzero(of_class == c), size=q, replace=False)
+                for c, q in enumerate(class_quotas(counts, n))]
+        return self.take(np.sort(np.concatenate(rows)))
+
     def split_off(self, fraction: float, seed: int) -> tuple[Examples, Examples]:
         """(rest, held out): a seeded ``fraction`` of the examples held out, both in file order.
 
@@ -69,6 +83,27 @@ class Examples:
         out[np.random.default_rng([seed, HOLDOUT_STREAM]).choice(len(self), n_out,
                                                                  replace=False)] = True
         return self.take(np.flatnonzero(~out)), self.take(np.flatnonzero(out))
+
+
+def class_quotas(counts: np.ndarray, n: int) -> np.ndarray:
+    """How many of each class a stratified sample of ``n`` takes (``n`` <= the total).
+
+    Proportional to ``counts`` by largest remainders (each quota within one of
+    ``n * count / total``), with at least one of every class when ``n`` allows: a class
+    too rare for its share would vanish otherwise, so it takes one from the largest surplus.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    exact = n * counts / counts.sum()
+    quota = np.floor(exact).astype(np.int64)
+    if n >= len(counts):
+        quota = np.maximum(quota, 1)
+    while quota.sum() > n:                       # the rare classes' ones, paid back
+        surplus = np.where(quota > 1, quota - exact, -np.inf)
+        quota[np.argmax(surplus)] -= 1
+    short = n - quota.sum()
+    by_remainder = np.lexsort((-counts, -(exact - quota)))   # largest remainder first
+    quota[by_remainder[:short]] += 1
+    return quota
 
 
 class DataSource(Protocol):

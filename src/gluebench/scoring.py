@@ -50,7 +50,9 @@ def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
         raise DataError(gold.source, f"{benchmark.name} has no gold labels in this split")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GlueBenchWarning)
-        values = compute(benchmark.metrics, gold.labels, pred)
+        labels = get_task(benchmark.task).labels
+        values = compute(benchmark.metrics, gold.labels, pred,
+                         n_classes=None if labels is None else len(labels))
     for w in caught:  # say which task a degenerate metric belongs to
         warnings.warn(f"{benchmark.name}: {w.message}", GlueBenchWarning, stacklevel=2)
     result: dict = {**values, "score": task_score(values, benchmark.metrics), "n": len(gold)}

@@ -25,7 +25,23 @@ ALPHA = 0.05
 POWER = 0.8
 
 
+def check_baseline(baseline: float) -> float:
+    """An accuracy in points strictly between 0 and 100 (at 0 or 100 the binomial SE is 0)."""
+    if not (isinstance(baseline, (int, float, np.number)) and np.isfinite(baseline)
+            and 0 < baseline < 100):
+        raise ValueError(f"a baseline accuracy is a number of points strictly between 0 and "
+                         f"100 (e.g. 80 for 80%), got {baseline!r}")
+    return float(baseline)
+
+
+def _check_level(name: str, value: float) -> None:
+    if not (np.isfinite(value) and 0 < value < 1):
+        raise ValueError(f"{name} is a probability strictly between 0 and 1, got {value!r}")
+
+
 def _z_sum(alpha: float, power: float) -> float:
+    _check_level("alpha", alpha)
+    _check_level("power", power)
     return float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
 
 
@@ -33,12 +49,16 @@ def minimum_detectable_difference(se: float, *, alpha: float = ALPHA, power: flo
                                   paired_sd: float | None = None) -> float:
     """In the units of ``se`` (score points when ``se`` is)."""
     sd = paired_sd if paired_sd is not None else np.sqrt(2.0) * se
+    if not (np.isfinite(sd) and sd >= 0):
+        raise ValueError(f"a standard error is a finite number >= 0, got {sd!r}")
     return _z_sum(alpha, power) * float(sd)
 
 
 def accuracy_se(baseline: float, n: int) -> float:
     """Binomial standard error, in points, of an accuracy of ``baseline`` points on ``n``."""
-    p = baseline / 100.0
+    if n < 1:
+        raise ValueError(f"a standard error needs at least one example, got n={n}")
+    p = check_baseline(baseline) / 100.0
     return 100.0 * float(np.sqrt(p * (1 - p) / n))
 
 
@@ -52,6 +72,7 @@ def official_sizes_power(baseline: float) -> dict:
     """The MDD of every accuracy-scored GLUE dev set at its official size, without a run."""
     from gluebench.tasks import BENCHMARKS, get_task
 
+    baseline = check_baseline(baseline)
     rows = {}
     for name, b in BENCHMARKS.items():
         if b.metrics == ("accuracy",) and b.glue_group:

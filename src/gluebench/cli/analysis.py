@@ -10,9 +10,23 @@ import argparse
 import sys
 from pathlib import Path
 
-from gluebench.cli.common import DATA_HELP, console, positive_int, stats_flags
+from gluebench.cli.common import DATA_HELP, console, int_in, positive_int, stats_flags
 from gluebench.errors import UsageError
 from gluebench.tsv import atomic_write, write_json
+
+MAX_BINS = 1000          # calibration bins: 10-20 is usual; more are empty on any dev set
+
+
+def baseline_points(text: str) -> float:
+    """``--baseline``: an accuracy in points, 0 < value < 100, finite."""
+    from gluebench.analysis.power import check_baseline
+
+    try:
+        return check_baseline(float(text) if text.strip().isascii() else float("nan"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an accuracy in points strictly between 0 and 100 (e.g. 80), "
+            f"got '{text[:80]}'") from None
 
 
 def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -> None:
@@ -120,9 +134,9 @@ def cmd_power(args) -> int:
     from gluebench.report import analysis_tables as tables
     from gluebench.report.tables import seed_spread
 
-    if args.run_dir is None and args.baseline is None:
+    if (args.run_dir is None) == (args.baseline is None):
         raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "
-                         "dev-set sizes")
+                         "dev-set sizes (one of the two)")
     if args.run_dir is None:
         doc = official_sizes_power(args.baseline)
     else:
@@ -212,15 +226,17 @@ def register(sub) -> None:
 
     p = sub.add_parser("calibration", help="ECE, Brier, reliability, confusion matrices")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--bins", type=positive_int, default=10, help="confidence bins (default 10)")
+    p.add_argument("--bins", type=int_in(1, MAX_BINS), default=10,
+                   help=f"confidence bins, 1..{MAX_BINS} (default 10)")
     p.add_argument("--json", metavar="OUT")
     stats_flags(p)
     p.set_defaults(func=cmd_calibration)
 
     p = sub.add_parser("power", help="the smallest difference each dev set can resolve")
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
-    p.add_argument("--baseline", type=float, metavar="ACCURACY",
-                   help="without a run: an accuracy (x100) for the official dev-set sizes")
+    p.add_argument("--baseline", type=baseline_points, metavar="ACCURACY",
+                   help="without a run: an accuracy in points (0 < ACCURACY < 100) for the "
+                        "official dev-set sizes")
     p.add_argument("--json", metavar="OUT")
     stats_flags(p)
     p.set_defaults(func=cmd_power)

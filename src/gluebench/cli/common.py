@@ -9,6 +9,7 @@ from pathlib import Path
 from gluebench.fields import quote
 
 EXIT_USAGE = 2
+MAX_RESAMPLES = 100_000     # far beyond what a 95% interval needs; bounds memory and time
 DATA_HELP = "GLUE data: a folder in the official layout, 'sample', or 'hf[:NAME_OR_PATH]'"
 
 
@@ -36,6 +37,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def int_in(low: int, high: int):
+    """An argparse type: a whole number ``low <= value <= high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if text.strip().isascii() else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low:,} to {high:,}, got {quote(str(text)[:80])}")
+        return value
+
+    return parse
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text) if text.strip().isascii() else 0.0
@@ -57,8 +74,8 @@ def seed_int(text: str) -> int:
 
 
 def stats_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
-                   help="bootstrap/permutation resamples (default 1000)")
+    p.add_argument("--resamples", type=int_in(1, MAX_RESAMPLES), default=1000, metavar="N",
+                   help=f"bootstrap/permutation resamples, 1..{MAX_RESAMPLES:,} (default 1000)")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
 
 

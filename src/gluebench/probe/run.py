@@ -1,10 +1,12 @@
 """``finetune --method probe``: every task (and seed) of a run with a frozen encoder.
 
-The steps, in order: find the tasks with training data; gather every split the run
-needs (seeded train subsample, dev, test); embed each distinct sentence once; then per
-task x seed fit the scikit-learn head on train, save it, predict and score each split
-exactly as fine-tuning does (``train.recording``), and write the unit's marker. The run
-directory, prediction files, dev outputs and ``results.json`` are those of fine-tuning.
+The steps, in order: find the tasks with training data; take each task's seeded,
+stratified train subsample and check that a head can learn from it (before anything is
+written); gather the other splits the run needs (dev, test); embed each distinct sentence
+once; then per task x seed fit the scikit-learn head on train, save it, predict and score
+each split exactly as fine-tuning does (``train.recording``), and write the unit's marker.
+The run directory, prediction files, dev outputs and ``results.json`` are those of
+fine-tuning.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 
 from gluebench import metrics
 from gluebench.data import DataSource, Examples
+from gluebench.errors import UsageError
 from gluebench.models import hf
 from gluebench.models.probe import PROBE_FILE
 from gluebench.probe.embed import SentenceEncoder, SentenceTable, embed_examples
-from gluebench.probe.heads import cosine, fit_head
+from gluebench.probe.heads import cosine, fit_head, training_problem
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import Task
 from gluebench.train import loop
@@ -59,14 +62,17 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
     ref = hf.resolve_model(config.model)
     run = RunDir(out_dir)
     tasks, skipped = prepare(source, tasks_spec, run, overwrite=overwrite)
+    trains = {t.name: _training_data(t, source, config) for t in tasks}   # checked, unwritten
     engine = loop.Engine.choose(config)
     header = run_header(ref, source, config)
     started = time.perf_counter()
     with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, resumed):
-        prints = {t.name: data_fingerprints(t, source, config) for t in tasks}
+        prints = {t.name: data_fingerprints(t, source, config, train=False)
+                  | {"train": trains[t.name][0].fingerprint()} for t in tasks}
         todo = [t for t in tasks
                 if not all(is_current(run, t.name, s, prints[t.name]) for s in config.seeds)]
-        datas = [_task_data(t, source, config) for t in todo]
+        datas = [TaskData(t, *trains[t.name], list(eval_splits(t, source, config)))
+                 for t in todo]
         encoder = SentenceEncoder(ref, max_length=config.max_seq_length, device=engine.device,
                                   int8=config.int8, bf16=engine.bf16)
         bars.log(f"model: {ref.description}, frozen ({encoder.pooling.declared_by}: "
@@ -94,10 +100,20 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
     return results
 
 
-def _task_data(task: Task, source: DataSource, config: TrainConfig) -> TaskData:
-    train = source.load(task, "train")
-    return TaskData(task, train.subsample(config.max_train_examples, config.data_seed),
-                    len(train), list(eval_splits(task, source, config)))
+def _training_data(task: Task, source: DataSource, config: TrainConfig
+                   ) -> tuple[Examples, int]:
+    """(the seeded, stratified train subsample, the split's size), or one line if no head
+    can be fitted on it. Stratified: each class keeps its share, and every class is present
+    when the subsample is large enough (fine-tuning's subsample is a plain random one).
+    """
+    full = source.load(task, "train")
+    train = full.stratified_subsample(config.max_train_examples, config.data_seed)
+    problem = training_problem(task, train.labels)
+    if problem:
+        size = (f"the seeded subsample of {len(train)} of {len(full)} examples"
+                if len(train) < len(full) else f"{len(full)} examples")
+        raise UsageError(f"{task.name} train ({full.source}, {size}): {problem}")
+    return train, len(full)
 
 
 def _probe_unit(data: TaskData, seed: int, embeddings: SentenceTable, encoder: SentenceEncoder,

@@ -7,9 +7,12 @@ model after every epoch:
 * EL2N (Paul et al. 2021): ``||softmax(logits) - onehot(gold)||_2`` after the last scoring
   epoch, averaged over the scoring seeds; for STS-B, the absolute error of the score;
 * forgetting (Toneva et al. 2019): the number of learned -> forgotten transitions of an
-  example across the epochs (correct after epoch e, wrong after e+1); an example never
-  learned counts as forgotten ``epochs`` times (more than any learned one can be).
-  For STS-B "correct" means within ``REGRESSION_CORRECT`` of the gold score.
+  example across the epochs (correct after epoch e, wrong after e+1); for ranking, an
+  example never learned counts as forgotten ``epochs`` times (more than any learned one
+  can be). For STS-B "correct" means within ``REGRESSION_CORRECT`` of the gold score.
+  The facts count the two apart: ``forgotten_at_least_once`` is the share of examples with
+  a learned -> forgotten transition in some scoring run, ``never_learned`` the share never
+  correct after any epoch of any run (never learned is not forgotten).
 
 The study then trains on the kept share of each score, on a random subset of the same
 size (the control), and on the full pool.
@@ -49,12 +52,32 @@ def correct(outputs: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return outputs.argmax(1) == gold
 
 
-def forgetting_counts(history: np.ndarray) -> np.ndarray:
-    """(epochs, n) correctness -> (n,) learned->forgotten transitions; never learned: epochs."""
+def forgetting_events(history: np.ndarray) -> np.ndarray:
+    """(epochs, n) correctness -> (n,) learned->forgotten transitions (correct, then wrong)."""
     history = np.asarray(history, dtype=bool)
-    counts = (history[:-1] & ~history[1:]).sum(axis=0).astype(np.float64)
+    return (history[:-1] & ~history[1:]).sum(axis=0)
+
+
+def forgetting_counts(history: np.ndarray) -> np.ndarray:
+    """The forgetting score to rank by: the events, and ``epochs`` for a never-learned one."""
+    history = np.asarray(history, dtype=bool)
+    counts = forgetting_events(history).astype(np.float64)
     counts[~history.any(axis=0)] = len(history)
     return counts
+
+
+def forgetting_facts(histories: list[np.ndarray]) -> dict:
+    """Shares of examples forgotten at least once, and never learned, over scoring runs.
+
+    ``histories``: one (epochs, n) correctness array per scoring run (seed). Forgotten: a
+    learned -> forgotten transition in at least one run. Never learned: wrong after every
+    epoch of every run. No example is both.
+    """
+    runs = np.stack([np.asarray(h, dtype=bool) for h in histories])   # (runs, epochs, n)
+    forgotten = np.stack([forgetting_events(h) for h in runs]).sum(axis=0) > 0
+    never = ~runs.any(axis=(0, 1))
+    return {"forgotten_at_least_once": float(np.mean(forgotten)),
+            "never_learned": float(np.mean(never))}
 
 
 def _scoring_run(task, examples, encoded, ref, config, engine, seed: int, epochs: int) -> dict:
@@ -95,16 +118,19 @@ def score_pool(study_root: Path, source, task, config, *, seeds: list[int], epoc
     tag = f"{task.name}-{key.hexdigest()[:16]}"
     facts_path = study_root / "scores" / f"{tag}.json"
     if facts_path.is_file():
-        return read_json(facts_path)
+        facts = read_json(facts_path)
+        if "never_learned" in facts:     # older facts counted never-learned as forgotten
+            return facts
     engine, start = loop.Engine.choose(config), time.perf_counter()
-    el2ns, forgets = [], []
+    el2ns, forgets, histories = [], [], []
     for seed in seeds:
         say(f"{task.name}: scoring {len(examples)} training examples ({epochs} epoch(s), "
             f"seed {seed})")
         outputs = _scoring_run(task, examples, encoded, ref, config, engine, seed,
                                epochs)["outputs"]
         el2ns.append(el2n(outputs[-1], examples.labels))
-        forgets.append(forgetting_counts([correct(o, examples.labels) for o in outputs]))
+        histories.append(np.array([correct(o, examples.labels) for o in outputs]))
+        forgets.append(forgetting_counts(histories[-1]))
     files = {}
     for name, values in (("el2n", np.mean(el2ns, axis=0)),
                          ("forgetting", np.mean(forgets, axis=0))):
@@ -113,8 +139,7 @@ def score_pool(study_root: Path, source, task, config, *, seeds: list[int], epoc
         files[name] = str((study_root / "scores" / f"{tag}-{name}.npz").resolve())
         atomic_write(files[name], buffer.getvalue())
     facts = {"files": files, "examples": len(examples), "seeds": seeds, "epochs": epochs,
-             "seconds": time.perf_counter() - start,
-             "forgotten_at_least_once": float(np.mean(np.mean(forgets, axis=0) > 0))}
+             "seconds": time.perf_counter() - start, **forgetting_facts(histories)}
     write_json(facts_path, facts)
     return facts
 

@@ -247,9 +247,15 @@ def _design_lines(design: dict) -> list[str]:
                      f" epoch(s) on {sc['examples']} examples ({sc['seconds']:.0f} s, not "
                      f"counted in the training times below); "
                      f"{100 * sc['forgotten_at_least_once']:.0f}% of examples forgotten at "
-                     "least once. Kept: the highest scores; random: a seeded subset of the "
-                     "same size (the control).")
+                     f"least once{_never_learned(sc)}. Kept: the highest scores; random: a "
+                     "seeded subset of the same size (the control).")
     return lines
+
+
+def _never_learned(scoring: dict) -> str:
+    """Never-learned examples, counted apart from forgotten ones (not in older studies)."""
+    share = scoring.get("never_learned")
+    return "" if share is None else f", {100 * share:.0f}% never learned"
 
 
 def _figures(s: Section, analysis: dict) -> None:
