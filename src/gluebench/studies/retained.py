@@ -184,7 +184,8 @@ def _reference(kind: str, design: dict, task: str, control: dict | None,
     t = design["facts"]["teachers"][task]
     return {"parameters": t["results"].get("parameters"),
             "latency_ms": (teacher_efficiency.get(task) or {}).get("latency_ms"),
-            "run": design.get("facts", {}).get("teacher_run", ""), "entries": t["results"]["entries"]}
+            "run": design.get("facts", {}).get("teacher_run", ""),
+            "entries": t["results"]["entries"]}
 
 
 def measure(study_dir: StudyDir, design: dict, rows: list[dict], teacher_efficiency: dict, *,
