@@ -30,11 +30,14 @@ def choice_of(task: Task, label) -> int:
     return int(label)
 
 
-def draw(source: DataSource, task: Task, shots: int, seed: int, *,
-         balanced: bool = False) -> dict | None:
-    """``shots`` demonstrations for ``task`` (None for 0-shot): pool, shots, spare."""
-    if shots == 0:
-        return None
+def check(source: DataSource, task: Task, shots: int) -> None:
+    """What ``draw`` would refuse (too few examples to draw from), found before a run starts."""
+    if shots:
+        _pool(source, task, shots)
+
+
+def _pool(source: DataSource, task: Task, shots: int) -> tuple[Examples, str]:
+    """The examples demonstrations are drawn from, and their split; enough for ``shots`` + 1."""
     own = demo_task(task)
     split = "train" if source.has(own, "train") else "dev"
     if not source.has(own, split):
@@ -44,8 +47,18 @@ def draw(source: DataSource, task: Task, shots: int, seed: int, *,
     if split == "dev":   # dev prediction files use the 0-based row as the index
         examples.index = np.arange(len(examples), dtype=np.int64)
     if len(examples) <= shots:
-        raise UsageError(f"{own.name} {split} has {len(examples)} examples; "
-                         f"--shots {shots} needs more")
+        raise UsageError(f"{own.name} {split} has {len(examples)} examples; --shots {shots} "
+                         f"needs more (at most {len(examples) - 1})")
+    return examples, split
+
+
+def draw(source: DataSource, task: Task, shots: int, seed: int, *,
+         balanced: bool = False) -> dict | None:
+    """``shots`` demonstrations for ``task`` (None for 0-shot): pool, shots, spare."""
+    if shots == 0:
+        return None
+    examples, split = _pool(source, task, shots)
+    own = demo_task(task)
     rng = np.random.default_rng([seed, shots])
     order = _balanced_order(examples, rng) if balanced else rng.permutation(len(examples))
     rows = [int(r) for r in order[:shots + 1]]

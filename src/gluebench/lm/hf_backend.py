@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,11 @@ MIN_SHARED_PREFIX = 16
 # 10-30% faster than 4,096 on every GLUE task here (benchmarks/RESULTS.md). GPUs take 32x.
 BATCH_TOKENS = 1024
 MAX_BATCH = 128
+# GGUF's fixed header: magic, version (u32), tensor count and metadata count (u64 each).
+GGUF_MAGIC = b"GGUF"
+GGUF_HEADER_BYTES = 24
+GGUF_VERSIONS = (2, 3)
+CAUSAL_LM_SUFFIXES = ("ForCausalLM", "LMHeadModel")
 
 
 @dataclass(frozen=True)
@@ -66,29 +72,70 @@ def resolve_model(name: str | None, gguf_file: str | None = None) -> ModelRef:
     if path.suffix == ".gguf":
         if not path.is_file():
             raise UsageError(f"--model {name}: no such GGUF file")
+        check_gguf_header(path)
         return ModelRef(str(path.parent), path.name, str(path))
     if (name.startswith((".", "/")) or path.exists()) and not path.is_dir():
         raise UsageError(f"--model {name}: no such folder")
-    if gguf_file and path.is_dir() and not (path / gguf_file).is_file():
-        raise UsageError(f"--gguf-file {gguf_file}: not in {name}")
+    if gguf_file and path.is_dir():
+        if not (path / gguf_file).is_file():
+            raise UsageError(f"--gguf-file {gguf_file}: not in {name}")
+        check_gguf_header(path / gguf_file)
     return ModelRef(name, gguf_file, name + (f" ({gguf_file})" if gguf_file else ""))
+
+
+def check_gguf_header(path: Path) -> None:
+    """The fixed GGUF header (magic, version, tensor and metadata counts), or one line."""
+    with open(path, "rb") as handle:
+        head = handle.read(GGUF_HEADER_BYTES)
+    if head[:4] != GGUF_MAGIC:
+        raise UsageError(f"{path}: not a GGUF file (it does not start with the bytes "
+                         f"'GGUF', but {head[:4]!r})")
+    if len(head) < GGUF_HEADER_BYTES:
+        raise UsageError(f"{path}: a truncated GGUF file ({len(head)} bytes; the header "
+                         f"alone is {GGUF_HEADER_BYTES})")
+    version = struct.unpack_from("<I", head, 4)[0]
+    if version not in GGUF_VERSIONS:
+        raise UsageError(f"{path}: GGUF version {version}; expected one of "
+                         f"{', '.join(map(str, GGUF_VERSIONS))}")
 
 
 @lru_cache(maxsize=2)
 def load(ref: ModelRef, device: str) -> tuple:
     """(model, tokenizer), loaded once per process (tests and robustness reuse them)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     kwargs = {"gguf_file": ref.gguf_file} if ref.gguf_file else {}
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     try:
+        _check_decoder(ref, AutoConfig.from_pretrained(ref.path, **kwargs))
         tokenizer = AutoTokenizer.from_pretrained(ref.path, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=dtype, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot load language model {ref.description}: "
-                         f"{str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, KeyError, EOFError, struct.error) as exc:
+        # a damaged GGUF file fails inside transformers' reader as struct/Key/EOF errors
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"cannot load language model {ref.description}: {first}") from None
+    _check_layout(ref, model)
     return model.to(device).eval(), tokenizer
+
+
+def _check_decoder(ref: ModelRef, config) -> None:
+    """Refuse an encoder (or encoder-decoder) before its weights are loaded."""
+    names = list(getattr(config, "architectures", None) or [])
+    if getattr(config, "is_encoder_decoder", False) or (
+            names and not any(n.endswith(CAUSAL_LM_SUFFIXES) for n in names)):
+        raise UsageError(f"--model {ref.description}: a {', '.join(names) or config.model_type} "
+                         f"({config.model_type}) is not a causal language model; expected a "
+                         "decoder such as SmolLM2, Llama, Qwen2 or Mistral (…ForCausalLM)")
+
+
+def _check_layout(ref: ModelRef, model) -> None:
+    """The local backend runs the decoder body and the LM head separately (see _forward)."""
+    if not (hasattr(model, "model") and hasattr(model, "lm_head")):
+        raise UsageError(f"--model {ref.description}: a {type(model).__name__} does not have "
+                         "the decoder layout the local backend scores with (.model and "
+                         ".lm_head, as Llama, SmolLM2, Qwen2, Mistral); serve it with an "
+                         "OpenAI-compatible server and use --endpoint")
 
 
 @dataclass

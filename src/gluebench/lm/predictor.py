@@ -25,6 +25,7 @@ class PromptedPrediction(Prediction):
     scores: np.ndarray | None = None          # (n, k) per-choice log-likelihoods (log-probs)
     normalised: np.ndarray | None = None      # acc_norm predictions (ll only)
     calibrated: np.ndarray | None = None      # values after contextual calibration
+    calibration_undefined: str | None = None  # why there are none (first_token: see scoring)
     parsed: np.ndarray | None = None          # generate: which answers parsed
 
 
@@ -39,6 +40,7 @@ class PromptPredictor:
     top_k: int = 20
     max_new_tokens: int = 8
     content_free: list | None = field(default=None)   # p_cf, computed on first use
+    _log_content_free: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_setup(cls, task: Task, backend, setup: dict) -> PromptPredictor:
@@ -65,23 +67,47 @@ class PromptPredictor:
         fields = list(examples.inputs)
         conts = tuple(self.template.continuations())
         return [Request(self.prompt({f: examples.inputs[f][i] for f in fields}, examples.task,
-                                    split, int(examples.index[i])), conts)
+                                    split, int(examples.index[i])), conts,
+                        f"{examples.task.name} {examples.split} example {examples.index[i]}")
                 for i in range(len(examples))]
 
     def choice_scores(self, requests: list[Request], progress=None) -> np.ndarray:
+        """(n, k) log-probabilities, checked: NaN or +inf from a backend is an error."""
         if self.scoring == "first_token":
-            return self.backend.first_token(requests, self.top_k, progress)
-        return self.backend.loglikelihoods(requests, progress)
+            scores = self.backend.first_token(requests, self.top_k, progress)
+        else:
+            scores = self.backend.loglikelihoods(requests, progress)
+        lm_scoring.check_scores(requests, scores, unseen_ok=self.scoring == "first_token")
+        return scores
 
-    def content_free_distribution(self) -> np.ndarray:
-        """Zhao et al.'s p_cf: the mean choice distribution over content-free inputs."""
-        if self.content_free is None:
+    def content_free_log(self) -> np.ndarray:
+        """Zhao et al.'s log p_cf: the mean choice distribution over content-free inputs."""
+        if self._log_content_free is None and self.content_free is None:
             requests = [Request(self.prompt(inputs, self.task, "content-free", -1),
-                                tuple(self.template.continuations()))
-                        for inputs in lm_scoring.content_free_inputs(self.task)]
-            probs = lm_scoring.probabilities(self.choice_scores(requests))
-            self.content_free = probs.mean(axis=0).tolist()
-        return np.asarray(self.content_free)
+                                tuple(self.template.continuations()),
+                                f"{self.task.name} content-free input {text!r}")
+                        for text, inputs in zip(lm_scoring.CONTENT_FREE,
+                                                lm_scoring.content_free_inputs(self.task),
+                                                strict=True)]
+            self._log_content_free = lm_scoring.content_free_log(self.choice_scores(requests))
+            self.content_free = np.exp(self._log_content_free).tolist()
+        elif self._log_content_free is None:     # rebuilt from a run's record
+            with np.errstate(divide="ignore"):
+                self._log_content_free = np.log(np.asarray(self.content_free, dtype=float))
+        return self._log_content_free
+
+    def _calibrated(self, out: PromptedPrediction, log_probs: np.ndarray) -> None:
+        log_cf = self.content_free_log()
+        unseen = [self.template.choices[j] for j in np.flatnonzero(~np.isfinite(log_cf))]
+        if unseen:
+            out.calibration_undefined = (
+                f"{', '.join(map(repr, unseen))} in none of the content-free inputs' top-"
+                f"{self.top_k}, so p_cf is unknown and calibration would divide by zero; "
+                "raise --top-k or use --scoring ll")
+            return
+        calibrated = np.exp(lm_scoring.calibrate_log(log_probs, log_cf))
+        out.calibrated = as_written(self.task, lm_scoring.values_from_probabilities(
+            self.task, calibrated))
 
     def predict(self, examples: Examples, progress=None) -> PromptedPrediction:
         requests = self.requests(examples)
@@ -90,15 +116,14 @@ class PromptPredictor:
         if self.scoring == "generate":
             return self._generated(requests, progress)
         scores = self.choice_scores(requests, progress)
-        probs = lm_scoring.probabilities(scores)
+        log_probs = lm_scoring.log_probabilities(scores)
+        probs = np.exp(log_probs)
         values = as_written(self.task, lm_scoring.values_from_probabilities(self.task, probs))
         out = PromptedPrediction(values, _outputs(self.task, values, probs), scores=scores)
         if not self.task.is_regression and self.scoring == "ll":
             out.normalised = lm_scoring.length_normalised(self.template, scores)
         if self.calibrate:
-            calibrated = lm_scoring.calibrate(probs, self.content_free_distribution())
-            out.calibrated = as_written(self.task, lm_scoring.values_from_probabilities(
-                self.task, calibrated))
+            self._calibrated(out, log_probs)
         return out
 
     def _generated(self, requests: list[Request], progress) -> PromptedPrediction:

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 class Request:
     context: str                      # the prompt (demonstrations, then the example)
     continuations: tuple[str, ...]    # " " + choice, per label in our label order
+    name: str = "a request"           # what an error calls it: "RTE dev example 17"
+
+    def choice_name(self, j: int) -> str:
+        """``RTE dev example 17, choice 'True'``: which request and answer a value is for."""
+        return f"{self.name}, choice {self.continuations[j].strip()!r}"
 
 
 def split_trailing_space(context: str, continuation: str) -> tuple[str, str]:

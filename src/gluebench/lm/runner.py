@@ -22,13 +22,10 @@ from gluebench.lm.backends import check_backend, make_backend
 from gluebench.lm.config import PromptConfig
 from gluebench.lm.contamination import contamination_note
 from gluebench.lm.predictor import PromptedPrediction, PromptPredictor
-from gluebench.lm.templates import get_template, resolve_templates
-from gluebench.predictions import write_predictions
+from gluebench.lm.templates import get_template, templates_by_task
 from gluebench.scoring import score_entry
 from gluebench.stats import DEFAULT_RESAMPLES
 from gluebench.tasks import BENCHMARKS, Task, get_task
-from gluebench.train.lock import RunLock
-from gluebench.train.progress import RunProgress
 from gluebench.train.recording import (
     data_fingerprints,
     eval_splits,
@@ -36,6 +33,8 @@ from gluebench.train.recording import (
     save_outputs,
     score_dev,
     tasks_to_run,
+    write_prediction_file,
+    writing,
 )
 from gluebench.train.rundir import RunDir, entries_of, environment, median_seed, results_document
 from gluebench.tsv import atomic_write
@@ -67,47 +66,67 @@ def run_prompt(source: DataSource, config: PromptConfig, out_dir, tasks_spec: st
                *, overwrite: bool = False, progress: bool | None = None,
                n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
     """Prompt ``config``'s model on every task x template x seed, resumably."""
-    tasks = tasks_to_run(tasks_spec)
-    templates = resolve_templates(config.template, tasks)     # checked before anything runs
     run = RunDir(out_dir)
-    skipped: list[str] = []
-    tasks = _with_data(source, tasks, config, skipped.append)
-    check_backend(config)
-    run.check_target(overwrite=overwrite)      # all checked before anything is written
+    tasks, templates, skipped = _prepare(source, config, tasks_spec, run, overwrite=overwrite)
+    backend = make_backend(config, out_dir)    # loads the model: nothing is written yet
+    header = {"kind": "prompt", "model": backend.description,
+              "data_source": source.description, "config": config.to_dict()}
     started = time.perf_counter()
-    with RunLock(run.root), RunProgress(progress) as bars:
-        for line in skipped:
-            bars.log(line)
-        backend = make_backend(config, out_dir)
-        header = {"kind": "prompt", "model": backend.description,
-                  "data_source": source.description, "config": config.to_dict()}
-        resumed = run.start(header, overwrite=overwrite)
-        bars.log(f"model: {backend.description}; data: {source.description}; "
-                 f"{config.shots}-shot, scoring {config.scoring}"
-                 + (f"; templates: {', '.join(templates)}" if len(templates) > 1 else "")
-                 + ("; resuming" if resumed else ""))
-        if config.shots == 0 and len(config.seeds) > 1:
-            bars.log("0-shot: no demonstrations to draw, so one run instead of one per seed")
+    with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars,
+                                                                                  resumed):
+        _log_start(bars, backend, source, config, templates, resumed)
         for task in tasks:
-            units = []
             prints = data_fingerprints(task, source, config, train=False)
-            for template in templates:
-                for seed in config.demo_seeds:
-                    key = unit_key(template, seed)
-                    unit = finished_unit(run, task.name, key, prints, bars)
-                    if unit is None:
-                        bars.unit(f"{task.name} {key}")
-                        unit = prompt_unit(task, template, seed, backend, source, config, run,
-                                           bars, n_resamples, stats_seed)
-                        run.save_unit({**unit, "data": prints})
-                        bars.log(_unit_line(unit))
-                    units.append(unit)
+            units = [_unit(task, template, seed, backend, source, config, run, bars, prints,
+                           n_resamples, stats_seed)
+                     for template in templates[task.name] for seed in config.demo_seeds]
             chosen = median_seed(units)["seed"]
             run.promote(task, chosen)
             _promote_calibrated(run, task, chosen)
             results = _write_results(run, header, backend, config, n_resamples, stats_seed,
                                      started)
     return results
+
+
+def _prepare(source: DataSource, config: PromptConfig, tasks_spec: str | None, run: RunDir, *,
+             overwrite: bool) -> tuple[list[Task], dict[str, list[str]], list[str]]:
+    """Every check before the first side effect: tasks, templates, data, demonstrations,
+    backend and ``-o``. Returns the tasks, each task's templates and the lines to log."""
+    tasks = tasks_to_run(tasks_spec)
+    templates = templates_by_task(config.template, tasks)
+    skipped: list[str] = []
+    tasks = _with_data(source, tasks, config, skipped.append)
+    for task in tasks:
+        fewshot.check(source, task, config.shots)
+    check_backend(config)
+    run.check_target(overwrite=overwrite)
+    return tasks, templates, skipped
+
+
+def _log_start(bars, backend, source: DataSource, config: PromptConfig,
+               templates: dict[str, list[str]], resumed: bool) -> None:
+    names = list(dict.fromkeys(n for per_task in templates.values() for n in per_task))
+    bars.log(f"model: {backend.description}; data: {source.description}; "
+             f"{config.shots}-shot, scoring {config.scoring}"
+             + (f"; templates: {', '.join(names)}" if len(names) > 1 else "")
+             + ("; resuming" if resumed else ""))
+    if config.shots == 0 and len(config.seeds) > 1:
+        bars.log("0-shot: no demonstrations to draw, so one run instead of one per seed")
+
+
+def _unit(task: Task, template: str, seed: int, backend, source: DataSource,
+          config: PromptConfig, run: RunDir, bars, prints: dict, n_resamples: int,
+          stats_seed: int) -> dict:
+    """One task x template x seed: from its marker (resume), else prompted and saved."""
+    key = unit_key(template, seed)
+    unit = finished_unit(run, task.name, key, prints, bars)
+    if unit is None:
+        bars.unit(f"{task.name} {key}")
+        unit = prompt_unit(task, template, seed, backend, source, config, run, bars,
+                           n_resamples, stats_seed)
+        run.save_unit({**unit, "data": prints})
+        bars.log(_unit_line(unit))
+    return unit
 
 
 def prompt_unit(task: Task, template: str, seed: int, backend, source: DataSource,
@@ -128,10 +147,10 @@ def prompt_unit(task: Task, template: str, seed: int, backend, source: DataSourc
         inference["seconds"] += time.perf_counter() - began
         inference["examples"] += len(examples)
         name = benchmark.submission_file
-        write_predictions(root / split / name, entry_task, examples.index, pred.values)
+        write_prediction_file(root / split / name, entry_task, examples.index, pred.values)
         if pred.calibrated is not None:
-            write_predictions(root.parent / CALIBRATED / split / name, entry_task,
-                              examples.index, pred.calibrated)
+            write_prediction_file(root.parent / CALIBRATED / split / name, entry_task,
+                                  examples.index, pred.calibrated)
         if split == "dev":
             entries[entry] = _scored(benchmark, entry_task, examples, pred, n_available,
                                      n_resamples, stats_seed)
@@ -158,6 +177,8 @@ def _scored(benchmark, task: Task, gold, pred: PromptedPrediction, n_available: 
         out["length_normalised"] = brief(pred.normalised)
     if pred.calibrated is not None:
         out["calibrated"] = brief(pred.calibrated)
+    if pred.calibration_undefined is not None:
+        out["calibration_undefined"] = pred.calibration_undefined
     if pred.parsed is not None:
         n_bad = int((~pred.parsed).sum())
         out["unparseable"] = {"n": n_bad, "share": n_bad / max(1, len(gold)),
@@ -169,13 +190,16 @@ def _scored(benchmark, task: Task, gold, pred: PromptedPrediction, n_available: 
 
 
 def _promote_calibrated(run: RunDir, task: Task, key: str) -> None:
+    """The chosen unit's calibrated files, and none of another unit's where it has none."""
     source = run.seed_predictions(key).parent / CALIBRATED
     for split in ("dev", "test"):
         for entry in entries_of(task):
             path = source / split / BENCHMARKS[entry].submission_file
+            target = run.root / CALIBRATED / "predictions" / split / path.name
             if path.is_file():
-                atomic_write(run.root / CALIBRATED / "predictions" / split / path.name,
-                             path.read_bytes())
+                atomic_write(target, path.read_bytes())
+            else:
+                target.unlink(missing_ok=True)
 
 
 def _unit_line(unit: dict) -> str:
@@ -184,6 +208,8 @@ def _unit_line(unit: dict) -> str:
         text = f"{name} {e['score']:.1f}"
         if "calibrated" in e:
             text += f" (calibrated {e['calibrated']['score']:.1f})"
+        if "calibration_undefined" in e:
+            text += f" (calibration undefined: {e['calibration_undefined']})"
         if "unparseable" in e:
             text += f" ({e['unparseable']['n']} unparseable)"
         parts.append(text)

@@ -7,7 +7,14 @@ Definitions (lm-evaluation-harness's, where it has one):
 * probabilities: the softmax of the choices' log-likelihoods (columns in our label order).
 * STS-B: the probability-weighted mean of the answers 0..5, clipped to [0, 5].
 * contextual calibration (Zhao et al., 2021): p_cf = mean choice distribution for the
-  content-free inputs "N/A", "" and "[MASK]"; calibrated p ∝ p / p_cf.
+  content-free inputs "N/A", "" and "[MASK]"; calibrated p ∝ p / p_cf. Computed in log
+  space (log p - log p_cf, then log-softmax), so nothing underflows or divides by zero.
+  With ``first_token`` a choice in none of the content-free inputs' top-k has log p_cf =
+  -inf: its content-free probability is unknown (somewhere below the k-th), and the
+  division is undefined, so calibration is reported as undefined (with the reason) rather
+  than guessed; ``ll`` log-likelihoods are always finite, so p_cf > 0 there.
+* a score must be a number a model can give: finite, or -inf for "not in the top-k" with
+  ``first_token``; NaN or +inf is an error naming the request and the choice.
 * ``generate``: the first word of the answer, matched case-insensitively to a choice (a
   number in [0, 5] for STS-B); anything else is unparseable — counted, never guessed.
 """
@@ -18,6 +25,8 @@ import re
 
 import numpy as np
 
+from gluebench.errors import GlueBenchError
+from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template
 from gluebench.tasks import STSB_RANGE, Task
 
@@ -26,14 +35,36 @@ STSB_ANSWERS = np.arange(6, dtype=np.float64)
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
-def probabilities(scores: np.ndarray) -> np.ndarray:
-    """(n, k) choice log-scores -> (n, k) probabilities over the choices."""
-    from scipy.special import softmax
+def check_scores(requests: list[Request], scores: np.ndarray, *, unseen_ok: bool) -> None:
+    """One error for the first score no model gives: NaN, +inf, or -inf where it cannot mean
+    "not among the top-k" (``unseen_ok``: first_token); it names the request and choice."""
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = np.isnan(scores) | np.isposinf(scores)
+    if not unseen_ok:
+        bad |= np.isneginf(scores)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise GlueBenchError(f"{requests[i].choice_name(j)}: the model gave the log-probability "
+                             f"{scores[i, j]}; expected a finite number (is the model or the "
+                             "server broken?)")
+
+
+def log_probabilities(scores: np.ndarray) -> np.ndarray:
+    """(n, k) choice log-scores -> (n, k) log-probabilities over the choices (log-softmax).
+
+    A row where no choice has a finite score (first_token: none in the top-k) says nothing
+    about the choices: uniform.
+    """
+    from scipy.special import log_softmax
 
     scores = np.asarray(scores, dtype=np.float64)
     rows_ok = np.isfinite(scores).any(axis=1, keepdims=True)
-    safe = np.where(rows_ok, scores, 0.0)   # a row of -inf (nothing in top-k): uniform
-    return softmax(safe, axis=1)
+    return log_softmax(np.where(rows_ok, scores, 0.0), axis=1)
+
+
+def probabilities(scores: np.ndarray) -> np.ndarray:
+    """(n, k) choice log-scores -> (n, k) probabilities over the choices."""
+    return np.exp(log_probabilities(scores))
 
 
 def values_from_probabilities(task: Task, probs: np.ndarray) -> np.ndarray:
@@ -49,10 +80,35 @@ def length_normalised(template: Template, scores: np.ndarray) -> np.ndarray:
     return (np.asarray(scores) / lengths).argmax(axis=1)
 
 
+def content_free_log(scores: np.ndarray) -> np.ndarray:
+    """log p_cf: the log of the mean choice distribution over content-free inputs' (n, k)
+    scores, as (k,); -inf where no content-free input gave a choice any probability."""
+    from scipy.special import logsumexp
+
+    log_probs = log_probabilities(scores)
+    with np.errstate(divide="ignore"):     # an all -inf column is -inf, as it should be
+        return logsumexp(log_probs, axis=0) - np.log(len(log_probs))
+
+
+def calibrate_log(log_probs: np.ndarray, log_content_free: np.ndarray) -> np.ndarray:
+    """Zhao et al.'s contextual calibration in log space: log p - log p_cf, renormalised.
+
+    Defined only where every p_cf > 0 (check ``np.isfinite(log_content_free)`` first).
+    """
+    log_content_free = np.asarray(log_content_free, dtype=np.float64)
+    if not np.isfinite(log_content_free).all():
+        raise ValueError("contextual calibration divides by every choice's content-free "
+                         "probability; one is zero")
+    from scipy.special import log_softmax
+
+    return log_softmax(np.asarray(log_probs, dtype=np.float64) - log_content_free[None, :],
+                       axis=1)
+
+
 def calibrate(probs: np.ndarray, content_free: np.ndarray) -> np.ndarray:
-    """Zhao et al.'s contextual calibration: divide by the content-free distribution."""
-    scaled = probs / np.asarray(content_free)[None, :]
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    """Zhao et al.'s contextual calibration: p / p_cf renormalised (via ``calibrate_log``)."""
+    with np.errstate(divide="ignore"):     # a zero probability is log -inf, exactly
+        return np.exp(calibrate_log(np.log(probs), np.log(content_free)))
 
 
 def content_free_inputs(task: Task) -> list[dict[str, str]]:

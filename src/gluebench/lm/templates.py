@@ -112,6 +112,15 @@ def resolve_templates(spec: str | None, tasks: list[Task]) -> list[str]:
     return names
 
 
+def templates_by_task(spec: str | None, tasks: list[Task]) -> dict[str, list[str]]:
+    """Each task's template names from ``--template``: ``all`` is each task's own templates;
+    names are checked for every task."""
+    if spec == "all":
+        return {t.name: list(templates_for(t)) for t in tasks}
+    names = resolve_templates(spec, tasks)
+    return {t.name: names for t in tasks}
+
+
 def few_shot_prompt(template: Template, demos: list[tuple[dict[str, str], int]],
                     inputs: dict[str, str]) -> str:
     """Demonstrations (inputs, choice id) then the example, as lm-eval joins them."""

@@ -29,6 +29,7 @@ from gluebench.train.rundir import (
     environment,
     median_seed,
     prediction_profile,
+    require_finite,
     results_document,
 )
 from gluebench.tsv import atomic_write
@@ -123,10 +124,11 @@ def record_split(task: Task, benchmark, split: str, examples: Examples, n_availa
     probabilities do), or (n, 1) STS-B scores; ``perm`` maps the model's classes to ours.
     """
     entry_task = get_task(benchmark.task)
+    target = pred_root / split / benchmark.submission_file
+    require_finite(logits, what=f"{target} (the model's scores)")   # argmax(nan) is class 0
     # Score exactly what the file says, so `gluebench score` agrees to the last digit.
     values = as_written(entry_task, predictions_from_logits(task, logits, perm))
-    write_predictions(pred_root / split / benchmark.submission_file, entry_task,
-                      examples.index, values)
+    write_prediction_file(target, entry_task, examples.index, values)
     if split != "dev":
         return None
     save_outputs(pred_root.parent / "outputs" / f"{benchmark.name}.npz", examples,
@@ -134,13 +136,25 @@ def record_split(task: Task, benchmark, split: str, examples: Examples, n_availa
     return score_dev(benchmark, entry_task, examples, values, n_available, n_resamples, seed)
 
 
+def write_prediction_file(path: Path, task: Task, index: np.ndarray, values: np.ndarray
+                          ) -> None:
+    """One prediction file (submission format), refused if a value is not a finite number."""
+    require_finite(np.asarray(values), what=str(path))
+    write_predictions(path, task, index, values)
+
+
 def save_outputs(path: Path, examples: Examples, outputs: np.ndarray, **extra) -> None:
     """Dev probabilities beside gold labels: what calibration and error analysis read.
 
-    ``extra`` arrays are saved too (a prompted run adds its per-choice log-likelihoods).
+    ``extra`` arrays are saved too (a prompted run adds its per-choice log-likelihoods, where
+    -inf means "not among the top-k"). Nothing non-finite is written otherwise.
     """
     import io
 
+    require_finite(np.asarray(outputs), what=f"{path} (outputs)")
+    for name, values in extra.items():
+        if values is not None:
+            require_finite(np.asarray(values), what=f"{path} ({name})", minus_inf_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, index=examples.index, gold=examples.labels, outputs=outputs,
              **{k: v for k, v in extra.items() if v is not None})

@@ -19,13 +19,14 @@ nothing already computed; every file is written atomically.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from gluebench.errors import UsageError
+from gluebench.errors import GlueBenchError, UsageError
 from gluebench.integrity import read_signed_json, sha256_file, verify_file, write_signed_json
 from gluebench.scoring import scored_results
 from gluebench.tasks import BENCHMARKS, TASKS, Task
@@ -123,7 +124,8 @@ class RunDir:
             for name in RUN_PARTS:
                 target = self.root / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        header = {"format": RUN_FORMAT, **header}
+        # Compared as it will be read back: JSON has lists, not tuples ('dev',) == ['dev'].
+        header = json.loads(json.dumps({"format": RUN_FORMAT, **header}))
         if (self.root / "run.json").is_file():
             changed = _differences(self.header(), header)
             if changed:
@@ -151,6 +153,8 @@ class RunDir:
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
                 if path.is_file() and _belongs(path.name, unit["task"]):
                     files[str(path.relative_to(self.root))] = sha256_file(path)
+        require_finite(unit.get("entries", {}),
+                       what=f"the scores of {unit['task']} seed {unit['seed']}")
         write_signed_json(self.unit_path(unit["task"], unit["seed"]), {**unit, "files": files})
 
     def units(self) -> list[dict]:
@@ -167,6 +171,43 @@ class RunDir:
         for source, target in pairs:
             if source.is_file():
                 atomic_write(target, source.read_bytes())
+
+
+def require_finite(value, *, what: str, minus_inf_ok: bool = False) -> None:
+    """Refuse to write a NaN or an infinity: every number a run writes passes through here.
+
+    ``value``: an array, a number, or a JSON tree (dicts, lists) of them. ``minus_inf_ok``
+    lets -inf through, for log-probabilities where it means "not among the top-k".
+    """
+    found = _non_finite(value, "", minus_inf_ok)
+    if found is not None:
+        where, number = found
+        raise GlueBenchError(f"refusing to write {what}: {where or 'a value'} is {number}; a "
+                             "result must be a finite number (the model or server gave this)")
+
+
+def _non_finite(value, where: str, minus_inf_ok: bool) -> tuple[str, float] | None:
+    """(where, number) of the first NaN or infinity in ``value``, else None."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        bad = np.isnan(value) | (np.isposinf(value) if minus_inf_ok else np.isinf(value))
+        if not bad.any():
+            return None
+        at = np.unravel_index(int(np.argmax(bad)), value.shape)
+        return f"{where}[{', '.join(map(str, at))}]", float(value[at])
+    elif isinstance(value, (float, np.floating)):
+        ok = math.isfinite(value) or (minus_inf_ok and value == -math.inf)
+        return None if ok else (where, float(value))
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if where else str(key), minus_inf_ok)
+        if found is not None:
+            return found
+    return None
 
 
 def _belongs(file_name: str, task_name: str) -> bool:
@@ -264,6 +305,7 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
         }
     order = list(BENCHMARKS)
     tasks = dict(sorted(tasks.items(), key=lambda kv: order.index(kv[0])))
+    require_finite(tasks, what=f"{run.root / 'results.json'}")
     return {
         **scored_results(header["data_source"], run.predictions / "dev", tasks,
                          n_resamples=n_resamples, seed=seed),
