@@ -1,29 +1,82 @@
-"""Shared fixtures: the real GLUE data beside the checkout, and a CLI runner."""
+"""Shared fixtures: the real GLUE data beside the checkout (or labels shaped like it), a CLI
+runner, tiny random-weight models with the real tokenizers, and the test markers' rules."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gluebench.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+# CI sets this to 1: a real-data test that cannot find the data fails instead of skipping.
+REQUIRE_REAL_DATA = "GLUEBENCH_REQUIRE_REAL_DATA"
+
+# The real dev sets' shapes (shared/data/README.md; test_synthetic_dev_sets_are_shaped_like_the
+# _real_ones checks them): label counts in gluebench's label order; STS-B: 1,500 scores in
+# [0, 5] with mean 2.364.
+DEV_LABEL_COUNTS = {"CoLA": (322, 721), "MRPC": (129, 279), "RTE": (146, 131),
+                    "SST-2": (428, 444), "WNLI": (40, 31), "QNLI": (2702, 2761),
+                    "MNLI": (3479, 3123, 3213)}
+STSB_DEV_SIZE, STSB_DEV_MEAN = 1500, 2.364
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that uses the real GLUE data is marked ``real_data``."""
+    for item in items:
+        if "glue_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
+def real_data_missing(reason: str):
+    """Skip a real-data test in a clone without the data; fail it where CI requires the data."""
+    if os.environ.get(REQUIRE_REAL_DATA) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_REAL_DATA}=1 says it must be there", pytrace=False)
+    pytest.skip(reason)
+
+
+def synthetic_dev_labels(task: str, seed: int = 0) -> np.ndarray:
+    """Gold labels shaped like the real dev set of ``task``: its size and exact class counts
+    (shuffled), or for STS-B 1,500 scores in [0, 5] on a 0.2 grid (ties, as the real ones)."""
+    rng = np.random.default_rng(seed)
+    if task == "STS-B":
+        mean = STSB_DEV_MEAN / 5
+        return np.round(5 * rng.beta(2 * mean, 2 * (1 - mean), STSB_DEV_SIZE) * 5) / 5
+    counts = DEV_LABEL_COUNTS[task]
+    return rng.permutation(np.repeat(np.arange(len(counts)), counts))
+
+
+@pytest.fixture(scope="module", params=["synthetic", pytest.param("real",
+                                                                  marks=pytest.mark.real_data)])
+def dev_gold(request):
+    """``dev_gold(task)`` -> gold dev labels: first synthetic ones shaped like the real set
+    (so oracle tests run in any clone), then the real ones (CI refuses to skip those)."""
+    if request.param == "synthetic":
+        return synthetic_dev_labels
+    from gluebench.data import load
+
+    glue_dir = request.getfixturevalue("glue_dir")
+    return lambda task: load(task, "dev", glue_dir).labels
 
 
 def _real_glue_dir() -> Path | None:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data" / "glue"]
-    return next((Path(c) for c in candidates if c and Path(c, "RTE", "dev.tsv").is_file()), None)
+    """$GLUEBENCH_TEST_DATA when set (and only it), else ../shared/data/glue."""
+    chosen = os.environ.get("GLUEBENCH_TEST_DATA") or REPO.parent / "shared" / "data" / "glue"
+    return Path(chosen) if Path(chosen, "RTE", "dev.tsv").is_file() else None
 
 
 @pytest.fixture(scope="session")
 def glue_dir() -> Path:
-    """The real GLUE data (../shared/data/glue); tests that need it skip without it."""
+    """The real GLUE data (../shared/data/glue); tests that need it skip without it (and fail
+    under GLUEBENCH_REQUIRE_REAL_DATA=1, as in CI)."""
     path = _real_glue_dir()
     if path is None:
-        pytest.skip("real GLUE data not found at ../shared/data/glue (set GLUEBENCH_TEST_DATA)")
+        where = os.environ.get("GLUEBENCH_TEST_DATA") or "../shared/data/glue"
+        real_data_missing(f"real GLUE data not found at {where} (set GLUEBENCH_TEST_DATA)")
     return path
 
 
