@@ -3,6 +3,7 @@ runner, tiny random-weight models with the real tokenizers, and the test markers
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -30,6 +31,42 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "glue_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.real_data)
+
+
+# Fixtures holding models too small to split across threads.
+TINY_MODELS = {"tiny_model", "tiny_run", "tiny_llama", "tiny_lm"}
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Tiny models run on one thread: their matrices are too small to split, and on a busy
+    machine two threads mostly wait for each other (3x the CPU time of one, measured)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test that uses a tiny model runs on one thread, with the fixtures it sets up and the
+    processes it starts (OMP_NUM_THREADS); the real models keep every core."""
+    if TINY_MODELS.isdisjoint(getattr(item, "fixturenames", ())):
+        return (yield)
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        with one_torch_thread():
+            return (yield)
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
 
 
 def real_data_missing(reason: str):
@@ -139,7 +176,46 @@ def tiny_run(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smollm2():
     """The embedded SmolLM2-135M-Instruct backend, loaded once per session (30-80 s on 2 cores;
-    later loads in the same process, e.g. in-process CLI calls, reuse it)."""
+    later loads in the same process, e.g. in-process CLI calls, reuse it). Only the slow
+    real-model tests use it; plumbing tests use ``tiny_lm``."""
     from gluebench.lm.hf_backend import HFBackend, embedded_model
 
     return HFBackend(embedded_model(), "cpu")
+
+
+# SmolLM2-135M's shape where it matters to the plumbing: its tokenizer's vocabulary and
+# special tokens, its context length (lm-eval's truncation rule reads it) and rotary base.
+SMOLLM2_SHAPE = {"vocab_size": 49152, "max_position_embeddings": 8192, "rope_theta": 100000.0,
+                 "tie_word_embeddings": True, "bos_token_id": 1, "eos_token_id": 2,
+                 "pad_token_id": 2}
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A 2-layer, 64-wide Llama with random weights and SmolLM2's real tokenizer (read from the
+    embedded GGUF: seconds, where the model takes 30-80 s), saved as a model folder that
+    ``HFBackend`` and ``gluebench prompt --model`` load in under a second. For plumbing tests:
+    ``initializer_range=0.2`` makes its log-probabilities depend strongly on every context
+    token and on relative positions (test_lm_model checks), so equivalences on it can fail."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from gluebench.lm.hf_backend import embedded_model
+
+    ref = embedded_model()
+    folder = tmp_path_factory.mktemp("tiny-random-smollm2")
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, initializer_range=0.2,
+                         **SMOLLM2_SHAPE)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_llama):
+    """The local backend over ``tiny_llama`` (CLI calls with ``--model tiny_llama`` reuse it)."""
+    from gluebench.lm.hf_backend import HFBackend, resolve_model
+
+    return HFBackend(resolve_model(str(tiny_llama)), "cpu")
