@@ -65,6 +65,7 @@ def test_missing_real_data_skips_in_a_clone_and_fails_where_ci_requires_it(monke
         real_data_missing("real GLUE data not found at /nowhere")
 
 
+@pytest.mark.slow
 def test_real_data_tests_are_marked_and_fail_in_ci_without_the_data(tmp_path):
     # test_stats.py: its [real] half needs the data, its [synthetic] half never does.
     target = "tests/test_stats.py::test_paired_test_identical_systems"
