@@ -1,29 +1,119 @@
-"""Shared fixtures: the real GLUE data beside the checkout, and a CLI runner."""
+"""Shared fixtures: the real GLUE data beside the checkout (or labels shaped like it), a CLI
+runner, tiny random-weight models with the real tokenizers, and the test markers' rules."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gluebench.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+# CI sets this to 1: a real-data test that cannot find the data fails instead of skipping.
+REQUIRE_REAL_DATA = "GLUEBENCH_REQUIRE_REAL_DATA"
+
+# The real dev sets' shapes (shared/data/README.md; test_synthetic_dev_sets_are_shaped_like_the
+# _real_ones checks them): label counts in gluebench's label order; STS-B: 1,500 scores in
+# [0, 5] with mean 2.364.
+DEV_LABEL_COUNTS = {"CoLA": (322, 721), "MRPC": (129, 279), "RTE": (146, 131),
+                    "SST-2": (428, 444), "WNLI": (40, 31), "QNLI": (2702, 2761),
+                    "MNLI": (3479, 3123, 3213)}
+STSB_DEV_SIZE, STSB_DEV_MEAN = 1500, 2.364
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that uses the real GLUE data is marked ``real_data``."""
+    for item in items:
+        if "glue_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
+# Fixtures holding models too small to split across threads.
+TINY_MODELS = {"tiny_model", "tiny_run", "tiny_llama", "tiny_lm"}
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Tiny models run on one thread: their matrices are too small to split, and on a busy
+    machine two threads mostly wait for each other (3x the CPU time of one, measured)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test that uses a tiny model runs on one thread, with the fixtures it sets up and the
+    processes it starts (OMP_NUM_THREADS); the real models keep every core."""
+    if TINY_MODELS.isdisjoint(getattr(item, "fixturenames", ())):
+        return (yield)
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        with one_torch_thread():
+            return (yield)
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
+
+
+def real_data_missing(reason: str):
+    """Skip a real-data test in a clone without the data; fail it where CI requires the data."""
+    if os.environ.get(REQUIRE_REAL_DATA) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_REAL_DATA}=1 says it must be there", pytrace=False)
+    pytest.skip(reason)
+
+
+def synthetic_dev_labels(task: str, seed: int = 0) -> np.ndarray:
+    """Gold labels shaped like the real dev set of ``task``: its size and exact class counts
+    (shuffled), or for STS-B 1,500 scores in [0, 5] on a 0.2 grid (ties, as the real ones)."""
+    rng = np.random.default_rng(seed)
+    if task == "STS-B":
+        mean = STSB_DEV_MEAN / 5
+        return np.round(5 * rng.beta(2 * mean, 2 * (1 - mean), STSB_DEV_SIZE) * 5) / 5
+    counts = DEV_LABEL_COUNTS[task]
+    return rng.permutation(np.repeat(np.arange(len(counts)), counts))
+
+
+@pytest.fixture(scope="module", params=["synthetic", pytest.param("real",
+                                                                  marks=pytest.mark.real_data)])
+def dev_gold(request):
+    """``dev_gold(task)`` -> gold dev labels: first synthetic ones shaped like the real set
+    (so oracle tests run in any clone), then the real ones (CI refuses to skip those)."""
+    if request.param == "synthetic":
+        return synthetic_dev_labels
+    from gluebench.data import load
+
+    glue_dir = request.getfixturevalue("glue_dir")
+    return lambda task: load(task, "dev", glue_dir).labels
 
 
 def _real_glue_dir() -> Path | None:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data" / "glue"]
-    return next((Path(c) for c in candidates if c and Path(c, "RTE", "dev.tsv").is_file()), None)
+    """$GLUEBENCH_TEST_DATA when set (and only it), else ../shared/data/glue."""
+    chosen = os.environ.get("GLUEBENCH_TEST_DATA") or REPO.parent / "shared" / "data" / "glue"
+    return Path(chosen) if Path(chosen, "RTE", "dev.tsv").is_file() else None
 
 
 @pytest.fixture(scope="session")
 def glue_dir() -> Path:
-    """The real GLUE data (../shared/data/glue); tests that need it skip without it."""
+    """The real GLUE data (../shared/data/glue); tests that need it skip without it (and fail
+    under GLUEBENCH_REQUIRE_REAL_DATA=1, as in CI)."""
     path = _real_glue_dir()
     if path is None:
-        pytest.skip("real GLUE data not found at ../shared/data/glue (set GLUEBENCH_TEST_DATA)")
+        where = os.environ.get("GLUEBENCH_TEST_DATA") or "../shared/data/glue"
+        real_data_missing(f"real GLUE data not found at {where} (set GLUEBENCH_TEST_DATA)")
     return path
 
 
@@ -86,7 +176,46 @@ def tiny_run(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smollm2():
     """The embedded SmolLM2-135M-Instruct backend, loaded once per session (30-80 s on 2 cores;
-    later loads in the same process, e.g. in-process CLI calls, reuse it)."""
+    later loads in the same process, e.g. in-process CLI calls, reuse it). Only the slow
+    real-model tests use it; plumbing tests use ``tiny_lm``."""
     from gluebench.lm.hf_backend import HFBackend, embedded_model
 
     return HFBackend(embedded_model(), "cpu")
+
+
+# SmolLM2-135M's shape where it matters to the plumbing: its tokenizer's vocabulary and
+# special tokens, its context length (lm-eval's truncation rule reads it) and rotary base.
+SMOLLM2_SHAPE = {"vocab_size": 49152, "max_position_embeddings": 8192, "rope_theta": 100000.0,
+                 "tie_word_embeddings": True, "bos_token_id": 1, "eos_token_id": 2,
+                 "pad_token_id": 2}
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A 2-layer, 64-wide Llama with random weights and SmolLM2's real tokenizer (read from the
+    embedded GGUF: seconds, where the model takes 30-80 s), saved as a model folder that
+    ``HFBackend`` and ``gluebench prompt --model`` load in under a second. For plumbing tests:
+    ``initializer_range=0.2`` makes its log-probabilities depend strongly on every context
+    token and on relative positions (test_lm_model checks), so equivalences on it can fail."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from gluebench.lm.hf_backend import embedded_model
+
+    ref = embedded_model()
+    folder = tmp_path_factory.mktemp("tiny-random-smollm2")
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, initializer_range=0.2,
+                         **SMOLLM2_SHAPE)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_llama):
+    """The local backend over ``tiny_llama`` (CLI calls with ``--model tiny_llama`` reuse it)."""
+    from gluebench.lm.hf_backend import HFBackend, resolve_model
+
+    return HFBackend(resolve_model(str(tiny_llama)), "cpu")

@@ -14,6 +14,8 @@ from gluebench.robustness.advglue import ADV_TASKS, advglue_score, load_advglue
 from gluebench.scoring import score_entry
 from gluebench.tasks import BENCHMARKS
 
+from .conftest import real_data_missing
+
 SIZES = {"sst2": 148, "qqp": 78, "mnli": 121, "mnli-mm": 162, "qnli": 148, "rte": 81}
 
 
@@ -21,7 +23,7 @@ SIZES = {"sst2": 148, "qqp": 78, "mnli": 121, "mnli-mm": 162, "qnli": 148, "rte"
 def dev_json(glue_dir) -> Path:
     path = glue_dir.parent / "advglue" / "dev.json"
     if not path.is_file():
-        pytest.skip("advglue/dev.json not found beside the GLUE data")
+        real_data_missing("advglue/dev.json not found beside the GLUE data")
     return path
 
 

@@ -140,6 +140,7 @@ def test_a_model_that_cannot_be_loaded_is_one_error_line(tiny_model, tmp_path, r
     assert err.splitlines()[-1] == errors[0]
 
 
+@pytest.mark.slow
 def test_embedded_default_model_end_to_end(tmp_path, run_cli):
     """No --model: the pip-installed all-MiniLM-L6-v2, offline."""
     code, out, err = run_cli("finetune", "--tasks", "SST-2", "--data-dir", "sample",

@@ -258,6 +258,7 @@ def cli_process(*args: str, env: dict | None = None) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow
 def test_a_second_writer_of_the_same_run_refuses(tmp_path, tiny_model):
     out = tmp_path / "run"
     # Long enough to be interrupted while it trains (the tiny model, many epochs).

@@ -1,4 +1,5 @@
-"""``gluebench prompt`` end to end on the embedded SmolLM2, and every reader of its run."""
+"""``gluebench prompt`` end to end, and every reader of its run: on ``tiny_llama`` (random
+weights, SmolLM2's tokenizer; the real model's scores are test_lm_model's slow test)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ REPORT_RUN = Path(__file__).parent / "fixtures" / "report" / "minilm-full"
 
 
 @pytest.fixture(scope="module")
-def few_shot_run(tmp_path_factory, glue_dir, smollm2):
+def few_shot_run(tmp_path_factory, glue_dir, tiny_lm, tiny_llama):
     """Real dev data: RTE, STS-B and MNLI (+ AX), 2-shot, two demonstration seeds, calibrated."""
     from gluebench.cli import main
 
     out = tmp_path_factory.mktemp("prompt") / "run"
-    code = main(["prompt", "--data-dir", str(glue_dir), "--tasks", "RTE,STS-B,MNLI", "-o",
-                 str(out), "--shots", "2", "--seeds", "1,2", "--calibrate", "--splits", "dev",
-                 "--max-eval-examples", "24", "--resamples", "50", "--no-progress"])
+    code = main(["prompt", "--model", str(tiny_llama), "--data-dir", str(glue_dir), "--tasks",
+                 "RTE,STS-B,MNLI", "-o", str(out), "--shots", "2", "--seeds", "1,2",
+                 "--calibrate", "--splits", "dev", "--max-eval-examples", "24",
+                 "--resamples", "50", "--no-progress"])
     assert code == 0
     return out
 
@@ -88,9 +90,9 @@ def test_score_calibration_power_robustness_and_report_read_it(few_shot_run, glu
 
 
 def test_templates_all_reports_the_spread_and_generate_counts_unparseable(glue_dir, run_cli,
-                                                                          tmp_path):
-    code, out, err = run_cli("prompt", "--data-dir", glue_dir, "--tasks", "WNLI", "--template",
-                             "all", "-o", tmp_path / "t", "--splits", "dev",
+                                                                          tmp_path, tiny_llama):
+    code, out, err = run_cli("prompt", "--model", tiny_llama, "--data-dir", glue_dir, "--tasks",
+                             "WNLI", "--template", "all", "-o", tmp_path / "t", "--splits", "dev",
                              "--max-eval-examples", "12", "--resamples", "20", "--no-progress")
     assert code == 0, err
     spread = read_json(tmp_path / "t" / "results.json")["prompt"]["spread"]["WNLI"]
@@ -98,20 +100,20 @@ def test_templates_all_reports_the_spread_and_generate_counts_unparseable(glue_d
     values = [t["mean"] for t in spread["templates"].values()]
     assert spread["across_templates"]["sd"] == pytest.approx(np.std(values, ddof=1))
     assert "Prompt sensitivity" in out
-    code, out, err = run_cli("prompt", "--data-dir", glue_dir, "--tasks", "RTE", "--scoring",
-                             "generate", "--max-new-tokens", "3", "-o", tmp_path / "g",
-                             "--splits", "dev", "--max-eval-examples", "6", "--resamples", "20",
-                             "--no-progress")
+    code, out, err = run_cli("prompt", "--model", tiny_llama, "--data-dir", glue_dir, "--tasks",
+                             "RTE", "--scoring", "generate", "--max-new-tokens", "3", "-o",
+                             tmp_path / "g", "--splits", "dev", "--max-eval-examples", "6",
+                             "--resamples", "20", "--no-progress")
     assert code == 0, err
     rte = read_json(tmp_path / "g" / "results.json")["tasks"]["RTE"]
     assert 0 <= rte["unparseable"]["n"] <= 6 and "Unparseable" in out
 
 
-def test_test_split_predictions_make_a_submission(run_cli, tmp_path, glue_dir):
+def test_test_split_predictions_make_a_submission(run_cli, tmp_path, glue_dir, tiny_llama):
     # The real WNLI test file (146 rows: a submission wants every official row).
-    code, out, err = run_cli("prompt", "--data-dir", glue_dir, "--tasks", "WNLI", "-o",
-                             tmp_path / "w", "--max-eval-examples", "4", "--resamples", "20",
-                             "--no-progress")
+    code, out, err = run_cli("prompt", "--model", tiny_llama, "--data-dir", glue_dir, "--tasks",
+                             "WNLI", "-o", tmp_path / "w", "--max-eval-examples", "4",
+                             "--resamples", "20", "--no-progress")
     assert code == 0, err
     assert (tmp_path / "w" / "predictions" / "test" / "WNLI.tsv").is_file()
     code, out, err = run_cli("submission", "--predictions", tmp_path / "w" / "predictions" / "test",

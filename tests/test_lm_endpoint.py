@@ -2,9 +2,10 @@
 
 No LM server can be installed here, so the server is a small ``http.server`` that answers
 ``/v1/completions`` in the documented vLLM/OpenAI schema (echoed ``text_offset``,
-``token_logprobs``, ``top_logprobs``), computed with the embedded SmolLM2 — so the
-client's log-likelihoods can be checked against the local backend — plus one recorded
-response file, rate limits (429), server errors (503) and a server that cannot echo.
+``token_logprobs``, ``top_logprobs``), computed with a local model (``tiny_lm``: random
+weights, SmolLM2's tokenizer) — so the client's log-likelihoods can be checked against the
+local backend — plus one recorded response file, rate limits (429), server errors (503) and
+a server that cannot echo.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def _handler(state: FakeVLLM):
 
 
 @pytest.fixture()
-def server(smollm2):
-    state = FakeVLLM(smollm2)
+def server(tiny_lm):
+    state = FakeVLLM(tiny_lm)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -130,6 +131,15 @@ def server(smollm2):
     yield state
     httpd.shutdown()
     httpd.server_close()
+
+
+def top_k_seeing_every_request(backend, requests: list[Request]) -> int:
+    """The smallest k = 20 * 2**i whose local top-k holds a choice of every request: a trained
+    model ranks the answers within 20 (vLLM's default cap), random weights anywhere."""
+    k = 20
+    while not np.isfinite(backend.first_token(requests, top_k=k)).any(axis=1).all():
+        k *= 2
+    return k
 
 
 REQUESTS = [Request("The cat sat on the mat.\nQuestion: The cat is sitting. True or False?\n"
@@ -146,16 +156,17 @@ def test_recorded_vllm_echo_response_parses():
     assert completions_url("http://h:8000/v1/") == "http://h:8000/v1/completions"
 
 
-def test_ll_through_the_server_equals_the_local_model(server, smollm2, tmp_path):
+def test_ll_through_the_server_equals_the_local_model(server, tiny_lm, tmp_path):
     client = EndpointBackend(server.url, cache_path=tmp_path / "cache.sqlite", concurrency=3)
     remote = client.loglikelihoods(REQUESTS)
-    assert np.allclose(remote, smollm2.loglikelihoods(REQUESTS), atol=2e-4)
+    assert np.allclose(remote, tiny_lm.loglikelihoods(REQUESTS), atol=2e-4)
     assert client.model == "smollm2"          # asked /v1/models
     sent = server.bodies[0]
     assert sent["echo"] is True and sent["logprobs"] == 1 and sent["max_tokens"] == 1
-    # first_token: the server's top-20 token texts, matched to the choices
-    top = client.first_token(REQUESTS, top_k=20)
-    local = smollm2.first_token(REQUESTS, top_k=20)
+    # first_token: the server's top-k token texts, matched to the choices
+    k = top_k_seeing_every_request(tiny_lm, REQUESTS)
+    top = client.first_token(REQUESTS, top_k=k)
+    local = tiny_lm.first_token(REQUESTS, top_k=k)
     seen = np.isfinite(local)
     assert seen.any() and (top[seen] >= local[seen] - 2e-4).all()
     assert (top.argmax(1) == local.argmax(1)).all()
@@ -185,7 +196,8 @@ def test_a_server_that_cannot_echo_says_which_modes_it_can_do(server):
     client = EndpointBackend(server.url, "smollm2")
     with pytest.raises(UsageError, match="cannot do --scoring ll; use first_token or generate"):
         client.loglikelihoods(REQUESTS[:1])
-    assert np.isfinite(client.first_token(REQUESTS[:1], top_k=20)).any()
+    k = top_k_seeing_every_request(server.backend, REQUESTS[:1])
+    assert np.isfinite(client.first_token(REQUESTS[:1], top_k=k)).any()
 
 
 def test_client_errors_fail_fast_with_the_servers_message(server):
@@ -196,14 +208,14 @@ def test_client_errors_fail_fast_with_the_servers_message(server):
 
 
 def test_prompt_cli_through_the_endpoint_matches_the_local_run(server, run_cli, tmp_path,
-                                                               monkeypatch):
+                                                               monkeypatch, tiny_llama):
     monkeypatch.setenv("TEST_KEY", "secret")
     common = ["--tasks", "RTE", "--data-dir", "sample", "--max-eval-examples", "8",
               "--splits", "dev", "--resamples", "20", "--no-progress"]
     code, _, err = run_cli("prompt", "--endpoint", server.url, "--model", "smollm2",
                            "--api-key-env", "TEST_KEY", "-o", tmp_path / "remote", *common)
     assert code == 0, err
-    code, _, err = run_cli("prompt", "-o", tmp_path / "local", *common)
+    code, _, err = run_cli("prompt", "--model", tiny_llama, "-o", tmp_path / "local", *common)
     assert code == 0, err
     remote = (tmp_path / "remote" / "predictions" / "dev" / "RTE.tsv").read_text()
     assert remote == (tmp_path / "local" / "predictions" / "dev" / "RTE.tsv").read_text()

@@ -102,6 +102,7 @@ def test_out_of_memory_retries_with_micro_batches_and_same_gradients(tiny_model,
     np.testing.assert_allclose(logits, loop.predict(model, encoded, config, engine), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_padding_to_128_gives_the_same_logits(minilm_path):
     """Inference: padding each batch to its longest example changes nothing but speed."""
     ref = hf.resolve_model(None)
@@ -115,6 +116,7 @@ def test_padding_to_128_gives_the_same_logits(minilm_path):
     np.testing.assert_allclose(dynamic, padded, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_padding_to_128_gives_the_same_model(minilm_path, glue_dir):
     """Training: same seed, same batches; SST-2 dev metrics within 0.5 point.
 

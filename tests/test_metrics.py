@@ -1,5 +1,6 @@
-"""Metrics: hand-worked cases, oracle checks against scikit-learn/scipy on real data, and
-common properties over every metric."""
+"""Metrics: hand-worked cases, oracle checks against scikit-learn/scipy on dev sets (synthetic
+labels shaped like the real ones, then the real ones), and common properties over every
+metric."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,6 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from gluebench import metrics
-from gluebench.data import load
 from gluebench.errors import GlueBenchWarning
 
 
@@ -32,11 +32,12 @@ def test_degenerate_cases_have_defined_values():
 
 
 @pytest.fixture(scope="module")
-def real(glue_dir):
+def dev_sets(dev_gold):
+    """(gold, noisy prediction) per task, on synthetic or real dev labels."""
     rng = np.random.default_rng(0)
     out = {}
     for task in ("CoLA", "MRPC", "MNLI", "STS-B"):
-        gold = load(task, "dev", glue_dir).labels
+        gold = dev_gold(task)
         if gold.dtype.kind == "f":
             pred = np.clip(gold + rng.normal(0, 1.2, len(gold)), 0, 5).round(1)  # with ties
         else:
@@ -46,28 +47,28 @@ def real(glue_dir):
     return out
 
 
-def test_against_sklearn_and_scipy_on_real_dev_sets(real):
-    g, p = real["CoLA"]
+def test_against_sklearn_and_scipy_on_dev_sets(dev_sets):
+    g, p = dev_sets["CoLA"]
     assert metrics.matthews_corrcoef(g, p) == pytest.approx(skm.matthews_corrcoef(g, p), abs=1e-12)
-    g, p = real["MRPC"]
+    g, p = dev_sets["MRPC"]
     assert metrics.f1(g, p) == pytest.approx(skm.f1_score(g, p), abs=1e-12)
     assert metrics.accuracy(g, p) == pytest.approx(skm.accuracy_score(g, p), abs=1e-12)
-    g, p = real["MNLI"]
+    g, p = dev_sets["MNLI"]
     assert metrics.r3(g, p) == pytest.approx(skm.matthews_corrcoef(g, p), abs=1e-12)
     assert metrics.accuracy(g, p) == pytest.approx(skm.accuracy_score(g, p), abs=1e-12)
-    g, p = real["STS-B"]
+    g, p = dev_sets["STS-B"]
     assert metrics.pearson(g, p) == pytest.approx(stats.pearsonr(g, p)[0], abs=1e-12)
     assert metrics.spearman(g, p) == pytest.approx(stats.spearmanr(g, p)[0], abs=1e-12)
 
 
-def test_batched_form_equals_point_form_row_by_row(real):
-    g, p = real["MNLI"]
+def test_batched_form_equals_point_form_row_by_row(dev_sets):
+    g, p = dev_sets["MNLI"]
     rng = np.random.default_rng(1)
     idx = rng.integers(0, len(g), size=(5, len(g)))
     batch = metrics.BATCHED["r3"](g[idx], p[idx])
     for row in range(5):
         assert batch[row] == pytest.approx(skm.matthews_corrcoef(g[idx[row]], p[idx[row]]))
-    g, p = real["STS-B"]
+    g, p = dev_sets["STS-B"]
     batch = metrics.BATCHED["spearman"](g[idx % len(g)], p[idx % len(g)])
     assert batch[2] == pytest.approx(stats.spearmanr(g[idx[2] % len(g)], p[idx[2] % len(g)])[0])
 

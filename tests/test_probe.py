@@ -26,6 +26,13 @@ def encoder():
 
 
 @pytest.fixture(scope="module")
+def tiny_encoder(tiny_model):
+    """The same encoder code over the 32-wide random BERT: for the cache and the heads, whose
+    checks do not depend on what the vectors mean."""
+    return SentenceEncoder(resolve_model(str(tiny_model)), max_length=128)
+
+
+@pytest.fixture(scope="module")
 def probe_run(tmp_path_factory):
     """A probe run on the bundled sample laid out as ``tiny_run``: SST-2, RTE, STS-B x 2 seeds."""
     out = tmp_path_factory.mktemp("probe-run")
@@ -60,6 +67,7 @@ def test_pooling_is_read_from_the_models_sentence_transformers_config(minilm_pat
     assert torch.allclose(mean[0], hidden[0, :2].mean(dim=0))
 
 
+@pytest.mark.slow
 def test_embeddings_equal_sentence_transformers_encode(encoder, minilm_path):
     from sentence_transformers import SentenceTransformer
 
@@ -72,51 +80,51 @@ def test_embeddings_equal_sentence_transformers_encode(encoder, minilm_path):
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
-def test_cache_hit_and_corrupt_file_recomputed(encoder, tmp_path, monkeypatch):
+def test_cache_hit_and_corrupt_file_recomputed(tiny_encoder, tmp_path, monkeypatch):
     monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path))
     texts = open_source("sample").load(get_task("SST-2"), "dev").inputs["sentence"][:40]
-    first, stats = encoder.embed(texts)
+    first, stats = tiny_encoder.embed(texts)
     assert not stats.cached
-    again, stats = encoder.embed(texts)
+    again, stats = tiny_encoder.embed(texts)
     assert stats.cached and np.array_equal(first, again)
     (path,) = (tmp_path / "embeddings").glob("*.npz")
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF     # one flipped byte inside the stored vectors
     path.write_bytes(bytes(raw))
     with pytest.warns(GlueBenchWarning, match="recomputing"):
-        fixed, stats = encoder.embed(texts)
+        fixed, stats = tiny_encoder.embed(texts)
     assert not stats.cached and np.allclose(fixed, first, atol=1e-6)
     path.write_bytes(path.read_bytes()[:100])   # a truncated file
     with pytest.warns(GlueBenchWarning, match="cannot be read"):
-        encoder.embed(texts)
+        tiny_encoder.embed(texts)
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # rewritten: a clean hit again
-        assert encoder.embed(texts)[1].cached
+        assert tiny_encoder.embed(texts)[1].cached
 
 
-def test_feature_cache_is_verified_the_same_way(encoder, tmp_path, monkeypatch):
+def test_feature_cache_is_verified_the_same_way(tiny_encoder, tmp_path, monkeypatch):
     from gluebench.train import features
 
     monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path))
     examples = open_source("sample").load(get_task("MRPC"), "dev")
-    first = features.encode(encoder.tokenizer, examples, 64)
+    first = features.encode(tiny_encoder.tokenizer, examples, 64)
     (path,) = (tmp_path / "features").glob("*.npz")
     path.write_bytes(path.read_bytes()[:-40])
     with pytest.warns(GlueBenchWarning, match="recomputing"):
-        again = features.encode(encoder.tokenizer, examples, 64)
+        again = features.encode(tiny_encoder.tokenizer, examples, 64)
     np.testing.assert_array_equal(first.ids, again.ids)
 
 
 # ---- heads --------------------------------------------------------------------------------
 
-def test_c_is_chosen_by_cross_validation_on_train_only(encoder):
+def test_c_is_chosen_by_cross_validation_on_train_only(tiny_encoder):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.preprocessing import StandardScaler
 
     sample = open_source("sample")
     train = sample.load(get_task("SST-2"), "train")
-    table = embed_examples(encoder, [train])
+    table = embed_examples(tiny_encoder, [train])
     x = table.features(train)
     head = heads.fit_head(train.task, x, train.labels, seed=4)
     # The oracle: every C of the grid scored by scikit-learn on the same train folds.
@@ -129,6 +137,7 @@ def test_c_is_chosen_by_cross_validation_on_train_only(encoder):
     assert head.parameters == x.shape[1] + 1           # binary: one weight vector + intercept
 
 
+@pytest.mark.slow
 def test_heads_never_see_dev(probe_run, tmp_path):
     out, _ = probe_run
     # The same run on data whose dev labels are shuffled fits the same head.
@@ -149,9 +158,9 @@ def test_heads_never_see_dev(probe_run, tmp_path):
         np.testing.assert_allclose(values, theirs.arrays[name], rtol=1e-4, atol=1e-6)
 
 
-def test_a_saved_head_predicts_as_the_fitted_one(encoder, tmp_path):
+def test_a_saved_head_predicts_as_the_fitted_one(tiny_encoder, tmp_path):
     sts = open_source("sample").load(get_task("STS-B"), "train")
-    table = embed_examples(encoder, [sts])
+    table = embed_examples(tiny_encoder, [sts])
     x = table.features(sts)
     head = heads.fit_head(sts.task, x, sts.labels, seed=1)
     head.save(tmp_path)
@@ -167,6 +176,7 @@ def _layout(root):
                   if p.is_file() and "checkpoints" not in p.parts and "analysis" not in p.parts)
 
 
+@pytest.mark.slow
 def test_run_directory_is_laid_out_as_fine_tuning(probe_run, tiny_run):
     out, results = probe_run
     assert _layout(out) == _layout(tiny_run)
@@ -185,6 +195,7 @@ def test_run_directory_is_laid_out_as_fine_tuning(probe_run, tiny_run):
     assert 0.5 < zero["pearson"] < 1 and "not the prediction" in zero["note"]
 
 
+@pytest.mark.slow
 def test_scoring_the_predictions_gives_the_results(probe_run, run_cli, tmp_path):
     out, results = probe_run
     code, _, err = run_cli("score", "--data-dir", "sample", "--predictions",
@@ -198,6 +209,7 @@ def test_scoring_the_predictions_gives_the_results(probe_run, run_cli, tmp_path)
     assert scored["partial_average"] == pytest.approx(results["partial_average"])
 
 
+@pytest.mark.slow
 def test_analyses_run_on_a_probe_run(probe_run, run_cli, tmp_path):
     out, results = probe_run
     work = tmp_path / "run"
@@ -237,6 +249,7 @@ def _paired_difference(right_a: np.ndarray, right_b: np.ndarray) -> tuple[float,
             100 * np.sqrt(only_a + only_b - (only_b - only_a) ** 2 / n) / n)
 
 
+@pytest.mark.slow
 def test_int8_encoder_is_not_worse_than_fp32_beyond_a_margin(glue_dir, capsys):
     """The int8 encoder against fp32 on all 872 SST-2 dev examples, paired by example.
 
@@ -278,6 +291,7 @@ def test_int8_encoder_is_not_worse_than_fp32_beyond_a_margin(glue_dir, capsys):
 
 # ---- the main job -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_gluebench_run_on_the_bundled_sample(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("GLUE_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

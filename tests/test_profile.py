@@ -178,6 +178,7 @@ def test_onnx_export_logits_match_on_sentence_pairs(tiny_sst2, tmp_path):
     np.testing.assert_allclose(ort(single), pt(single), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_dynamo_exporter_is_the_fallback(tiny_sst2, tmp_path, monkeypatch):
     import torch
 

@@ -55,6 +55,7 @@ def _submission(db, sub_id: int) -> Submission:
         return s.get(Submission, sub_id)
 
 
+@pytest.mark.slow
 def test_killed_worker_job_is_scored_once_after_its_lease(backend, tmp_path, glue_dir,
                                                           zip_bytes):
     db = backend.database()
@@ -101,6 +102,7 @@ def _stop(proc: subprocess.Popen) -> None:
     assert proc.wait(30) == 0
 
 
+@pytest.mark.slow
 def test_restart_loses_nothing(backend, tmp_path, glue_dir, zip_bytes, run_cli):
     code, token, _ = run_cli("server", "add-user", "alice", "--db", backend.url)
     token = token.strip()
@@ -124,6 +126,7 @@ def test_restart_loses_nothing(backend, tmp_path, glue_dir, zip_bytes, run_cli):
         _stop(proc)
 
 
+@pytest.mark.slow
 def test_thirty_uploads_from_ten_users_at_once(backend, tmp_path, glue_dir, zip_bytes):
     db = backend.database()
     tokens = [make_user(db, f"user{i}") for i in range(10)]

@@ -1,16 +1,16 @@
-"""Bootstrap CIs and paired tests: seeded, sensible, and in line with scipy."""
+"""Bootstrap CIs and paired tests: seeded, sensible, and in line with scipy, on dev sets
+(synthetic labels shaped like the real ones, then the real ones)."""
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gluebench.data import load
 from gluebench.stats import bootstrap_ci, paired_test
 
 
 @pytest.fixture(scope="module")
-def rte(glue_dir):
-    gold = load("RTE", "dev", glue_dir).labels
+def rte(dev_gold):
+    gold = dev_gold("RTE")
     rng = np.random.default_rng(0)
     good = np.where(rng.random(len(gold)) < 0.8, gold, 1 - gold)
     weak = np.where(rng.random(len(gold)) < 0.55, gold, 1 - gold)
@@ -81,11 +81,11 @@ def test_two_metric_score_uses_shared_resamples():
     assert ci["score"][0] >= 100 * min(ci["f1"][0], ci["accuracy"][0]) - 1e-9
 
 
-def test_confusion_shortcut_matches_resampling_examples(glue_dir):
+def test_confusion_shortcut_matches_resampling_examples(dev_gold):
     """The multinomial draw of confusion matrices is the example bootstrap, exactly in law."""
     from gluebench.stats import _paired_by_index, _paired_classification, bootstrap_replicates
 
-    gold = load("CoLA", "dev", glue_dir).labels
+    gold = dev_gold("CoLA")
     rng = np.random.default_rng(7)
     a = np.where(rng.random(len(gold)) < 0.8, gold, 1 - gold)
     b = np.where(rng.random(len(gold)) < 0.75, gold, 1 - gold)

@@ -177,6 +177,7 @@ def diet(tiny_model, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_a_diet_and_its_random_control_train_on_as_many_examples_for_as_many_steps(diet):
     full, _ = _summary(diet, "RTE", "full", 1)
     for seed in (1, 2):
@@ -190,6 +191,7 @@ def test_a_diet_and_its_random_control_train_on_as_many_examples_for_as_many_ste
         assert len(z["score"]) == 96 and np.all((z["score"] >= 0) & (z["score"] <= 2**0.5))
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_every_finished_trial(diet, tiny_model, run_cli):
     before = {k: r["wall_seconds"] for k, r in _records(diet).items()}
     code, out, err = run_cli("study", "data-diet", "--model", tiny_model, "--tasks", "RTE",
@@ -212,6 +214,7 @@ def distilled(tiny_model, tiny_run, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_the_control_student_has_the_same_data_and_steps_as_the_distilled_one(distilled):
     for task in ("RTE", "STS-B"):
         for seed in (1, 2):
@@ -223,6 +226,7 @@ def test_the_control_student_has_the_same_data_and_steps_as_the_distilled_one(di
                 assert kd["parameters"]["total"] >= control["parameters"]["total"]
 
 
+@pytest.mark.slow
 def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny_run):
     from gluebench.models.finetuned import RunModels
     from gluebench.train import loop
@@ -240,6 +244,7 @@ def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny
         assert z["hidden"].shape == (96, 1, 32)
 
 
+@pytest.mark.slow
 def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_model,
                                                                tmp_path):
     from gluebench.data import open_source
@@ -258,6 +263,7 @@ def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_m
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_comparisons_are_seed_aware_gluebench_stats_on_each_seeds_files(distilled):
     # Issue 22 changed what this checks: seeds are no longer pooled into (seed, example)
     # pairs; each seed's file is one row of the seed-aware test and interval.
@@ -303,6 +309,7 @@ def test_comparisons_are_seed_aware_gluebench_stats_on_each_seeds_files(distille
             assert row["interval"]["mean"] == pytest.approx(direct, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_the_study_report_names_the_papers_and_draws_the_plots(distilled, run_cli,
                                                                tmp_path):
     html, md = tmp_path / "r.html", tmp_path / "r.md"
@@ -317,6 +324,7 @@ def test_the_study_report_names_the_papers_and_draws_the_plots(distilled, run_cl
     assert "| RTE | kd+hidden |" in md.read_text()
 
 
+@pytest.mark.slow
 def test_layer_drop_runs_each_pruned_encoder_against_the_full_one(tiny_model, run_cli,
                                                                   tmp_path):
     out = tmp_path / "ld"

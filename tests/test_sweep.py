@@ -151,6 +151,7 @@ def test_a_failing_trial_is_retried_then_reported_and_the_rest_finish(tmp_path, 
     assert "1 failed" in err
 
 
+@pytest.mark.slow
 def test_process_pool_gives_the_same_numbers_as_inline(inline, tmp_path, run_cli, glue_dir,
                                                        tiny_model):
     _, reference = inline
@@ -249,6 +250,7 @@ def _default_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path, glue_dir, tiny_model,
                                                        run_cli):
     spec = write_spec(tmp_path / "s.toml", tiny_model, tasks=("RTE",), seeds=(1, 2, 3),

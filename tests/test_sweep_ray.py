@@ -20,6 +20,7 @@ import pytest
 
 from tests.sweep_support import assert_same_trials, env_for_workers, records, write_spec
 
+pytestmark = pytest.mark.slow   # a real two-node Ray cluster: tens of seconds
 ray = pytest.importorskip("ray")  # the `test` extra installs it; `gluebench[ray]` for users
 OBJECT_STORE = str(80 * 1024**2)
 

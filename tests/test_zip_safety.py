@@ -350,6 +350,7 @@ def _peak_rss_of_validate(path: Path) -> tuple[float, str]:
     return int(lines[-1].split()[1]) / 1024, result.stdout
 
 
+@pytest.mark.slow
 def test_validate_of_a_1gib_bomb_peaks_under_200mb(tmp_path):
     path = tmp_path / "bomb.zip"
     path.write_bytes(_zeros_member("QQP.tsv", 1 << 30))

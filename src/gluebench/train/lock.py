@@ -3,7 +3,8 @@
 A second process that finds the lock refuses in one line. A lock left by a process that
 died is taken over with a warning, so a killed run can resume: on the same host when its
 pid is gone, and from any host (a cluster node that died) when the holder has stopped
-renewing it (a thread touches the file every ``HEARTBEAT`` seconds).
+renewing it (a thread touches the file every ``LockTiming.heartbeat`` seconds). The
+intervals are a small settings object, so tests can pass fractions of a second.
 """
 
 from __future__ import annotations
@@ -14,13 +15,30 @@ import socket
 import threading
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from gluebench.errors import GlueBenchWarning, UsageError
 
 LOCK_NAME = ".gluebench.lock"
-HEARTBEAT = 20.0          # seconds between renewals of a held lock
-STALE_AFTER = 120.0       # a lock not renewed for this long has no living holder
+
+
+@dataclass(frozen=True)
+class LockTiming:
+    """Seconds between renewals of a held lock, and of silence after which it has no holder."""
+
+    heartbeat: float = 20.0
+    stale_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.heartbeat < self.stale_after:
+            raise ValueError(f"lock timing: expected 0 < heartbeat < stale_after, got "
+                             f"heartbeat={self.heartbeat}, stale_after={self.stale_after}")
+
+
+DEFAULT_TIMING = LockTiming()
+HEARTBEAT = DEFAULT_TIMING.heartbeat
+STALE_AFTER = DEFAULT_TIMING.stale_after
 
 
 def _alive(pid: int) -> bool:
@@ -36,8 +54,9 @@ def _alive(pid: int) -> bool:
 class RunLock:
     """``with RunLock(run_dir):`` holds the directory for this process."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, timing: LockTiming = DEFAULT_TIMING):
         self.path = Path(root) / LOCK_NAME
+        self.timing = timing
         self.held = False
 
     def __enter__(self) -> RunLock:
@@ -75,7 +94,7 @@ class RunLock:
             silent = time.time() - self.path.stat().st_mtime
         except FileNotFoundError:
             return
-        if silent > STALE_AFTER:
+        if silent > self.timing.stale_after:
             who = f"process {pid} on {host}" if pid is not None else "an unreadable lock"
             warnings.warn(f"{self.path.parent}: taking over the lock of {who}, not renewed for "
                           f"{silent:.0f} s (its holder died)", GlueBenchWarning, stacklevel=3)
@@ -87,7 +106,7 @@ class RunLock:
                          f"another -o (remove {self.path} only if that process is gone)")
 
     def _renew(self) -> None:
-        while not self._beat.wait(HEARTBEAT):
+        while not self._beat.wait(self.timing.heartbeat):
             try:
                 os.utime(self.path)
             except OSError:
