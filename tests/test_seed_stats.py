@@ -201,3 +201,21 @@ def test_bad_shapes_say_what_was_expected():
         seed_paired_test(ACC, np.zeros(3, int), np.zeros((2, 4), int), np.zeros((2, 3), int))
     with pytest.raises(ValueError, match="at least 2 seeds"):
         seed_variance(0.0, (np.array([1.0]), 0.0))
+
+
+def test_a_deterministic_system_against_random_seeds_keeps_a_sane_interval():
+    """Found on a real CoLA comparison (majority baseline, 1 seed, against 3 random seeds):
+    the seed term's excess is ~0 but its sample variance is noisy, and Welch-Satterthwaite
+    gave df 0.15 and a CI of +-1e8 points. df is never below the seed term's own S - 1."""
+    rng = np.random.default_rng(3)
+    gold = (rng.random(1043) < 0.69).astype(int)                  # CoLA dev's balance
+    majority = np.ones((1, 1043), dtype=int)
+    random = rng.integers(0, 2, (3, 1043))
+    got = seed_paired_test(("mcc",), gold, majority, random, n_resamples=1000)["score"]
+    assert got.df >= 2
+    assert got.ci[1] - got.ci[0] < 30                           # points, not millions
+    # Three seeds of one recipe against three of another: at least Welch's S - 1 = 2 df.
+    gold, pred = recipe_studies(50, rng_seed=11)
+    for i in range(50):
+        res = seed_paired_test(ACC, gold[i], pred[i, 0], pred[i, 1], n_resamples=200, seed=i)
+        assert res["score"].df >= 2
