@@ -387,3 +387,18 @@ def test_filters(live):
     assert all(r["flag"] for r in flagged)
     page = server.client().get("/?user=carol&sort=model")
     assert page.status_code == 200 and "carol-copy" in page.text
+
+
+def test_the_cli_client_reads_what_the_real_server_answers(live, zips, run_cli):
+    """`submit --wait` and `leaderboard` against the real server (not a fake shape): the
+    client's answer schema accepts every field the server sends (``bootstrap.method`` is a
+    string), and prints the scores."""
+    server, _, tokens = live
+    code, out, err = run_cli("submit", "--server", server.url, "--token", tokens["gina"],
+                             "--name", "gina-majority", "--public", "--wait",
+                             zips["majority"])
+    assert code == 0, err
+    assert "dev scores" in out and "RTE" in out
+    code, out, err = run_cli("leaderboard", "--server", server.url, "--json")
+    assert code == 0, err
+    assert any(row["model"] == "gina-majority" for row in json.loads(out)["rows"])

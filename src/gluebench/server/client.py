@@ -59,17 +59,24 @@ class EntryScores(_Answer):
     ci: dict[str, tuple[Finite, Finite] | None] = {}
 
 
+class Bootstrap(_Answer):
+    """How the intervals were made (``scoring.scored_results``'s ``bootstrap``)."""
+
+    confidence: Finite
+    n_resamples: int | None = None
+    seed: int | None = None
+    method: str | None = None
+
+
 class Results(_Answer):
     """A scored submission's results (``gluebench score``'s JSON), as ``tables.details`` reads."""
 
     split: Literal["dev", "test"]
-    bootstrap: dict[str, Finite]
+    bootstrap: Bootstrap
     tasks: dict[Entry, EntryScores]
 
     @model_validator(mode="after")
     def _numbers(self) -> Results:
-        if "confidence" not in self.bootstrap:
-            raise ValueError("bootstrap.confidence: missing")
         _metrics_are_numbers(self.model_dump()["tasks"], "tasks")
         return self
 
