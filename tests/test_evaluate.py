@@ -109,6 +109,7 @@ def test_the_mnli_model_also_predicts_ax(tiny_model, tmp_path):
     (["finetune", "--method", "adapters"], "bad value 'adapters' for 'method'"),
     (["finetune", "--epochs", "-1"], "'epochs' must be in (0, 10000)"),
     (["evaluate"], "evaluate needs --model"),
+    (["evaluate", "--model", "RTE=./x"], "no --model for CoLA, SST-2,"),
     (["finetune", "--tasks", "RTE", "--device", "cuda"], "--device cuda: no CUDA GPU is visible"),
 ])
 def test_bad_input_is_one_line(tmp_path, run_cli, args, message):

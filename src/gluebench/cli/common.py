@@ -102,7 +102,9 @@ def config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None
         if only is not None and name not in only:
             continue
         flag = "--" + name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        help_text = f.metadata.get("help", "")
+        if "default" not in help_text:      # some name their default in words already
+            help_text += f" (default: {f.default})"
         if f.type in (bool, "bool"):
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_text)

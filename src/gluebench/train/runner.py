@@ -217,9 +217,13 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
     """Predict (and score dev) with already fine-tuned models; returns ``results.json``."""
     tasks = tasks_to_run(tasks_spec)
     paths = model_for_tasks(models, tasks)
-    if any(p is None for p in paths.values()):
+    missing = [t for t, p in paths.items() if p is None]
+    if len(missing) == len(paths):
         raise UsageError("evaluate needs --model: a fine-tuned model folder or hub name, "
                          "TASK=PATH pairs, or a gluebench run directory")
+    if missing:
+        raise UsageError(f"no --model for {', '.join(missing)}: name only the tasks of your "
+                         "TASK=PATH pairs with --tasks, or give a model for every task")
     refs = {t: hf.resolve_model(p) for t, p in paths.items()}
     run = RunDir(out_dir)
     run.check_target(overwrite=overwrite)
