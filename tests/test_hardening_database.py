@@ -111,7 +111,8 @@ def _serve(db: Path, port: int, log, unprivileged: bool) -> subprocess.Popen:
         if not shutil.which("setpriv"):
             pytest.fail("root without setpriv cannot drop its file-permission override")
         command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-    proc = subprocess.Popen(command, env=child_env(), cwd=REPO, stdout=log,
+    env = {**child_env(), "PYTHONUNBUFFERED": "1"}   # the log is read while it serves
+    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT)
     wait_ready(f"http://127.0.0.1:{port}", 60, proc)
     return proc
@@ -127,6 +128,13 @@ def _until(check, timeout: float = 20.0):
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
     return result
+
+
+def _wait_for_log(path, text: str, timeout: float = 30.0) -> None:
+    """The worker notices between two idle polls; wait for it rather than race it."""
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def test_healthz_reports_a_database_deleted_or_made_unwritable_while_serving(
@@ -154,6 +162,7 @@ def test_healthz_reports_a_database_deleted_or_made_unwritable_while_serving(
         assert str(db) in gone.json()["error"] and "deleted" in gone.json()["error"]
         refused = httpx.post(url + "/api/submissions", timeout=30, **upload)
         assert refused.status_code == 503 and "deleted" in refused.json()["error"]
+        _wait_for_log(tmp_path / "serve.log", "waiting: the database file")  # worker polls
         (tmp_path / "moved.db").rename(db)
         assert _health(url).status_code == 200
 
