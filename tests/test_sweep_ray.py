@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -33,9 +34,10 @@ def _free_port() -> int:
 
 def _ray_start(*args: str, env: dict) -> None:
     ray_cli = Path(sys.executable).with_name("ray")
-    subprocess.run([str(ray_cli), "start", "--num-cpus=1", f"--object-store-memory={OBJECT_STORE}",
-                    "--disable-usage-stats", *args], env=env, check=True, capture_output=True,
-                   timeout=120)
+    done = subprocess.run([str(ray_cli), "start", "--num-cpus=1",
+                           f"--object-store-memory={OBJECT_STORE}", "--disable-usage-stats", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"ray start {' '.join(args)}:\n{done.stderr[-3000:]}"
 
 
 def _processes_of(temp_dir: Path) -> list:
@@ -65,6 +67,11 @@ def cluster(tmp_path_factory):
 
     temp_dir = Path("/tmp") / f"gb-ray-{os.getpid()}"   # short: Ray's socket paths are limited
     env = env_for_workers(tmp_path_factory.getbasetemp() / "cache")
+    # Token authentication with the cluster's own token, set explicitly for every node and driver:
+    # with RAY_AUTH_MODE unset, Ray 2.60 turns it on for a head that finds ~/.ray/auth_token (which
+    # any local ray.init() writes) but not for a worker node, which then cannot join.
+    env["RAY_AUTH_MODE"] = "token"
+    env["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
     port = _free_port()
     address = f"127.0.0.1:{port}"
     try:
