@@ -36,13 +36,17 @@ inference is also timed over N training examples and that becomes the inference 
 
 On a shared machine absolute times drift, so the sides run in ``--rounds`` rounds, alternating (the
 order rotates each round); a figure is the median over rounds, and a ratio is the median of the
-per-round ratios (each round's sides ran close together in time). The headline ratios are against
-the fastest Trainer configuration, for training and for inference separately. Each child also
+per-round ratios (each round's sides ran close together in time). ``trainer-run_glue`` and
+``trainer-dynamic``, several times slower than ``trainer-grouped``, run in the first
+``--reference-rounds`` rounds only (default 1). The headline ratios are against the fastest
+Trainer configuration, for training and for inference separately; the same ratios by CPU time
+(this process's user + system time) are printed too: with ``--threads 1`` they measure the work
+each side did, which a busy machine disturbs far less than wall time. Each child also
 measures this CPU's fp32 matmul ceiling (at the model's feed-forward shape) just before it trains,
 and the work each side does is quoted as a fraction of it: useful FLOPs only (Kaplan's forward
 formula on the real, unpadded tokens; training = 3 x forward), so padding counts as waste.
 
-    python benchmarks/bench_finetune.py --task SST-2 --device cpu --max-train-examples 512
+    python benchmarks/bench_finetune.py --task SST-2 --device cpu --max-train-examples 2048
 
 The last line printed is ``speedup_train=X.XX speedup_infer=Y.YY baseline=<Trainer configuration>``.
 """
@@ -98,6 +102,9 @@ TRAINER_SETUPS = {
     "trainer-grouped": TrainerSetup(False, "group_by_length", True, EVAL_BATCH_GROUPED),
 }
 SIDES = ("gluebench", *TRAINER_SETUPS)
+# Measured slower than trainer-grouped in every round (benchmarks/RESULTS.md): references, run
+# in the first --reference-rounds rounds only, so that the default run stays short.
+REFERENCE_SIDES = ("trainer-run_glue", "trainer-dynamic")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -122,6 +129,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "as the inference figure (default: the dev set)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of every side, alternating (default 3); figures are medians")
+    ap.add_argument("--reference-rounds", type=int, default=1,
+                    help=f"rounds of the reference sides ({', '.join(REFERENCE_SIDES)}; "
+                         "default 1, at most --rounds)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads on every side (default: every CPU this process may use)")
     ap.add_argument("--sides", default=",".join(SIDES),
@@ -136,10 +146,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown or "gluebench" not in args.sides or len(args.sides) < 2:
         ap.error(f"--sides: expected gluebench and at least one of {', '.join(TRAINER_SETUPS)}, "
                  f"got {','.join(args.sides)}")
-    for flag in ("rounds", "threads"):
+    for flag in ("rounds", "reference_rounds", "threads"):
         value = getattr(args, flag)
         if value is not None and value < 1:
-            ap.error(f"--{flag}: expected a positive number, got {value}")
+            ap.error(f"--{flag.replace('_', '-')}: expected a positive number, got {value}")
     return args
 
 
@@ -467,10 +477,12 @@ def run_side(args, side: str, result_file: Path) -> dict:
 
 
 def run_rounds(args, folder: Path) -> dict[str, list[dict]]:
-    """Every side once per round; the order rotates so that no side always runs first."""
+    """Each side once per round (references: in the first rounds only); the order rotates so
+    that no side always runs first. ``runs[side][r]`` is round r."""
     runs: dict[str, list[dict]] = {side: [] for side in args.sides}
     for r in range(args.rounds):
-        order = args.sides[r % len(args.sides):] + args.sides[:r % len(args.sides)]
+        now = [s for s in args.sides if s not in REFERENCE_SIDES or r < args.reference_rounds]
+        order = now[r % len(now):] + now[:r % len(now)]
         print(f"round {r + 1}/{args.rounds}: {', '.join(order)}", file=sys.stderr, flush=True)
         for side in order:
             runs[side].append(run_side(args, side, folder / f"{side}-{r}.json"))
@@ -520,12 +532,15 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             dev=results[0]["dev"],
             dev_same_every_round=all(r["dev"]["predictions"] == results[0]["dev"]["predictions"]
                                      for r in results))
-        if side != "gluebench":
-            ratios = {p: [speeds(ours)[p] / speeds(theirs)[p]
-                          for ours, theirs in zip(runs["gluebench"], results, strict=True)]
+        if side != "gluebench":  # paired by round: gluebench's round r against theirs
+            pairs = list(zip(runs["gluebench"], results, strict=False))  # references: fewer
+            ratios = {p: [speeds(ours)[p] / speeds(theirs)[p] for ours, theirs in pairs]
                       for p in ("train", "infer")}
+            cpu = {p: [phase_cpu(theirs, p) / phase_cpu(ours, p) for ours, theirs in pairs]
+                   for p in ("train", "infer")}
             summary[side]["ratio"] = {p: statistics.median(v) for p, v in ratios.items()}
             summary[side]["ratio_range"] = {p: [min(v), max(v)] for p, v in ratios.items()}
+            summary[side]["cpu_ratio"] = {p: statistics.median(v) for p, v in cpu.items()}
     return summary
 
 
@@ -560,8 +575,9 @@ def print_report(args, config: dict, env: dict, summary: dict, best: dict) -> No
     print(f"{config['task']} on {args.device} ({env.get('gpu') or env['cpu']}, "
           f"{env['torch_threads']} threads): {config['n_train']} training examples x "
           f"{args.epochs:g} epoch(s), batch {args.batch_size}, lr {args.learning_rate:g}, "
-          f"seed {args.seed}; inference over {infer_set}; {args.rounds} alternating round(s), "
-          f"medians; load average {config['load_average'][0]:.1f} at the start")
+          f"seed {args.seed}; inference over {infer_set}; {args.rounds} alternating round(s) "
+          f"({', '.join(REFERENCE_SIDES)}: {config['reference_rounds']}), medians; "
+          f"load average {config['load_average'][0]:.1f} at the start")
     print(f"model: {config['model']}")
     header = (f"{'side':17} {'train ex/s':>10} {'infer ex/s':>10} {'x train':>8} {'x infer':>8} "
               f"{'%peak tr/inf':>12} {'wall s':>7} {'MiB':>6}  dev {config['entry']} (x100)")
@@ -581,6 +597,9 @@ def print_report(args, config: dict, env: dict, summary: dict, best: dict) -> No
     print(f"gluebench against the fastest Trainer: train {best['train']['ratio']:.2f}x "
           f"({best['train']['baseline']}), inference {best['infer']['ratio']:.2f}x "
           f"({best['infer']['baseline']})")
+    cpu = {p: summary[best[p]["baseline"]]["cpu_ratio"][p] for p in ("train", "infer")}
+    print(f"the same by CPU time (the work each did, steadier than wall time on a busy machine, "
+          f"with --threads 1): train {cpu['train']:.2f}x, inference {cpu['infer']:.2f}x")
 
 
 def baseline_name(best: dict) -> str:
@@ -604,7 +623,8 @@ def main(argv: list[str] | None = None) -> None:
               "epochs": args.epochs, "learning_rate": args.learning_rate,
               "batch_size": args.batch_size, "max_seq_length": MAX_SEQ_LENGTH,
               "seed": args.seed, "data_seed": DATA_SEED, "device": args.device,
-              "rounds": args.rounds, "sides": args.sides, "load_average": os.getloadavg(),
+              "rounds": args.rounds, "reference_rounds": min(args.reference_rounds, args.rounds),
+              "sides": args.sides, "load_average": os.getloadavg(),
               "data_dir": str(Path(args.data_dir).resolve())}
     with tempfile.TemporaryDirectory(prefix="bench-finetune-") as tmp:
         runs = run_rounds(args, Path(tmp))

@@ -94,7 +94,7 @@ def test_headline_is_against_the_fastest_trainer_in_each_phase(bench):
     # three rounds on a machine whose speed drifts; trainer-dynamic trains fastest,
     # trainer-grouped predicts fastest; ratios are medians of the per-round ratios
     runs = {"gluebench": [_run(100, 300), _run(50, 150), _run(120, 360)],
-            "trainer-run_glue": [_run(10, 60), _run(5, 30), _run(12, 72)],
+            "trainer-run_glue": [_run(10, 60, seconds=80.0)],  # a reference: round 1 only
             "trainer-dynamic": [_run(80, 100), _run(45, 50), _run(80, 120)],
             "trainer-grouped": [_run(70, 250), _run(40, 100), _run(70, 200)]}
     summary = bench.summarise(runs)
@@ -104,6 +104,7 @@ def test_headline_is_against_the_fastest_trainer_in_each_phase(bench):
     assert best["infer"]["baseline"] == "trainer-grouped"
     assert best["infer"]["ratio"] == pytest.approx(1.5)              # 1.2, 1.5, 1.8
     assert summary["trainer-run_glue"]["ratio"]["train"] == pytest.approx(10.0)
+    assert summary["trainer-run_glue"]["cpu_ratio"]["train"] == pytest.approx(8.0)
     assert summary["gluebench"]["of_ceiling"]["train"] == pytest.approx(58.0 / 10 / 58.0)
     assert bench.baseline_name(best) == "train:trainer-dynamic,infer:trainer-grouped"
     best["infer"]["baseline"] = "trainer-dynamic"
