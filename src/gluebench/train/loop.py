@@ -19,6 +19,7 @@ import numpy as np
 from gluebench.errors import GlueBenchError, GlueBenchWarning
 from gluebench.train.config import EVAL_BATCH
 from gluebench.train.features import Encoded, inference_batches, train_batches
+from gluebench.train.first_token import first_token_only
 
 
 @dataclass
@@ -197,7 +198,8 @@ def _step(model, data: Encoded, rows, targets, regression: bool, micro: int, pad
         part = rows[start:start + micro]
         batch = _to_device(data.batch(part, pad_to), engine.device)
         y = targets[part].to(engine.device, non_blocking=True)
-        with torch.autocast(engine.device, dtype=torch.bfloat16, enabled=engine.bf16):
+        with torch.autocast(engine.device, dtype=torch.bfloat16, enabled=engine.bf16), \
+                first_token_only(model, enabled=not hidden):
             outputs = model(**batch, output_hidden_states=True) if hidden else model(**batch)
         logits = outputs.logits.float()                          # (micro, num_labels)
         if objective is not None:
@@ -247,7 +249,7 @@ def _predict(model, data, max_batch, max_tokens, pad_to, engine, progress) -> np
     out = None
     if progress is not None:
         progress.start_inference(len(data))
-    with torch.inference_mode():
+    with torch.inference_mode(), first_token_only(model):
         for rows in inference_batches(lengths, max_batch, max_tokens):
             batch = _to_device(data.batch(rows, pad_to), engine.device)
             logits = model(**batch).logits.float().cpu().numpy()   # (batch, num_labels)
