@@ -16,6 +16,7 @@ def analysed(tiny_run, tmp_path_factory):
     return work
 
 
+@pytest.mark.slow
 def test_profile_of_a_run(analysed, run_cli, tmp_path):
     code, out, err = run_cli("profile", analysed, "--task", "RTE", "--data-dir", "sample",
                              "--max-examples", "24", "--repeats", "5", "--int8",
@@ -70,6 +71,7 @@ def test_report_html_and_markdown(analysed, run_cli, tmp_path):
     assert f"{results['tasks']['RTE']['score']:.1f}" in md.read_text()
 
 
+@pytest.mark.slow
 def test_report_screenshot(analysed, run_cli, tmp_path):
     if shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")

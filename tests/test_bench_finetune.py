@@ -57,6 +57,7 @@ def _trainer(model_path, tokenizer, sampling: str, folder: Path):
                           data_collator=DataCollatorWithPadding(tokenizer))
 
 
+@pytest.mark.slow
 def test_length_grouped_trainer_predicts_in_the_datasets_order(bench, minilm_path, tmp_path):
     """Trainer.predict under group_by_length returns rows shuffled; the benchmark's does not."""
     from transformers import AutoTokenizer
@@ -111,6 +112,7 @@ def test_headline_is_against_the_fastest_trainer_in_each_phase(bench):
     assert bench.baseline_name(best) == "trainer-dynamic"
 
 
+@pytest.mark.slow
 def test_benchmark_runs_every_side_and_ends_with_the_speedup_line(bench, tiny_model, tmp_path):
     cmd = [sys.executable, str(SCRIPT), "--task", "WNLI", "--device", "cpu", "--data-dir",
            "sample", "--model", str(tiny_model), "--max-train-examples", "16", "--batch-size",

@@ -115,6 +115,7 @@ def test_disagreement():
     assert disagreement([a]) is None
 
 
+@pytest.mark.slow
 def test_saved_outputs_agree_with_the_prediction_files(tiny_run):
     for entry in ("SST-2", "RTE", "STS-B"):
         saved = load_outputs(tiny_run / "outputs" / f"{entry}.npz")

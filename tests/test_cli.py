@@ -28,6 +28,7 @@ def test_usage_error_is_one_line_and_exits_2(run_cli, argv):
     assert len(err.splitlines()) == 1 and err.startswith("error: gluebench")
 
 
+@pytest.mark.slow
 def test_run_on_the_bundled_sample(tmp_path, run_cli, monkeypatch, tiny_model):
     """The main job's wiring (a tiny model keeps it fast; the real default is timed by hand)."""
     monkeypatch.delenv("GLUE_DIR", raising=False)

@@ -42,6 +42,7 @@ def _relabelled_copy(checkpoint, folder, order, names):
     return folder
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_runs_predictions(rte_run, tmp_path, run_cli):
     code, _, err = run_cli("evaluate", "--model", rte_run, "--tasks", "RTE", "--data-dir",
                            "sample", "-o", tmp_path / "eval", "--resamples", "20",

@@ -57,7 +57,8 @@ def wrong_server():
     """A loopback server whose answers each test sets: ``answer(path, status, body, ...)``."""
     handler = type("Handler", (Answers,), {"answers": {}})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
 
     def answer(path, status=200, body=b"", content_type="application/json", **headers):
         if not isinstance(body, bytes):

@@ -137,6 +137,7 @@ def _wait_for_log(path, text: str, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_healthz_reports_a_database_deleted_or_made_unwritable_while_serving(
         tmp_path, run_cli):
     folder = tmp_path / "lb"

@@ -77,6 +77,7 @@ def _grid(n_values: int, n_fields: int) -> str:
 
 @pytest.mark.parametrize("spec,trials", [(_grid(110, 2), 12_100), (_grid(1000, 4), 10**12)],
                          ids=["12,100 trials", "10^12 trials"])
+@pytest.mark.slow
 def test_sweep_plan_refuses_a_grid_over_the_cap(spec, trials, tmp_path):
     path = tmp_path / "spec.toml"
     path.write_text(spec, encoding="utf-8")
@@ -105,6 +106,7 @@ HOSTILE_SPECS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", HOSTILE_SPECS)
 def test_hostile_sweep_specs_are_one_short_line(what, tmp_path):
     path = tmp_path / "spec.toml"
@@ -131,6 +133,7 @@ def _probe_sweep(tmp_path: Path, *flags) -> tuple[subprocess.CompletedProcess, f
 
 @pytest.mark.parametrize("address", ["http://10.0.0.5:8265", "10.0.0.5", "host:port",
                                      "host:99999", "ray://", "bad_host:6379"])
+@pytest.mark.slow
 def test_a_malformed_ray_address_is_one_line_before_ray_is_imported(address, tmp_path):
     done, seconds, imported = _probe_sweep(tmp_path, "--data-dir", "sample", "-o",
                                            tmp_path / "out", "--ray-address", address)
@@ -139,6 +142,7 @@ def test_a_malformed_ray_address_is_one_line_before_ray_is_imported(address, tmp
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_ray_address_is_one_line_within_a_bounded_wait(tmp_path):
     closed = free_port()  # nothing listens there
     for address in (f"127.0.0.1:{closed}", f"ray://127.0.0.1:{closed}"):
@@ -181,6 +185,7 @@ HOLD = ("import sys\nfrom gluebench.train.lock import RunLock\n"
         "    print('held', flush=True)\n    sys.stdin.read()\n")
 
 
+@pytest.mark.slow
 def test_a_second_sweep_into_a_folder_being_written_says_so(tmp_path):
     from gluebench.data import open_source
     from gluebench.sweep.runner import plan_document

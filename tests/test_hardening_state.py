@@ -38,6 +38,7 @@ def one_error(err: str, *words: str) -> None:
 
 # ---- validate everything before any side effect -------------------------------------------
 
+@pytest.mark.slow
 def test_bad_task_with_overwrite_deletes_nothing(run_cli, tmp_path, tiny_model):
     own = tmp_path / "my-thesis"
     own.mkdir()
@@ -49,6 +50,7 @@ def test_bad_task_with_overwrite_deletes_nothing(run_cli, tmp_path, tiny_model):
     assert sorted(p.name for p in own.iterdir()) == ["chapter1.tex"]
 
 
+@pytest.mark.slow
 def test_overwrite_refuses_a_folder_that_is_not_a_run(run_cli, tmp_path, tiny_model):
     own = tmp_path / "notes"
     own.mkdir()
@@ -294,6 +296,7 @@ def test_a_stale_lock_is_taken_over_with_a_warning(run_cli, tmp_path, tiny_model
     assert "taking over the lock" in err and not (out / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_baseline_folder_both_succeed(tmp_path):
     out = tmp_path / "preds"
     procs = [cli_process("baseline", kind, "--data-dir", "sample", "--split", "dev", "-o",

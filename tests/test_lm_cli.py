@@ -11,6 +11,8 @@ import pytest
 
 from gluebench.tsv import read_json
 
+pytestmark = pytest.mark.slow   # whole prompted runs through the CLI
+
 REPORT_RUN = Path(__file__).parent / "fixtures" / "report" / "minilm-full"
 
 

@@ -104,19 +104,19 @@ def _handler(state: FakeVLLM):
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
                 status = state.fail_first.pop(0) if state.fail_first else 200
-            try:
-                time.sleep(0.02)     # let concurrent requests overlap
-                if status != 200:
-                    self._send(status, {"error": {"message": "slow down", "code": status}},
-                               [("Retry-After", "0")] if status == 429 else [])
-                    return
-                if self.path != "/v1/completions":
-                    self._send(404, {"error": {"message": "not found"}})
-                    return
-                self._send(200, state.completion(body))
-            finally:
-                with state.lock:
-                    state.in_flight -= 1
+            time.sleep(0.02)     # let concurrent requests overlap
+            if status != 200:
+                reply = (status, {"error": {"message": "slow down", "code": status}},
+                         [("Retry-After", "0")] if status == 429 else [])
+            elif self.path != "/v1/completions":
+                reply = (404, {"error": {"message": "not found"}}, [])
+            else:
+                reply = (200, state.completion(body), [])
+            # Out of flight before the answer goes out: once the client has read it, it may send
+            # its next request before this thread would have got back to count this one done.
+            with state.lock:
+                state.in_flight -= 1
+            self._send(*reply)
 
     return Handler
 
@@ -125,7 +125,8 @@ def _handler(state: FakeVLLM):
 def server(tiny_lm):
     state = FakeVLLM(tiny_lm)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     yield state

@@ -129,7 +129,8 @@ def server():
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
     script.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     yield script
     script.release.set()
@@ -235,6 +236,7 @@ def test_a_non_finite_log_probability_from_a_server_names_the_request(server, ru
     assert bodies and not any(w in b for b in bodies for w in ("NaN", "Infinity"))
 
 
+@pytest.mark.slow
 def test_nan_from_a_local_model_is_an_error_naming_the_request(tiny_models, run_cli,
                                                               tmp_path):
     out = tmp_path / "run"
@@ -292,6 +294,7 @@ def test_run_settings_compare_by_value_for_every_kind_of_run(tmp_path):
         run.start({**header, "config": {**header["config"], "lr": 2e-3}})
 
 
+@pytest.mark.slow
 def test_a_second_prompt_on_the_same_folder_resumes(tiny_models, run_cli, tmp_path):
     out = tmp_path / "run"
     args = ["prompt", "--model", tiny_models["ok"], "--max-eval-examples", "6", "-o", out,
@@ -326,6 +329,7 @@ def _comparable(results: dict) -> dict:
             "spread": results["prompt"]["spread"], "glue": results.get("glue_score")}
 
 
+@pytest.mark.slow
 def test_an_interrupted_prompt_run_resumes_to_the_same_results(tiny_models, run_cli,
                                                                tmp_path, monkeypatch):
     from gluebench.train.rundir import RunDir

@@ -67,6 +67,7 @@ def test_trainable_parameter_counts_are_ordered(tiny_model):
     assert counts["head"]["trainable"] < counts["lora"]["trainable"] < full
 
 
+@pytest.mark.slow
 def test_out_of_memory_retries_with_micro_batches_and_same_gradients(tiny_model, monkeypatch):
     config, model, _, encoded = _setup(tiny_model)
     _no_dropout(model)

@@ -85,6 +85,7 @@ def _mnli_data(tmp_path, train_labels: set[str]):
     return tmp_path / "glue", len(kept)
 
 
+@pytest.mark.slow
 def test_a_probe_run_trained_without_neutral_writes_contradiction(tmp_path):
     data, _ = _mnli_data(tmp_path, {"entailment", "contradiction"})
     out = tmp_path / "run"
@@ -201,6 +202,7 @@ def test_a_stratified_subsample_keeps_class_shares_file_order_and_its_seed():
     assert pool.stratified_subsample(None, seed=7) is pool
 
 
+@pytest.mark.slow
 def test_a_probe_run_trains_on_the_stratified_subsample(tmp_path):
     # RTE's sample train: a subsample of 20 keeps the classes' shares exactly.
     source = open_source("sample")

@@ -51,9 +51,9 @@ def _pytest(*args: str, data: str, require: bool) -> subprocess.CompletedProcess
     env.pop(REQUIRE_REAL_DATA, None)
     if require:
         env[REQUIRE_REAL_DATA] = "1"
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p",
+                           "no:cacheprovider", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
 
 
 def test_missing_real_data_skips_in_a_clone_and_fails_where_ci_requires_it(monkeypatch):

@@ -238,6 +238,7 @@ def test_screenshot_without_chromium_says_how_to_install(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shot.find_chromium() is None,
                     reason="Chromium not installed (apt-get install chromium) - no screenshot")
+@pytest.mark.slow
 def test_screenshot_of_a_two_run_report(tmp_path, doc):
     from matplotlib.image import imread
 

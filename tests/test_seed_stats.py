@@ -52,6 +52,7 @@ def test_the_simulation_is_shaped_like_rte_seeds():
     assert acc[:, 0].mean() - acc[:, 1].mean() == pytest.approx(15, abs=1.0)
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_recipe_differ_in_about_5_percent_of_studies():
     gold, pred = recipe_studies(600, rng_seed=0)
     rate = _rates(gold, pred)

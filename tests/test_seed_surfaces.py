@@ -111,6 +111,7 @@ def test_compare_with_one_seed_each_is_unchanged(two_recipes, tmp_path, run_cli)
     assert {**nested, "a": None} == {**flat, "a": None}
 
 
+@pytest.mark.slow
 def test_compare_takes_a_run_directory_with_all_its_seeds(tiny_run, tmp_path, run_cli):
     majority = _baselines(run_cli, tmp_path / "M", "majority", (1, 2), tasks="RTE,SST-2,STS-B")
     code, _, err = run_cli("compare", tiny_run, majority, "--data-dir", SAMPLE, "--json",
@@ -185,6 +186,7 @@ def _mnli_sweep(root, *, gap: float = 0.0, rng_seed: int = 0):
     return write_sweep(root, trials, records)
 
 
+@pytest.mark.slow
 def test_a_sweeps_comparisons_of_one_recipe_with_itself_are_calibrated(tmp_path):
     """400 simulated studies as 400 models of one sweep: two methods, one recipe, 3 seeds."""
     from gluebench.sweep.select import compare_methods, select

@@ -14,6 +14,8 @@ from gluebench.tasks import BENCHMARKS
 
 from .server_support import REPO, Backend, LiveServer, make_user, noisy_zip, submit, wait_state
 
+pytestmark = pytest.mark.slow   # a real Chromium and a live server: seconds per page
+
 ENTRIES = [  # (user, model, accuracy, seed, params, public)
     ("alice", "MiniLM-L6 fine-tuned", 0.86, 1, "22.7M", True),
     ("bob", "BERT-base reproduction", 0.84, 2, "110M", True),

@@ -197,6 +197,7 @@ def test_submission_with_missing_files_fails_naming_them(pred_dir, tmp_path, run
     assert not zip_path.exists()
 
 
+@pytest.mark.slow
 def test_fill_missing_succeeds_and_warns(pred_dir, tmp_path, run_cli):
     partial = _partial_copy(pred_dir, tmp_path / "partial", ("WNLI", "STS-B"))
     zip_path = tmp_path / "sub.zip"

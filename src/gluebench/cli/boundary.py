@@ -92,5 +92,5 @@ def run_guarded(func, args) -> int:
                 traceback.print_exc()
                 print(f"error: {REPORT}", file=sys.stderr)
                 return EXIT_BUG
-            print(f"error: {line}", file=sys.stderr)
+            print("error: " + " ".join(line.splitlines()), file=sys.stderr)  # one line, always
             return EXIT_USAGE

@@ -349,7 +349,8 @@ def _check(config: TrainConfig) -> None:
         raise UsageError(f"'data_seed' must be 0 <= seed < 2**32, got {config.data_seed}")
     bad = [s for s in config.splits if s not in ("dev", "test")]
     if bad:
-        raise UsageError(f"unknown split '{bad[0]}' in 'splits'; expected dev and/or test")
+        raise UsageError(f"unknown split {quote(str(bad[0]))} in 'splits'; "
+                         "expected dev and/or test")
     if config.int8 and config.method != "probe":
         raise UsageError("--int8 applies to --method probe (a frozen encoder) only")
     _check_studies(config)
