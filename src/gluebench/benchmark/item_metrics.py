@@ -62,15 +62,15 @@ def record_item_values(answers: Sequence[Sequence[str]], predictions: Sequence[s
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(token F1, exact match) of each query: the best over its gold answers."""
     if len(answers) != len(predictions):
-        raise ValueError(f"ReCoRD: {len(answers)} queries with gold answers but "
+        raise ValueError(f"{len(answers)} queries with gold answers but "
                          f"{len(predictions)} predictions")
     f1s, ems = np.empty(len(answers)), np.empty(len(answers))
     for i, (golds, pred) in enumerate(zip(answers, predictions, strict=True)):
         if not isinstance(pred, str):
-            raise ValueError(f"ReCoRD: prediction {i} is {type(pred).__name__}; expected an "
+            raise ValueError(f"prediction {i} is {type(pred).__name__}; expected an "
                              "entity's text")
         if not golds:
-            raise ValueError(f"ReCoRD: query {i} has no gold answer")
+            raise ValueError(f"query {i} has no gold answer; expected at least one")
         f1s[i] = max(token_f1(pred, g) for g in golds)
         ems[i] = max(exact_match(pred, g) for g in golds)
     return f1s, ems

@@ -5,8 +5,14 @@ or raises one ``DataError`` line naming the key: a missing key, a value of the w
 type, an unknown key (a typo, with a suggestion), an unknown metric (did you mean...?),
 a reference to a task, file, group or column that does not exist, a path that leaves
 the data folder (absolute or ``..``), a non-UTF-8 or non-TOML file, or a value beyond
-the caps below (a suite file beyond them is a mistake or a hostile file, not a benchmark).
-The caps are generous: SuperGLUE needs 10 tasks, 3 files each, at most 11 input fields.
+a cap (a suite file beyond them is a mistake or a hostile file, not a benchmark):
+
+    the file 1 MiB; 200 tasks; 400 entries; 16 files per task; 1000 labels per task;
+    64 items in any other list (input fields, columns, groups, categories, spans);
+    8 metrics per entry; names 64 characters, descriptions 2000, column names and field
+    paths 200 (16 steps), file paths 512; a file's size at most 100,000,000 examples.
+
+They are generous: SuperGLUE needs 10 tasks, 3 files each, at most 7 input fields.
 
 The file format is documented by the built-in suites (``suites/glue.toml`` explains
 each key) and ``examples/suites/``.

@@ -66,6 +66,9 @@ def read_task(name: str, t: Table, *, has_hub: bool) -> TaskDef:
                        pattern=TOKEN, what="a gold token")
     if unscored and target != "class":
         raise t.error("unscored", "only for a task with labels")
+    if set(unscored) & set(labels or ()):
+        raise t.error("unscored", f"{quote(sorted(set(unscored) & set(labels))[0])} is also a "
+                      "label; expected tokens outside the vocabulary")
     hf_config = t.text_or_false("hf_config", default=None, max_chars=100, what="a config name")
     if hf_config is not None and not has_hub:
         raise t.error("hf_config", "the suite names no hub dataset (suite.hub); expected no "
