@@ -19,6 +19,7 @@ import pytest
 
 from gluebench import data as glue_data
 from gluebench import tasks as glue_tasks
+from gluebench.benchmark.metric_registry import get_metric
 from gluebench.benchmark.split_reader import load_split, read_split
 from gluebench.benchmark.suite_loader import check_suite, load_suite
 from gluebench.benchmark.table import NO_GOLD
@@ -210,6 +211,8 @@ def test_record_val_rows_are_queries_with_entity_texts_and_answers(superglue):
     assert table.inputs["entities"][2] == ["Lionel Messi", "Barcelona", "Messi"]
     assert table.inputs["entities"][0][:3] == ["Paris", "CNN", "Barack Obama"]
     assert table.labels is None and table.scored().all()
+    items = table.items(["the Eiffel Tower", "Paris", "Lionel Messi"])
+    assert get_metric("record_em").value(items) == pytest.approx(2 / 3, abs=1e-15)
 
 
 def test_record_test_has_no_answers(superglue):
@@ -260,6 +263,13 @@ def test_clue_ocnli_dash_rows_are_kept_but_not_scored(root):
     assert (~table.scored()).sum() == 50
     scored = table.labels[table.scored()]
     assert np.bincount(scored).tolist() == [gold.count(x) for x in clue.tasks["OCNLI"].labels]
+    # metrics see the 2950 scored rows only
+    pred = np.random.default_rng(0).integers(0, 3, len(table))
+    items = table.items(pred)
+    kept = [i for i, g in enumerate(gold) if g != "-"]
+    assert len(items) == 2950 and items.gold.tolist() == table.labels[kept].tolist()
+    assert get_metric("accuracy").value(items) == pytest.approx(
+        np.mean([clue.tasks["OCNLI"].labels[pred[i]] == gold[i] for i in kept]), abs=1e-12)
 
 
 def test_clue_wsc_character_spans_and_test_ids(root):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gluebench.benchmark.metric_registry import Items
 from gluebench.benchmark.suite import TaskDef
 from gluebench.fields import parse_number, quote
 
@@ -51,6 +52,20 @@ class ExampleTable:
         if self.labels is None or self.task.target != "class":
             return np.full(len(self), self.has_gold)
         return self.labels != NO_GOLD
+
+    def items(self, pred) -> Items:
+        """The scored rows as metric items: gold, ``pred`` (in this table's row order: class
+        ids, scores or entity texts) and the group ids; unscored rows (NO_GOLD) left out."""
+        if not self.has_gold:
+            raise ValueError(f"{self.source}: no gold labels to score against")
+        if len(pred) != len(self):
+            raise ValueError(f"{len(pred)} predictions for {len(self)} rows of {self.source}")
+        keep = np.flatnonzero(self.scored())
+        gold = ([self.answers[i] for i in keep] if self.answers is not None
+                else self.labels[keep])
+        picked = [pred[i] for i in keep] if isinstance(pred, list) else np.asarray(pred)[keep]
+        return Items(gold, picked, self.task.n_classes,
+                     {name: ids[keep] for name, ids in self.groups.items()})
 
 
 def label_token(value) -> str:
