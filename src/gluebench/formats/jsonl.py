@@ -129,11 +129,14 @@ def _depth(value) -> int:
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
     out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _LineError(f"duplicate key {quote(key)} in one object; expected each key once")
-    return out
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _LineError(f"duplicate key {quote(key)} in one object; expected each key once")
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict means a repeated key")
 
 
 def _no_constant(name: str):
