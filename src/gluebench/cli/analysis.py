@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gluebench.cli.common import DATA_HELP, console, int_in, positive_int, stats_flags
 from gluebench.errors import UsageError
-from gluebench.tsv import atomic_write, write_json
+from gluebench.formats.atomic import atomic_write, write_json
 
 MAX_BINS = 1000          # calibration bins: 10-20 is usual; more are empty on any dev set
 
@@ -39,10 +39,10 @@ def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -
 
 
 def cmd_robustness(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.report import analysis_tables as tables
+    from gluebench.benchmark.sources import open_source
+    from gluebench.console import analysis_tables as tables
     from gluebench.robustness.suite import run_robustness
-    from gluebench.train.progress import RunProgress
+    from gluebench.runs.progress import RunProgress
 
     source = open_source(args.data_dir)
     with RunProgress(args.progress) as bars:
@@ -61,8 +61,8 @@ def cmd_robustness(args) -> int:
 
 def _profile_target(args):
     """(model folder, task name or None, trainable count or None, run dir or None)."""
+    from gluebench.benchmark.tasks import get_task
     from gluebench.models.finetuned import RunModels
-    from gluebench.tasks import get_task
 
     if not (Path(args.target) / "run.json").is_file():
         return args.target, args.task, None, None
@@ -80,15 +80,15 @@ def _profile_target(args):
 
 
 def cmd_profile(args) -> int:
-    from gluebench.data import default_source
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.benchmark.sources import default_source
+    from gluebench.benchmark.tasks import BENCHMARKS, get_task
     from gluebench.efficiency.profile import profile_model
     from gluebench.efficiency.tables import profile_tables
     from gluebench.models.hf import parse_label_map
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS, get_task
+    from gluebench.runs.progress import RunProgress
+    from gluebench.runs.rundir import entries_of
     from gluebench.train.loop import resolve_device
-    from gluebench.train.progress import RunProgress
-    from gluebench.train.rundir import entries_of
 
     model_path, task_name, trainable, run_dir = _profile_target(args)
     device = resolve_device(args.device)   # before any work: one line if there is no GPU
@@ -121,7 +121,7 @@ def _quality(run_dir: str, bins: int, resamples: int, seed: int) -> dict:
 
 
 def cmd_calibration(args) -> int:
-    from gluebench.report import analysis_tables as tables
+    from gluebench.console import analysis_tables as tables
 
     doc = _quality(args.run_dir, args.bins, args.resamples, args.seed)
     console().print(tables.calibration(doc))
@@ -131,8 +131,8 @@ def cmd_calibration(args) -> int:
 
 def cmd_power(args) -> int:
     from gluebench.analysis.power import official_sizes_power
-    from gluebench.report import analysis_tables as tables
-    from gluebench.report.tables import seed_spread
+    from gluebench.console import analysis_tables as tables
+    from gluebench.console.score_tables import seed_spread
 
     if (args.run_dir is None) == (args.baseline is None):
         raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "

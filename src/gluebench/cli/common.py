@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 EXIT_USAGE = 2
 MAX_RESAMPLES = 100_000     # far beyond what a 95% interval needs; bounds memory and time
@@ -123,7 +123,7 @@ def train_config(args, **defaults):
 
 def print_run(results: dict, out: str | os.PathLike, title: str,
               reference: dict | None = None) -> None:
-    from gluebench.report import tables
+    from gluebench.console import score_tables as tables
 
     out_console = console()
     out_console.print(tables.details(results))

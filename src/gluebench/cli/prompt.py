@@ -32,10 +32,10 @@ def _shots(text: str) -> int:
 
 
 def cmd_prompt(args) -> int:
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
+    from gluebench.console.prompt_tables import prompt_tables
     from gluebench.lm.config import PromptConfig
     from gluebench.lm.runner import run_prompt
-    from gluebench.report.prompt_tables import prompt_tables
 
     config = PromptConfig(
         model=args.model, gguf_file=args.gguf_file, endpoint=args.endpoint,

@@ -14,7 +14,7 @@ from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats
 def cmd_tasks(args) -> int:
     from rich.table import Table
 
-    from gluebench.tasks import registry
+    from gluebench.benchmark.tasks import registry
 
     rows = registry()
     if args.json:
@@ -37,10 +37,10 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.report import tables
-    from gluebench.scoring import score_predictions
-    from gluebench.tsv import atomic_write, write_json
+    from gluebench.benchmark.scoring import score_predictions
+    from gluebench.benchmark.sources import open_source
+    from gluebench.console import score_tables as tables
+    from gluebench.formats.atomic import atomic_write, write_json
 
     source = open_source(args.data_dir)
     start = time.perf_counter()
@@ -64,10 +64,10 @@ def cmd_score(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from gluebench.compare import compare_predictions
-    from gluebench.data import open_source
-    from gluebench.report import tables
-    from gluebench.tsv import write_json
+    from gluebench.benchmark.comparison import compare_predictions
+    from gluebench.benchmark.sources import open_source
+    from gluebench.console import score_tables as tables
+    from gluebench.formats.atomic import write_json
 
     a, b = _compared(args.a, args.split), _compared(args.b, args.split)
     result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
@@ -81,9 +81,9 @@ def cmd_compare(args) -> int:
 
 def _compared(path: str, split: str):
     """A run directory as its seeds' prediction folders; any other folder as it is."""
-    from gluebench.compare import seed_order
+    from gluebench.benchmark.comparison import seed_order
     from gluebench.errors import DataError
-    from gluebench.train.rundir import RunDir
+    from gluebench.runs.rundir import RunDir
 
     run = RunDir(path)
     if not run.is_run():
@@ -98,7 +98,7 @@ def _compared(path: str, split: str):
 
 
 def cmd_submission(args) -> int:
-    from gluebench.submission import build_submission
+    from gluebench.benchmark.submission import build_submission
 
     counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing,
                               split=args.split)
@@ -108,7 +108,7 @@ def cmd_submission(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from gluebench.submission import validate_submission
+    from gluebench.benchmark.submission import validate_submission
 
     problems = validate_submission(args.zip, split=args.split)
     for p in problems:
@@ -123,8 +123,8 @@ def cmd_validate(args) -> int:
 
 def cmd_baseline(args) -> int:
     from gluebench.baselines import write_baseline
-    from gluebench.data import open_source
-    from gluebench.tasks import resolve_benchmarks
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import resolve_benchmarks
 
     written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
                              resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)

@@ -10,7 +10,7 @@ import sys
 import time
 
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
-from gluebench.names import check_name, for_terminal, printable, unsafe_character
+from gluebench.formats.names import check_name, for_terminal, printable, unsafe_character
 
 TOKEN_ENV = "GLUEBENCH_TOKEN"
 WAIT_POLL_S = 1.0
@@ -121,7 +121,7 @@ def cmd_submit(args) -> int:
 
 
 def _print_outcome(sub: dict) -> int:
-    from gluebench.report import tables
+    from gluebench.console import score_tables as tables
 
     if sub["state"] == "failed" or sub["results"] is None:
         why = printable(sub["error"] or "the server sent no results")
@@ -132,7 +132,7 @@ def _print_outcome(sub: dict) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from gluebench.report import tables
+    from gluebench.console import score_tables as tables
     from gluebench.server.client import Client
 
     client = Client(args.server, args.token or os.environ.get(TOKEN_ENV))

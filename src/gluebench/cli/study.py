@@ -53,11 +53,11 @@ def _recipe(args) -> dict:
 
 def _common(args, kind: str):
     """The checked pieces every study needs: data, tasks, seeds, recipe, study folder."""
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.cli.sweep import _data_spec
-    from gluebench.data import open_source
     from gluebench.errors import UsageError
     from gluebench.studies.design import StudyDir
-    from gluebench.tasks import TASKS
     from gluebench.train.config import coerce
     from gluebench.train.runner import tasks_to_run
 
@@ -106,7 +106,7 @@ def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
 
 def _print_summary(study_dir, args) -> None:
     from gluebench.report.sections.study import terminal_tables
-    from gluebench.studies.compare import analyse
+    from gluebench.studies.analysis import analyse
 
     out = console()
     for table in terminal_tables(analyse(study_dir, n_resamples=args.resamples)):
@@ -170,9 +170,9 @@ def cmd_layer_drop(args) -> int:
 
 
 def _similarities(ref, source, tasks, recipe, say) -> dict:
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.models import hf
     from gluebench.studies.layer_drop import contribution_similarity
-    from gluebench.tasks import TASKS
     from gluebench.train.config import build_config
 
     config = build_config(**recipe)
@@ -188,9 +188,9 @@ def _similarities(ref, source, tasks, recipe, say) -> dict:
 
 
 def cmd_data_diet(args) -> int:
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.errors import UsageError
     from gluebench.studies import data_diet
-    from gluebench.tasks import TASKS
     from gluebench.train.config import build_config
 
     data, source, tasks, seeds, recipe, study_dir = _common(args, "data-diet")
@@ -245,8 +245,8 @@ def cmd_distill(args) -> int:
 
 def _distill(args, teacher, ref, n_layers, drop, data, source, tasks, seeds, recipe,
              study_dir) -> int:
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.studies import distill
-    from gluebench.tasks import TASKS
     from gluebench.train.config import build_config
 
     config = build_config(**recipe)
@@ -272,8 +272,8 @@ def _distill(args, teacher, ref, n_layers, drop, data, source, tasks, seeds, rec
 
 
 def _teacher_scores(results: dict, task: str) -> dict:
-    from gluebench.tasks import TASKS
-    from gluebench.train.rundir import entries_of
+    from gluebench.benchmark.tasks import TASKS
+    from gluebench.runs.rundir import entries_of
 
     training = results.get("training", {}).get(task, {})
     scored = results.get("tasks", {})

@@ -22,7 +22,7 @@ def _data_spec(value: str | None) -> str:
 
 
 def cmd_sweep(args) -> int:
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.sweep.spec import read_spec
     from gluebench.sweep.sweepdir import SweepDir
     from gluebench.sweep.trials import expand
@@ -78,7 +78,7 @@ def _run(spec, trials, sweep, source, data: str, args) -> int:
 
 
 def _print_selection(sweep) -> None:
-    from gluebench.report.tables import sweep_best
+    from gluebench.console.score_tables import sweep_best
     from gluebench.sweep.select import select
 
     selection = select(sweep)

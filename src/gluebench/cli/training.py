@@ -15,7 +15,7 @@ from gluebench.cli.common import (
 
 
 def cmd_finetune(args) -> int:
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.train.runner import finetune
 
     config = train_config(args)
@@ -27,7 +27,7 @@ def cmd_finetune(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.models.hf import parse_label_map
     from gluebench.train.runner import evaluate
 
@@ -42,12 +42,12 @@ def cmd_evaluate(args) -> int:
 
 def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
-    from gluebench.data import default_source
-    from gluebench.mainjob.job import run_job
-    from gluebench.mainjob.plan import describe, make_plan, task_costs
+    from gluebench.benchmark.sources import default_source
     from gluebench.models import hf
+    from gluebench.runs.recording import tasks_to_run, with_train_data
+    from gluebench.suiterun.job import run_job
+    from gluebench.suiterun.plan import describe, make_plan, task_costs
     from gluebench.train.loop import resolve_device
-    from gluebench.train.recording import tasks_to_run, with_train_data
 
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)

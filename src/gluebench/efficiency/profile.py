@@ -36,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from gluebench import SCHEMA_VERSION
-from gluebench.data import Examples, sample_source
+from gluebench.benchmark.scoring import evaluation_examples, score_entry
+from gluebench.benchmark.sources import Examples, sample_source
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.efficiency import variants
 from gluebench.efficiency.memory import PeakMemory
 from gluebench.errors import UsageError
 from gluebench.models import hf
 from gluebench.models.outputs import predictions_from_logits
-from gluebench.scoring import evaluation_examples, score_entry
-from gluebench.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.train import features
 from gluebench.train.loop import resolve_device
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gluebench.data import Examples
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.sources import Examples
+from gluebench.benchmark.tasks import Task
+from gluebench.lm import choices as lm_scoring
 from gluebench.lm import fewshot
-from gluebench.lm import scoring as lm_scoring
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template, few_shot_prompt, get_template
 from gluebench.models.outputs import Prediction
-from gluebench.predictions import as_written
-from gluebench.tasks import Task
 
 
 @dataclass

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import Examples
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.sources import Examples
+from gluebench.benchmark.tasks import TASKS, Task, get_task
 from gluebench.errors import UsageError
-from gluebench.integrity import CHECKSUM_KEY, read_signed_json, verify_file
+from gluebench.formats.atomic import read_json
 from gluebench.models.outputs import Prediction, model_outputs, predictions_from_logits
-from gluebench.predictions import as_written
-from gluebench.tasks import TASKS, Task, get_task
-from gluebench.tsv import read_json
+from gluebench.runs.integrity import CHECKSUM_KEY, read_signed_json, verify_file
 
 __all__ = ["Prediction", "RunModels", "TaskPredictor", "read_results", "saved_model"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import GlueBenchWarning, UsageError
-from gluebench.tasks import Task
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names a model's id2label may use for our labels, beyond the labels and label names.
@@ -120,7 +120,7 @@ def check_classifier(ref: ModelRef, tokenizer) -> None:
 
 def model_fingerprint(ref: ModelRef) -> str:
     """A hash of a local model folder's config and weights; a hub model is its name."""
-    from gluebench.integrity import sha256_file
+    from gluebench.runs.integrity import sha256_file
 
     folder = Path(ref.path)
     if not folder.is_dir():

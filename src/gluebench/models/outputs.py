@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gluebench.tasks import STSB_RANGE, Task
+from gluebench.benchmark.tasks import STSB_RANGE, Task
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gluebench.formats.atomic import read_json
 from gluebench.models.finetuned import read_results
-from gluebench.tsv import read_json
 
 ANALYSIS_FILES = {"robustness": "robustness.json", "profile": "profile.json",
                   "quality": "quality.json"}
@@ -98,7 +98,7 @@ class StudyView:
 
 def load_study(study_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> StudyView:
     """Read ``STUDY_DIR`` (study.json, results/, efficiency/) and compare its variants."""
-    from gluebench.studies.compare import analyse
+    from gluebench.studies.analysis import analyse
     from gluebench.studies.design import StudyDir
 
     return StudyView(name=Path(study_dir).resolve().name, path=Path(study_dir),

@@ -56,7 +56,7 @@ def serve(settings: Settings, data_dir: str, *, host: str = "127.0.0.1", port: i
     """Run until interrupted (SIGINT/SIGTERM) or until the web process exits."""
     check_bind(host, public)
     check_port(host, port)
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
 
     open_source(data_dir)  # a missing data directory fails before anything starts
     open_database(settings.db_url).dispose()  # checked and migrated, or one line

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.formats.atomic import atomic_write, read_json, write_json
 from gluebench.studies.design import Study, Variant
-from gluebench.tsv import atomic_write, read_json, write_json
 
 SCORES = ("el2n", "forgetting", "random")
 REGRESSION_CORRECT = 0.5   # STS-B: a prediction within half a point of gold is "correct"

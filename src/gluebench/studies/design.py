@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gluebench import SCHEMA_VERSION
+from gluebench.benchmark.tasks import TASKS
 from gluebench.errors import UsageError
+from gluebench.formats.atomic import read_json, write_json
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import Trial, data_fingerprint, make_trial
-from gluebench.tasks import TASKS
 from gluebench.train.config import build_config
-from gluebench.tsv import read_json, write_json
 
 KINDS = ("layer-drop", "distill", "data-diet")
 PROFILE_REPEATS = 30          # batch-1 forwards per latency measurement
@@ -175,10 +175,10 @@ def profile_variants(study_dir: StudyDir, study: Study, trials: dict, source, *,
 
 
 def _profile(folder: Path, task: str, config: dict, source) -> dict:
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.benchmark.tasks import BENCHMARKS
     from gluebench.efficiency.profile import profile_model
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS
-    from gluebench.train.rundir import entries_of
+    from gluebench.runs.rundir import entries_of
 
     benchmark = BENCHMARKS[entries_of(TASKS[task])[0]]
     examples = evaluation_examples(source, benchmark, "dev").subsample(

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.formats.atomic import atomic_write
 from gluebench.studies.design import Study, Variant
 from gluebench.train.distillation import layer_map, pool
-from gluebench.tsv import atomic_write
 
 POOLING = ("mean", "cls")
 

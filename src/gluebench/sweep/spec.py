@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gluebench.errors import UsageError
-from gluebench.fields import escape, quote
+from gluebench.formats.fields import escape, quote
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
 SELECT_ON = ("train-holdout", "dev")

@@ -13,8 +13,8 @@ import socket
 import sys
 import time
 
+from gluebench.formats.atomic import write_json
 from gluebench.sweep.sweepdir import SweepDir
-from gluebench.tsv import write_json
 
 STATS_SEED = 0
 
@@ -34,7 +34,7 @@ def run_trial(job: dict) -> dict:
     """
     import torch
 
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.train.config import build_config
     from gluebench.train.runner import finetune
 

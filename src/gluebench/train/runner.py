@@ -12,24 +12,18 @@ import time
 import warnings
 from pathlib import Path
 
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.scoring import score_entry
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
 from gluebench.models.finetuned import read_results, saved_model
 from gluebench.models.outputs import predictions_from_logits
-from gluebench.predictions import as_written
-from gluebench.scoring import score_entry
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, Task, get_task
-from gluebench.train import features, loop
-from gluebench.train.config import TrainConfig
-from gluebench.train.diet import diet_subset
-from gluebench.train.distillation import objective_for
-from gluebench.train.lock import RunLock
-from gluebench.train.methods import apply_method, count_parameters, exportable
-from gluebench.train.progress import RunProgress
-from gluebench.train.pruning import drop_layers
-from gluebench.train.recording import (
+from gluebench.runs.lock import RunLock
+from gluebench.runs.progress import RunProgress
+from gluebench.runs.recording import (
     data_fingerprints,
     each_task,
     eval_splits,
@@ -43,7 +37,13 @@ from gluebench.train.recording import (
     write_results,
     writing,
 )
-from gluebench.train.rundir import RunDir, entries_of, prediction_profile
+from gluebench.runs.rundir import RunDir, entries_of, prediction_profile
+from gluebench.train import features, loop
+from gluebench.train.config import TrainConfig
+from gluebench.train.diet import diet_subset
+from gluebench.train.distillation import objective_for
+from gluebench.train.methods import apply_method, count_parameters, exportable
+from gluebench.train.pruning import drop_layers
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,

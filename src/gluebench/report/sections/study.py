@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_ms, fmt_p, fmt_score
+from gluebench.console.format import DASH, fmt_ci, fmt_delta, fmt_ms, fmt_p, fmt_score
 from gluebench.report.sections.blocks import Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
 from gluebench.studies.claims import compare, measured_units

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from gluebench.console.format import DASH, fmt_ci, fmt_delta, fmt_p, fmt_pct, fmt_score
+from gluebench.console.score_tables import NO_CHOICE, point_text
 from gluebench.report.collect import SweepView
-from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_p, fmt_pct, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
-from gluebench.report.tables import NO_CHOICE, point_text
 
 
 def sweep_section(sweep: SweepView, figures: bool) -> Section:

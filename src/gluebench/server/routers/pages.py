@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from gluebench.report.tables import METRIC_LABELS, entry_cell
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.score_tables import METRIC_LABELS, entry_cell
 from gluebench.server import board, submissions
 from gluebench.server.accounts import authenticate
 from gluebench.server.db import User
 from gluebench.server.deps import COOKIE, refuse_failed_attempt, session, viewer
 from gluebench.server.errors import ServerError, TooMany, Unauthorized
 from gluebench.server.routers.leaderboard import board_query
-from gluebench.tasks import BENCHMARKS
 
 router = APIRouter(include_in_schema=False)
 

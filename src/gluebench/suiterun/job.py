@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gluebench.data import DataSource
-from gluebench.mainjob.plan import GPU_TRAIN_EXAMPLES_PER_SECOND, Plan
-from gluebench.tasks import Task
+from gluebench.benchmark.sources import DataSource
+from gluebench.benchmark.tasks import Task
+from gluebench.formats.atomic import atomic_write, write_json
+from gluebench.suiterun.plan import GPU_TRAIN_EXAMPLES_PER_SECOND, Plan
 from gluebench.train.config import TrainConfig
-from gluebench.tsv import atomic_write, write_json
 
 REPORT = "report.html"
 MAJORITY = Path("baselines") / "majority.json"
@@ -72,7 +72,7 @@ def majority_reference(source: DataSource, config: TrainConfig, results: dict, o
                        n_resamples: int, seed: int) -> dict:
     """The majority baseline on the run's dev examples, as a results document."""
     from gluebench.baselines import score_baseline
-    from gluebench.scoring import scored_results
+    from gluebench.benchmark.scoring import scored_results
 
     scored = score_baseline("majority", source, results["tasks"],
                             max_eval_examples=config.max_eval_examples,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gluebench.data import DataSource
-from gluebench.tasks import BENCHMARKS, Task
+from gluebench.benchmark.sources import DataSource
+from gluebench.benchmark.tasks import BENCHMARKS, Task
 
 # Budgets: a CPU run must finish in about 5 minutes on 2 cores, model loading included.
 DEFAULT_BUDGET_MINUTES = {"cpu": 4.0, "cuda": 60.0}
@@ -124,9 +124,9 @@ def probe_size(costs: list[TaskCost], budget: float) -> tuple[int, float]:
 
 def task_costs(source: DataSource, tasks: list[Task], tokenizer) -> list[TaskCost]:
     """Token counts of each task's train and dev, from seeded samples of each split."""
-    from gluebench.scoring import evaluation_examples
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.runs.rundir import entries_of
     from gluebench.train.features import texts_of
-    from gluebench.train.rundir import entries_of
 
     def mean_tokens(examples) -> float:
         sample = examples.subsample(PROFILE_EXAMPLES, 0)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gluebench.data import Examples
-from gluebench.metrics import r3
-from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_ci
-from gluebench.tasks import AX_COARSE_CATEGORIES
+from gluebench.benchmark.metrics import r3
+from gluebench.benchmark.sources import Examples
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES, bootstrap_ci
+from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES
 
 
 def category_masks(examples: Examples) -> dict[str, tuple[str | None, np.ndarray]]:

@@ -7,7 +7,7 @@ submission (``split="dev"``) has the same layout with the official dev sizes,
 indices being 0-based positions in the official dev files.
 
 An uploaded zip is untrusted: ``inspect_submission`` reads it through
-``gluebench.safezip`` (bounded members, no bombs, no unsafe names) and reports
+``gluebench.formats.safezip`` (bounded members, no bombs, no unsafe names) and reports
 every problem as one line, never an exception.
 """
 
@@ -23,9 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import safezip
-from gluebench.errors import DataError, GlueBenchWarning
-from gluebench.predictions import (
+from gluebench.benchmark.predictions import (
     Predictions,
     check_predictions,
     clip_stsb,
@@ -33,9 +31,11 @@ from gluebench.predictions import (
     prediction_files,
     predictions_text,
 )
-from gluebench.safezip import ZipProblem, shown_name
-from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
-from gluebench.tsv import atomic_write
+from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
+from gluebench.errors import DataError, GlueBenchWarning
+from gluebench.formats import safezip
+from gluebench.formats.atomic import atomic_write
+from gluebench.formats.safezip import ZipProblem, shown_name
 
 STSB_MIN, STSB_MAX = STSB_RANGE
 # At most this many problem lines for one zip; the rest are counted in a last line.

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.errors import GlueBenchWarning
-from gluebench.tsv import atomic_write
+from gluebench.formats.atomic import atomic_write
 
 HASH_KEY = "content_sha256"
 

@@ -12,14 +12,14 @@ reference's score it keeps, with a CI over seeds and examples, and what it cost.
 
 from __future__ import annotations
 
-from gluebench.seed_stats import mean_sd, seed_interval
-from gluebench.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.seed_stats import mean_sd, seed_interval
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.formats.atomic import read_json
+from gluebench.runs.rundir import task_score_of
 from gluebench.studies.design import StudyDir, variant_id
 from gluebench.studies.retained import measure
 from gluebench.sweep.select import compared_entries, holm_adjust, paired_comparison, seed_dev
-from gluebench.tasks import BENCHMARKS
-from gluebench.train.rundir import task_score_of
-from gluebench.tsv import read_json
 
 
 def _efficiency(study_dir: StudyDir, name: str) -> dict | None:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import stdtr, stdtrit
 
-from gluebench.metrics import BATCHED, FROM_CONFUSION, n_classes
-from gluebench.stats import (
+from gluebench.benchmark.metrics import BATCHED, FROM_CONFUSION, n_classes
+from gluebench.benchmark.stats import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     _chunks,

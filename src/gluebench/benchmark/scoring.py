@@ -13,13 +13,18 @@ import warnings
 import numpy as np
 
 from gluebench import SCHEMA_VERSION, __version__
-from gluebench.data import DataSource, Examples
-from gluebench.diagnostic import ax_categories
+from gluebench.benchmark.diagnostic import ax_categories
+from gluebench.benchmark.metrics import compute, task_score
+from gluebench.benchmark.predictions import (
+    Predictions,
+    clip_stsb,
+    prediction_files,
+    read_predictions,
+)
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
+from gluebench.benchmark.tasks import BENCHMARKS, GLUE_GROUPS, Benchmark, get_task
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
-from gluebench.metrics import compute, task_score
-from gluebench.predictions import Predictions, clip_stsb, prediction_files, read_predictions
-from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_ci
-from gluebench.tasks import BENCHMARKS, GLUE_GROUPS, Benchmark, get_task
 
 
 def align(examples: Examples, preds: Predictions) -> np.ndarray:

@@ -18,12 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from gluebench import SCHEMA_VERSION, __version__
-from gluebench.data import DataSource
+from gluebench.benchmark.scoring import load_gold, prediction_files, read_aligned
+from gluebench.benchmark.seed_stats import (
+    CI_NAME,
+    TEST_NAME,
+    holm,
+    per_seed_values,
+    seed_paired_test,
+)
+from gluebench.benchmark.sources import DataSource
+from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, paired_test
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import DataError, GlueBenchWarning
-from gluebench.scoring import load_gold, prediction_files, read_aligned
-from gluebench.seed_stats import CI_NAME, TEST_NAME, holm, per_seed_values, seed_paired_test
-from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, paired_test
-from gluebench.tasks import BENCHMARKS
 
 Side = str | os.PathLike | Mapping[str, str | os.PathLike]
 ONE_SEED_TEST = {"ci": "paired percentile bootstrap", "p_value": "paired permutation, two-sided"}

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import DirectorySource
+from gluebench.benchmark.examples import DataSource, Examples
+from gluebench.benchmark.scoring import evaluation_examples
+from gluebench.benchmark.sources import DirectorySource
+from gluebench.benchmark.tasks import Benchmark, get_task
 from gluebench.errors import DataError
-from gluebench.examples import DataSource, Examples
-from gluebench.scoring import evaluation_examples
-from gluebench.tasks import Benchmark, get_task
-from gluebench.tsv import read_lines
+from gluebench.formats.textfiles import read_lines
 
 LABELS_HEADER = ("index", "label")
 

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.scoring import scored_results
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task
 from gluebench.errors import GlueBenchError, UsageError
-from gluebench.integrity import read_signed_json, sha256_file, verify_file, write_signed_json
-from gluebench.scoring import scored_results
-from gluebench.tasks import BENCHMARKS, TASKS, Task
-from gluebench.train.lock import LOCK_NAME
-from gluebench.tsv import atomic_write
+from gluebench.formats.atomic import atomic_write
+from gluebench.runs.integrity import read_signed_json, sha256_file, verify_file, write_signed_json
+from gluebench.runs.lock import LOCK_NAME
 
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gluebench.tasks import Task
+from gluebench.benchmark.tasks import Task
 
 HOLDOUT_STREAM = 7  # a separate random stream for held-out parts (see Examples.split_off)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.examples import DataSource, Examples
+from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
-from gluebench.examples import DataSource, Examples
-from gluebench.fields import line_break_note, parse_index, quote
-from gluebench.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
-from gluebench.tsv import read_tsv
+from gluebench.formats.fields import line_break_note, parse_index, quote
+from gluebench.formats.textfiles import read_tsv
 
 SAMPLE_DIR = Path(__file__).parent / "sample_data" / "glue"
 
@@ -120,7 +120,7 @@ def open_source(spec: str | os.PathLike | None) -> DataSource:
     if spec == "sample":
         return sample_source()
     if spec == "hf" or spec.startswith("hf:"):
-        from gluebench.hf_data import HFSource  # imports `datasets` lazily
+        from gluebench.benchmark.hub import HFSource  # imports `datasets` lazily
 
         return HFSource(spec[3:] or None)
     return DirectorySource(spec)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from gluebench.errors import DataError
-from gluebench.tsv import read_json, write_json
+from gluebench.formats.atomic import read_json, write_json
 
 CHECKSUM_KEY = "checksum"
 MEND = "start the run again with --overwrite"

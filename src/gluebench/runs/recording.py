@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark.predictions import as_written, write_predictions
+from gluebench.benchmark.scoring import evaluation_examples, score_entry
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
 from gluebench.errors import UsageError
-from gluebench.integrity import write_signed_json
+from gluebench.formats.atomic import atomic_write
 from gluebench.models.outputs import model_outputs, predictions_from_logits
-from gluebench.predictions import as_written, write_predictions
-from gluebench.scoring import evaluation_examples, score_entry
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
-from gluebench.train.config import TrainConfig
-from gluebench.train.rundir import (
+from gluebench.runs.integrity import write_signed_json
+from gluebench.runs.rundir import (
     RunDir,
     entries_of,
     environment,
@@ -32,7 +32,7 @@ from gluebench.train.rundir import (
     require_finite,
     results_document,
 )
-from gluebench.tsv import atomic_write
+from gluebench.train.config import TrainConfig
 
 
 def tasks_to_run(spec: str | None) -> list[Task]:
@@ -71,8 +71,8 @@ def prepare(source: DataSource, tasks_spec: str | None, run: RunDir, *,
 def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
             progress: bool | None):
     """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
-    from gluebench.train.lock import RunLock
-    from gluebench.train.progress import RunProgress
+    from gluebench.runs.lock import RunLock
+    from gluebench.runs.progress import RunProgress
 
     with RunLock(run.root), RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.examples import Examples
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
-from gluebench.examples import Examples
-from gluebench.tasks import Task
 
 HUB_NAME = "nyu-mll/glue"
 

@@ -25,10 +25,10 @@ import re
 
 import numpy as np
 
+from gluebench.benchmark.tasks import STSB_RANGE, Task
 from gluebench.errors import GlueBenchError
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template
-from gluebench.tasks import STSB_RANGE, Task
 
 CONTENT_FREE = ("N/A", "", "[MASK]")
 STSB_ANSWERS = np.arange(6, dtype=np.float64)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gluebench.metrics import BATCHED, FROM_CONFUSION, confusion, n_classes
+from gluebench.benchmark.metrics import BATCHED, FROM_CONFUSION, confusion, n_classes
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95

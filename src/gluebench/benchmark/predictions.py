@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 from gluebench.errors import DataError, GlueBenchWarning
-from gluebench.fields import line_break_note, parse_index, quote
-from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
-from gluebench.tsv import atomic_write
+from gluebench.formats.atomic import atomic_write
+from gluebench.formats.fields import line_break_note, parse_index, quote
 
 HEADER = ("index", "prediction")
 BOM = b"\xef\xbb\xbf"

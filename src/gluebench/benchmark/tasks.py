@@ -20,7 +20,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from gluebench.errors import UsageError
-from gluebench.fields import parse_number, quote
+from gluebench.formats.fields import parse_number, quote
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Task:
         """A label string as a class id into ``labels`` (a finite float for STS-B).
 
         Strict: the exact official spelling, no surrounding spaces; a score is a plain
-        decimal (see ``gluebench.fields``). Raises ValueError saying what was expected;
+        decimal (see ``gluebench.formats.fields``). Raises ValueError saying what was expected;
         ``what`` names the value in it.
         """
         if self.labels is None:

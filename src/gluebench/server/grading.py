@@ -5,13 +5,13 @@ This is the one module of the server that reads gold labels; ``worker`` is its o
 
 from __future__ import annotations
 
-from gluebench.examples import DataSource, Examples
-from gluebench.gold import has_gold, load_gold
-from gluebench.predictions import Predictions
-from gluebench.scoring import align, glue_score, score_entry, scored_results
+from gluebench.benchmark.examples import DataSource, Examples
+from gluebench.benchmark.gold_labels import has_gold, load_gold
+from gluebench.benchmark.predictions import Predictions
+from gluebench.benchmark.scoring import align, glue_score, score_entry, scored_results
+from gluebench.benchmark.submission import inspect_submission
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.server.packing import unpack
-from gluebench.submission import inspect_submission
-from gluebench.tasks import BENCHMARKS
 
 
 class SubmissionProblem(Exception):

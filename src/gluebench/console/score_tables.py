@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from gluebench.tasks import BENCHMARKS
+from gluebench.benchmark.tasks import BENCHMARKS
 
 METRIC_LABELS = {"mcc": "MCC", "accuracy": "Acc", "f1": "F1", "pearson": "Pearson",
                  "spearman": "Spearman", "r3": "R3"}

@@ -1,0 +1,1 @@
+"""Strict parsing of bytes: the file formats benchmark data and predictions come in."""
