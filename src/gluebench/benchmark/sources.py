@@ -20,7 +20,7 @@ from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.formats.fields import line_break_note, parse_index, quote
 from gluebench.formats.textfiles import read_tsv
 
-SAMPLE_DIR = Path(__file__).parent / "sample_data" / "glue"
+SAMPLE_DIR = Path(__file__).parents[1] / "sample_data" / "glue"  # gluebench/sample_data
 
 # Columns kept beside inputs and labels when a file has them (AX categories, MNLI genre).
 META_COLUMNS = (*AX_COARSE_CATEGORIES, "Domain", "genre")
