@@ -162,8 +162,8 @@ def tiny_model(tmp_path_factory, minilm_path) -> Path:
 def tiny_run(tiny_model, tmp_path_factory) -> Path:
     """A finished run of the tiny model on the bundled sample: SST-2, RTE, STS-B x 2 seeds."""
     from gluebench.benchmark.sources import open_source
+    from gluebench.recipes import finetune
     from gluebench.train.config import build_config
-    from gluebench.train.runner import finetune
 
     out = tmp_path_factory.mktemp("tiny-run")
     config = build_config(model=str(tiny_model), epochs=2, learning_rate=1e-3, batch_size=16,

@@ -10,8 +10,8 @@ import pytest
 from gluebench.benchmark.predictions import read_predictions
 from gluebench.benchmark.sources import open_source
 from gluebench.benchmark.tasks import BENCHMARKS, get_task
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 FAST = dict(epochs=2, learning_rate=1e-3, batch_size=16, max_seq_length=64)
 

@@ -16,8 +16,8 @@ from gluebench.models.hf import resolve_model
 from gluebench.probe import heads
 from gluebench.probe.embed import SentenceEncoder, embed_examples
 from gluebench.probe.pooling import pool, read_pooling
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +222,7 @@ def test_analyses_run_on_a_probe_run(probe_run, run_cli, tmp_path):
     assert 0 <= doc["perturbations"]["SST-2"]["results"]["lowercase"]["flip_rate"] <= 1
     # The reloaded probe predicts what the run wrote.
     from gluebench.benchmark.predictions import read_predictions
-    from gluebench.models.finetuned import RunModels
+    from gluebench.run_models import RunModels
 
     predictor = RunModels(work, device="cpu").predictor("SST-2")
     dev = open_source("sample").load(get_task("SST-2"), "dev")

@@ -17,8 +17,8 @@ from gluebench.benchmark.sources import open_source
 from gluebench.benchmark.tasks import get_task
 from gluebench.errors import UsageError
 from gluebench.probe import heads
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 MNLI = get_task("MNLI")          # entailment, neutral, contradiction
 

@@ -12,9 +12,9 @@ from gluebench.benchmark.scoring import evaluation_examples
 from gluebench.benchmark.sources import open_source
 from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import UsageError
-from gluebench.models.finetuned import RunModels
 from gluebench.robustness import suite
 from gluebench.robustness import transformations as tf
+from gluebench.run_models import RunModels
 
 FEW = "typo_swap,lowercase,drop_nouns"
 

@@ -228,7 +228,7 @@ def test_the_control_student_has_the_same_data_and_steps_as_the_distilled_one(di
 
 @pytest.mark.slow
 def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny_run):
-    from gluebench.models.finetuned import RunModels
+    from gluebench.run_models import RunModels
     from gluebench.train import loop
 
     facts = _design(distilled)["facts"]["teachers"]["RTE"]
@@ -248,7 +248,7 @@ def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny
 def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_model,
                                                                tmp_path):
     from gluebench.benchmark.sources import open_source
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune
 
     teacher = _design(distilled)["facts"]["teachers"]["RTE"]["path"]
     common = dict(model=str(tiny_model), epochs=1, learning_rate=1e-3, batch_size=16,

@@ -62,7 +62,7 @@ def cmd_robustness(args) -> int:
 def _profile_target(args):
     """(model folder, task name or None, trainable count or None, run dir or None)."""
     from gluebench.benchmark.tasks import get_task
-    from gluebench.models.finetuned import RunModels
+    from gluebench.run_models import RunModels
 
     if not (Path(args.target) / "run.json").is_file():
         return args.target, args.task, None, None
@@ -85,10 +85,10 @@ def cmd_profile(args) -> int:
     from gluebench.benchmark.tasks import BENCHMARKS, get_task
     from gluebench.efficiency.profile import profile_model
     from gluebench.efficiency.tables import profile_tables
+    from gluebench.models.device import resolve_device
     from gluebench.models.hf import parse_label_map
     from gluebench.runs.progress import RunProgress
     from gluebench.runs.rundir import entries_of
-    from gluebench.train.loop import resolve_device
 
     model_path, task_name, trainable, run_dir = _profile_target(args)
     device = resolve_device(args.device)   # before any work: one line if there is no GPU
@@ -146,7 +146,7 @@ def cmd_power(args) -> int:
     for line in tables.power_sentences(doc):
         out.print(line)
     if args.run_dir is not None:
-        from gluebench.models.finetuned import read_results
+        from gluebench.runs.readers import read_results
 
         spread = seed_spread(read_results(args.run_dir))
         if spread is not None:

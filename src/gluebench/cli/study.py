@@ -57,9 +57,9 @@ def _common(args, kind: str):
     from gluebench.benchmark.tasks import TASKS
     from gluebench.cli.sweep import _data_spec
     from gluebench.errors import UsageError
+    from gluebench.runs.recording import tasks_to_run
     from gluebench.studies.design import StudyDir
     from gluebench.train.config import coerce
-    from gluebench.train.runner import tasks_to_run
 
     _smoke(args, kind)
     data = _data_spec(args.data_dir)
@@ -224,7 +224,7 @@ def _floats(text: str, flag: str) -> list[float]:
 
 def cmd_distill(args) -> int:
     from gluebench.errors import UsageError
-    from gluebench.models.finetuned import RunModels
+    from gluebench.run_models import RunModels
 
     data, source, tasks, seeds, recipe, study_dir = _common(args, "distill")
     if not 0 <= args.alpha <= 1 or args.temperature <= 0:

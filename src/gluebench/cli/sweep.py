@@ -92,8 +92,8 @@ def _print_selection(sweep) -> None:
 def _print_plan(spec, trials, sweep, args) -> None:
     from rich.table import Table
 
+    from gluebench.models.device import resolve_device
     from gluebench.sweep.cost import estimate, trial_work
-    from gluebench.train.loop import resolve_device
 
     done = {t.key for t in trials if sweep and sweep.finished(t.key)}
     table = Table(title=f"{len(trials)} trial(s) of {spec.path} (selection on "

@@ -16,7 +16,7 @@ from gluebench.cli.common import (
 
 def cmd_finetune(args) -> int:
     from gluebench.benchmark.sources import open_source
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune
 
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
@@ -44,10 +44,10 @@ def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
     from gluebench.benchmark.sources import default_source
     from gluebench.models import hf
+    from gluebench.models.device import resolve_device
     from gluebench.runs.recording import tasks_to_run, with_train_data
     from gluebench.suiterun.job import run_job
     from gluebench.suiterun.plan import describe, make_plan, task_costs
-    from gluebench.train.loop import resolve_device
 
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)

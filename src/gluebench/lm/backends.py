@@ -17,7 +17,7 @@ def check_backend(config: PromptConfig) -> None:
         check_endpoint(config.endpoint, config.api_key_env)
         return
     from gluebench.lm import hf_backend
-    from gluebench.train.loop import resolve_device
+    from gluebench.models.device import resolve_device
 
     hf_backend.resolve_model(config.model, config.gguf_file)
     resolve_device(config.device)
@@ -32,7 +32,7 @@ def make_backend(config: PromptConfig, run_dir: str | Path):
                                cache_path=Path(run_dir) / ENDPOINT_CACHE,
                                concurrency=config.concurrency)
     from gluebench.lm import hf_backend
-    from gluebench.train.loop import resolve_device
+    from gluebench.models.device import resolve_device
 
     ref = hf_backend.resolve_model(config.model, config.gguf_file)
     return hf_backend.HFBackend(ref, resolve_device(config.device), config.eval_batch_tokens)

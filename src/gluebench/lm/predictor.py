@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gluebench.benchmark.logits import Prediction
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.sources import Examples
 from gluebench.benchmark.tasks import Task
@@ -17,7 +18,6 @@ from gluebench.lm import choices as lm_scoring
 from gluebench.lm import fewshot
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template, few_shot_prompt, get_template
-from gluebench.models.outputs import Prediction
 
 
 @dataclass

@@ -68,7 +68,7 @@ class SentenceEncoder:
         model = AutoModel.from_pretrained(ref.path, attn_implementation="sdpa").eval()
         self.parameters = sum(p.numel() for p in model.parameters())
         if int8:
-            from gluebench.efficiency.variants import quantize_int8
+            from gluebench.models.quantize import quantize_int8
 
             model = quantize_int8(model)
         model.to(device)

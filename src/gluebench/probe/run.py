@@ -21,9 +21,9 @@ from gluebench.benchmark.tasks import Task
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
 from gluebench.models import hf
-from gluebench.models.probe import PROBE_FILE
 from gluebench.probe.embed import SentenceEncoder, SentenceTable, embed_examples
 from gluebench.probe.heads import cosine, fit_head, training_problem
+from gluebench.probe.predictor import PROBE_FILE
 from gluebench.runs.recording import (
     data_fingerprints,
     each_task,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gluebench.formats.atomic import read_json
-from gluebench.models.finetuned import read_results
+from gluebench.runs.readers import read_results
 
 ANALYSIS_FILES = {"robustness": "robustness.json", "profile": "profile.json",
                   "quality": "quality.json"}

@@ -27,9 +27,9 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test
 from gluebench.benchmark.tasks import BENCHMARKS, get_task, resolve_benchmarks
 from gluebench.errors import DataError, GlueBenchError, GlueBenchWarning, UsageError
 from gluebench.formats.atomic import read_json, write_json
-from gluebench.models.finetuned import RunModels
 from gluebench.robustness import transformations as tf
 from gluebench.robustness.advglue import ADV_TASKS, advglue_score, load_advglue
+from gluebench.run_models import RunModels
 from gluebench.runs.rundir import entries_of
 
 DEFAULT_MAX_EXAMPLES = 500

@@ -20,6 +20,11 @@ CHECKSUM_KEY = "checksum"
 MEND = "start the run again with --overwrite"
 _CHUNK = 1 << 20
 
+# The files that hold a model's weights, in any of the formats transformers saves.
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+
+
 
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
@@ -68,3 +73,30 @@ def verify_file(path: str | os.PathLike, expected: str | None, *, what: str,
     if expected is not None and sha256_file(path) != expected:
         raise DataError(path, f"{what} was changed or damaged after it was written "
                         f"(content hash mismatch); {mend or MEND}")
+
+
+def model_fingerprint(ref) -> str:
+    """A hash of a local model folder's config and weights; a hub model is its name.
+
+    ``ref`` is a ``models.hf.ModelRef``: only its ``path`` (a folder or a hub name) is read.
+    """
+    folder = Path(ref.path)
+    if not folder.is_dir():
+        return f"hub:{ref.path}"
+    digest = hashlib.sha256()
+    for name in ("config.json", *WEIGHT_FILES):
+        if (folder / name).is_file():
+            digest.update(f"{name}:{_cached_file_hash(folder / name, sha256_file)}".encode())
+    return digest.hexdigest()[:32]
+
+
+_FILE_HASHES: dict[tuple, str] = {}
+
+
+def _cached_file_hash(path: Path, hasher) -> str:
+    """Hash each (path, size, mtime) once per process: weights are large and read often."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = hasher(path)
+    return _FILE_HASHES[key]

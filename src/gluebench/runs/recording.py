@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from gluebench.benchmark.logits import model_outputs, predictions_from_logits
 from gluebench.benchmark.predictions import as_written, write_predictions
 from gluebench.benchmark.scoring import evaluation_examples, score_entry
 from gluebench.benchmark.sources import DataSource, Examples
@@ -21,8 +23,7 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task, get_task, resolve_benchmarks
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import atomic_write
-from gluebench.models.outputs import model_outputs, predictions_from_logits
-from gluebench.runs.integrity import write_signed_json
+from gluebench.runs.integrity import model_fingerprint, write_signed_json
 from gluebench.runs.rundir import (
     RunDir,
     entries_of,
@@ -32,7 +33,17 @@ from gluebench.runs.rundir import (
     require_finite,
     results_document,
 )
-from gluebench.train.config import TrainConfig
+
+
+class UnitConfig(Protocol):
+    """What recording reads from a method's recipe (``train.config.TrainConfig`` is one)."""
+
+    splits: Sequence[str]
+    max_train_examples: int | None
+    max_eval_examples: int | None
+    data_seed: int
+
+    def to_dict(self) -> dict: ...
 
 
 def tasks_to_run(spec: str | None) -> list[Task]:
@@ -81,14 +92,14 @@ def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
         yield bars, resumed
 
 
-def training_examples(task: Task, source: DataSource, config: TrainConfig
+def training_examples(task: Task, source: DataSource, config: UnitConfig
                       ) -> tuple[Examples, int]:
     """The (seeded subsample of the) training split a unit learns from, and the split's size."""
     full = source.load(task, "train")
     return full.subsample(config.max_train_examples, config.data_seed), len(full)
 
 
-def data_fingerprints(task: Task, source: DataSource, config: TrainConfig, *,
+def data_fingerprints(task: Task, source: DataSource, config: UnitConfig, *,
                       train: bool = True) -> dict[str, str]:
     """Hashes of exactly the examples a unit learns from and predicts: resuming checks them."""
     found = {"train": training_examples(task, source, config)[0].fingerprint()} if train else {}
@@ -97,7 +108,7 @@ def data_fingerprints(task: Task, source: DataSource, config: TrainConfig, *,
     return found
 
 
-def eval_splits(task: Task, source: DataSource, config: TrainConfig):
+def eval_splits(task: Task, source: DataSource, config: UnitConfig):
     """(benchmark, split, examples, examples available) for each entry x split to predict.
 
     Dev is the seeded subsample of ``config.max_eval_examples`` (when set).
@@ -197,10 +208,8 @@ def write_results(run: RunDir, header: dict, engine, n_resamples, stats_seed, st
     return write_signed_json(run.root / "results.json", results)
 
 
-def run_header(ref, source: DataSource, config: TrainConfig) -> dict:
+def run_header(ref, source: DataSource, config: UnitConfig) -> dict:
     """What ``run.json`` records for a ``finetune`` run (a restart must match it)."""
-    from gluebench.models.hf import model_fingerprint
-
     return {"kind": "finetune", "model": ref.description, "data_source": source.description,
             "model_fingerprint": model_fingerprint(ref), "config": config.to_dict()}
 

@@ -1,7 +1,7 @@
 """Task-specific distillation of a fine-tuned teacher run into a smaller student.
 
 The teacher is a ``gluebench finetune`` run directory: for each task its selected
-checkpoint (``models.finetuned.RunModels``) predicts the student's training examples
+checkpoint (``run_models.RunModels``) predicts the student's training examples
 once, and its logits (and, with hidden-state matching, its pooled hidden states at the
 layers of the stated layer map) are cached in ``STUDY_DIR/teacher/<task>-<hash>.npz``;
 the hash covers the teacher's weights, the tokenised examples, the layer map and the
@@ -62,8 +62,8 @@ def _weights_digest(folder: Path) -> str:
 def teacher_file(study_root: Path, teacher_run: str, task: str, examples, *,
                  student_layers: int, hidden: bool, pooling: str, say=print) -> dict:
     """The cached teacher outputs for ``examples`` (computed once); returns its facts."""
-    from gluebench.models.finetuned import RunModels
     from gluebench.models.hf import resolve_model
+    from gluebench.run_models import RunModels
     from gluebench.train import features
 
     models = RunModels(teacher_run, device="cpu")

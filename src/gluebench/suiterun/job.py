@@ -26,7 +26,7 @@ MAJORITY = Path("baselines") / "majority.json"
 def run_job(plan: Plan, source: DataSource, config: TrainConfig, out_dir, tasks: list[Task],
             *, overwrite: bool, progress, n_resamples: int, seed: int, log) -> tuple:
     """The run's results, the majority baseline's, and the report's path."""
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune
 
     if config.method == "probe":
         results = finetune(source, config, out_dir, ",".join(t.name for t in tasks),
@@ -44,7 +44,7 @@ def finetune_within_budget(plan: Plan, source: DataSource, config: TrainConfig, 
                            tasks: list[Task], *, overwrite: bool, progress, n_resamples: int,
                            seed: int, log) -> dict:
     """Fine-tune task by task; a task whose estimated time exceeds what is left is skipped."""
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune
 
     started, rate, results = time.perf_counter(), GPU_TRAIN_EXAMPLES_PER_SECOND, None
     for i, task in enumerate(tasks):

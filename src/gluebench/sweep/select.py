@@ -93,8 +93,8 @@ def select(sweep: SweepDir) -> dict:
 
 def outputs_predictions(path, entry: str):
     """(index, gold, predictions) of a saved ``outputs/<Entry>.npz``, in index order."""
+    from gluebench.benchmark.logits import predictions_from_logits
     from gluebench.benchmark.predictions import as_written
-    from gluebench.models.outputs import predictions_from_logits
 
     task = TASKS[BENCHMARKS[entry].task]
     with np.load(path) as z:

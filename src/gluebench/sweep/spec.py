@@ -208,7 +208,7 @@ def _table(raw: dict, key: str, where: str) -> dict:
 
 
 def _tasks(value, where: str) -> list[str]:
-    from gluebench.train.runner import tasks_to_run
+    from gluebench.runs.recording import tasks_to_run
 
     names = _list(value, "tasks", where)
     if not all(isinstance(n, str) for n in names):

@@ -35,8 +35,8 @@ def run_trial(job: dict) -> dict:
     import torch
 
     from gluebench.benchmark.sources import open_source
+    from gluebench.recipes import finetune
     from gluebench.train.config import build_config
-    from gluebench.train.runner import finetune
 
     trial = job["trial"]
     out = SweepDir(job["sweep_dir"]).trial_dir(trial["key"])

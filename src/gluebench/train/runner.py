@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from gluebench.benchmark.logits import predictions_from_logits
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.scoring import score_entry
 from gluebench.benchmark.sources import DataSource, Examples
@@ -19,10 +20,9 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES
 from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
-from gluebench.models.finetuned import read_results, saved_model
-from gluebench.models.outputs import predictions_from_logits
 from gluebench.runs.lock import RunLock
 from gluebench.runs.progress import RunProgress
+from gluebench.runs.readers import read_results, saved_model
 from gluebench.runs.recording import (
     data_fingerprints,
     each_task,
@@ -85,14 +85,8 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
     """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``.
 
-    ``--method probe`` keeps the encoder frozen and fits scikit-learn heads instead
-    (``gluebench.probe.run``): the same run directory, scored the same way.
+    ``--method probe`` is not fine-tuning: ``recipes.finetune`` runs it with ``probe.run``.
     """
-    if config.method == "probe":
-        from gluebench.probe.run import probe
-
-        return probe(source, config, out_dir, tasks_spec, overwrite=overwrite,
-                     progress=progress, n_resamples=n_resamples, stats_seed=stats_seed)
     ref = hf.resolve_model(config.model)
     run = RunDir(out_dir)
     tasks, skipped = prepare(source, tasks_spec, run, overwrite=overwrite)

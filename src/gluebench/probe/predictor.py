@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.logits import Prediction, model_outputs, predictions_from_logits
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.sources import Examples
 from gluebench.benchmark.tasks import Task
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json
-from gluebench.models.outputs import Prediction, model_outputs, predictions_from_logits
 
 PROBE_FILE = "probe.json"
 HEAD_FILES = ("head.npz", "head.json", PROBE_FILE)

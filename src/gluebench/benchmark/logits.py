@@ -15,7 +15,7 @@ from gluebench.benchmark.tasks import STSB_RANGE, Task
 
 @dataclass
 class Prediction:
-    """A predictor's answer for some examples (see ``models.finetuned``, ``models.probe``)."""
+    """A predictor's answer for some examples (see ``train.predictor``, ``probe.predictor``)."""
 
     values: np.ndarray   # class ids in our label order, or STS-B scores as written to files
     outputs: np.ndarray  # (n, k) probabilities in our label order, or raw STS-B scores
