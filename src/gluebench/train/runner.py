@@ -20,6 +20,7 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES
 from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
+from gluebench.runs.integrity import model_fingerprint
 from gluebench.runs.lock import RunLock
 from gluebench.runs.progress import RunProgress
 from gluebench.runs.readers import read_results, saved_model
@@ -223,7 +224,7 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
     run.check_target(overwrite=overwrite)
     engine = loop.Engine.choose(config)
     header = {"kind": "evaluate", "model": {t: r.description for t, r in refs.items()},
-              "model_fingerprint": {t: hf.model_fingerprint(r) for t, r in refs.items()},
+              "model_fingerprint": {t: model_fingerprint(r) for t, r in refs.items()},
               "data_source": source.description, "config": config.to_dict()}
     started = time.perf_counter()
     with RunLock(run.root), RunProgress(progress) as bars:
