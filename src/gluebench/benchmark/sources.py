@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.benchmark.examples import DataSource, Examples
+from gluebench.benchmark.hub import HFSource
 from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.formats.fields import line_break_note, parse_index, quote
@@ -120,8 +121,6 @@ def open_source(spec: str | os.PathLike | None) -> DataSource:
     if spec == "sample":
         return sample_source()
     if spec == "hf" or spec.startswith("hf:"):
-        from gluebench.benchmark.hub import HFSource  # imports `datasets` lazily
-
         return HFSource(spec[3:] or None)
     return DirectorySource(spec)
 

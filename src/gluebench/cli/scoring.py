@@ -8,13 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.submission import build_submission, validate_submission
+from gluebench.benchmark.tasks import registry, resolve_benchmarks
 from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
+from gluebench.console import score_tables as tables
+from gluebench.errors import DataError
+from gluebench.formats.atomic import atomic_write, write_json
 
 
 def cmd_tasks(args) -> int:
     from rich.table import Table
-
-    from gluebench.benchmark.tasks import registry
 
     rows = registry()
     if args.json:
@@ -38,10 +42,6 @@ def cmd_tasks(args) -> int:
 
 def cmd_score(args) -> int:
     from gluebench.benchmark.scoring import score_predictions
-    from gluebench.benchmark.sources import open_source
-    from gluebench.console import score_tables as tables
-    from gluebench.formats.atomic import atomic_write, write_json
-
     source = open_source(args.data_dir)
     start = time.perf_counter()
     results = score_predictions(source, args.predictions, split=args.split,
@@ -65,10 +65,6 @@ def cmd_score(args) -> int:
 
 def cmd_compare(args) -> int:
     from gluebench.benchmark.comparison import compare_predictions
-    from gluebench.benchmark.sources import open_source
-    from gluebench.console import score_tables as tables
-    from gluebench.formats.atomic import write_json
-
     a, b = _compared(args.a, args.split), _compared(args.b, args.split)
     result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
                                  n_resamples=args.resamples, seed=args.seed,
@@ -82,7 +78,6 @@ def cmd_compare(args) -> int:
 def _compared(path: str, split: str):
     """A run directory as its seeds' prediction folders; any other folder as it is."""
     from gluebench.benchmark.comparison import seed_order
-    from gluebench.errors import DataError
     from gluebench.runs.rundir import RunDir
 
     run = RunDir(path)
@@ -98,8 +93,6 @@ def _compared(path: str, split: str):
 
 
 def cmd_submission(args) -> int:
-    from gluebench.benchmark.submission import build_submission
-
     counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing,
                               split=args.split)
     print(f"wrote {args.output} ({args.split}-sized): "
@@ -108,8 +101,6 @@ def cmd_submission(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from gluebench.benchmark.submission import validate_submission
-
     problems = validate_submission(args.zip, split=args.split)
     for p in problems:
         print(p)
@@ -123,9 +114,6 @@ def cmd_validate(args) -> int:
 
 def cmd_baseline(args) -> int:
     from gluebench.baselines import write_baseline
-    from gluebench.benchmark.sources import open_source
-    from gluebench.benchmark.tasks import resolve_benchmarks
-
     written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
                              resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
     print(f"wrote {len(written)} {args.split} prediction file(s) to {args.output}: "

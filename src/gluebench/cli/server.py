@@ -10,7 +10,11 @@ import sys
 import time
 
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
+from gluebench.console import score_tables as tables
+from gluebench.errors import UsageError
 from gluebench.formats.names import check_name, for_terminal, printable, unsafe_character
+from gluebench.server.errors import ServerError
+from gluebench.server.settings import Settings
 
 TOKEN_ENV = "GLUEBENCH_TOKEN"
 WAIT_POLL_S = 1.0
@@ -19,7 +23,6 @@ MAX_UPLOAD_MB = 1024  # PostgreSQL keeps a zip in one bytea value: at most 1 GiB
 
 def _settings(args, **overrides):
     from gluebench.server.db import database_url
-    from gluebench.server.settings import Settings
 
     return Settings(db_url=database_url(args.db), **overrides)
 
@@ -37,8 +40,6 @@ def cmd_serve(args) -> int:
 
 def _admin(args, action):
     """Run ``action(session)`` in one write transaction on a checked, migrated database."""
-    from gluebench.errors import UsageError
-    from gluebench.server.errors import ServerError
     from gluebench.server.health import open_database
 
     db = open_database(args.db)
@@ -95,8 +96,6 @@ def cmd_users(args) -> int:
 
 
 def _token(args) -> str:
-    from gluebench.errors import UsageError
-
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
         raise UsageError(f"no token: pass --token TOKEN or set {TOKEN_ENV}")
@@ -121,8 +120,6 @@ def cmd_submit(args) -> int:
 
 
 def _print_outcome(sub: dict) -> int:
-    from gluebench.console import score_tables as tables
-
     if sub["state"] == "failed" or sub["results"] is None:
         why = printable(sub["error"] or "the server sent no results")
         print(f"submission {sub['id']} failed: {why}", file=sys.stderr)
@@ -132,7 +129,6 @@ def _print_outcome(sub: dict) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from gluebench.console import score_tables as tables
     from gluebench.server.client import Client
 
     client = Client(args.server, args.token or os.environ.get(TOKEN_ENV))

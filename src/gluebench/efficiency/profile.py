@@ -47,6 +47,7 @@ from gluebench.models import hf
 from gluebench.models.device import resolve_device
 from gluebench.models.quantize import quantize_int8
 from gluebench.train import features
+from gluebench.train.loop import is_out_of_memory
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, 512)
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -271,8 +272,6 @@ def throughput(forward, encoded, batch_sizes, min_seconds: float = 1.0):
     A batch size that runs out of memory ends the sweep (larger ones would too); it is
     reported as ``out_of_memory_at``.
     """
-    from gluebench.train.loop import is_out_of_memory
-
     sizes = sorted({min(int(b), len(encoded)) for b in batch_sizes})
     rates, best, best_logits, oom = {}, None, None, None
     for size in sizes:

@@ -20,6 +20,7 @@ import numpy as np
 from gluebench.benchmark.sources import Examples
 from gluebench.errors import UsageError
 from gluebench.models.hf import ModelRef, load_tokenizer, quiet_transformers
+from gluebench.models.quantize import quantize_int8
 from gluebench.probe.heads import pair_features
 from gluebench.probe.pooling import Pooling, pool, read_pooling
 from gluebench.runs.cache import cache_root, load_verified, save_verified
@@ -68,8 +69,6 @@ class SentenceEncoder:
         model = AutoModel.from_pretrained(ref.path, attn_implementation="sdpa").eval()
         self.parameters = sum(p.numel() for p in model.parameters())
         if int8:
-            from gluebench.models.quantize import quantize_int8
-
             model = quantize_int8(model)
         model.to(device)
         if self.bf16:

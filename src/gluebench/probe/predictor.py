@@ -19,6 +19,9 @@ from gluebench.benchmark.sources import Examples
 from gluebench.benchmark.tasks import Task
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json
+from gluebench.models.hf import resolve_model
+from gluebench.probe.embed import SentenceEncoder, embed_examples
+from gluebench.probe.heads import Head
 
 PROBE_FILE = "probe.json"
 HEAD_FILES = ("head.npz", "head.json", PROBE_FILE)
@@ -49,10 +52,6 @@ class ProbePredictor:
     def load(self):
         """(encoder, head), loaded on first use."""
         if self._loaded is None:
-            from gluebench.models.hf import resolve_model
-            from gluebench.probe.embed import SentenceEncoder
-            from gluebench.probe.heads import Head
-
             folder = Path(self.checkpoint)
             saved = read_json(folder / PROBE_FILE)
             settings = saved["encoder"]
@@ -64,8 +63,6 @@ class ProbePredictor:
         return self._loaded
 
     def predict(self, examples: Examples, progress=None) -> Prediction:
-        from gluebench.probe.embed import embed_examples
-
         encoder, head = self.load()
         scores: np.ndarray = head.scores(embed_examples(encoder, [examples],
                                                         progress).features(examples))

@@ -24,6 +24,8 @@ from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task, get_task, resolve
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import atomic_write
 from gluebench.runs.integrity import model_fingerprint, write_signed_json
+from gluebench.runs.lock import RunLock
+from gluebench.runs.progress import RunProgress
 from gluebench.runs.rundir import (
     RunDir,
     entries_of,
@@ -82,9 +84,6 @@ def prepare(source: DataSource, tasks_spec: str | None, run: RunDir, *,
 def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
             progress: bool | None):
     """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
-    from gluebench.runs.lock import RunLock
-    from gluebench.runs.progress import RunProgress
-
     with RunLock(run.root), RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
         for line in skipped:

@@ -16,6 +16,7 @@ from pathlib import Path
 from gluebench.benchmark.sources import DataSource
 from gluebench.benchmark.tasks import Task
 from gluebench.formats.atomic import atomic_write, write_json
+from gluebench.report.collect import RunView, load_run
 from gluebench.suiterun.plan import GPU_TRAIN_EXAMPLES_PER_SECOND, Plan
 from gluebench.train.config import TrainConfig
 
@@ -88,7 +89,6 @@ def majority_reference(source: DataSource, config: TrainConfig, results: dict, o
 def write_report(out_dir, majority: dict, n_resamples: int, seed: int) -> Path:
     """``RUN_DIR/report.html``: the run (with its calibration) beside the majority baseline."""
     from gluebench.analysis.quality import analyze_run
-    from gluebench.report.collect import RunView, load_run
     from gluebench.report.html import render_html
 
     root = Path(out_dir)

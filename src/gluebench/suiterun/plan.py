@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from gluebench.benchmark.sources import DataSource
 from gluebench.benchmark.tasks import BENCHMARKS, Task
+from gluebench.train.features import texts_of
 
 # Budgets: a CPU run must finish in about 5 minutes on 2 cores, model loading included.
 DEFAULT_BUDGET_MINUTES = {"cpu": 4.0, "cuda": 60.0}
@@ -126,7 +127,6 @@ def task_costs(source: DataSource, tasks: list[Task], tokenizer) -> list[TaskCos
     """Token counts of each task's train and dev, from seeded samples of each split."""
     from gluebench.benchmark.scoring import evaluation_examples
     from gluebench.runs.rundir import entries_of
-    from gluebench.train.features import texts_of
 
     def mean_tokens(examples) -> float:
         sample = examples.subsample(PROFILE_EXAMPLES, 0)

@@ -18,6 +18,8 @@ from functools import reduce
 
 import numpy as np
 
+from gluebench.benchmark.logits import predictions_from_logits
+from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.seed_stats import holm, mean_sd, seed_paired_test
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS
@@ -93,9 +95,6 @@ def select(sweep: SweepDir) -> dict:
 
 def outputs_predictions(path, entry: str):
     """(index, gold, predictions) of a saved ``outputs/<Entry>.npz``, in index order."""
-    from gluebench.benchmark.logits import predictions_from_logits
-    from gluebench.benchmark.predictions import as_written
-
     task = TASKS[BENCHMARKS[entry].task]
     with np.load(path) as z:
         outputs, gold, index = z["outputs"], z["gold"], z["index"]

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from gluebench.errors import UsageError
 from gluebench.formats.fields import escape, quote
+from gluebench.models.hf import resolve_model
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
 SELECT_ON = ("train-holdout", "dev")
@@ -223,8 +224,6 @@ def _tasks(value, where: str) -> list[str]:
 
 
 def _models(value, where: str) -> list[str | None]:
-    from gluebench.models.hf import resolve_model
-
     if value is None:
         return [None]
     models = _list(value, "models", where)

@@ -10,6 +10,8 @@ from gluebench.benchmark.examples import Examples
 from gluebench.benchmark.logits import Prediction, model_outputs, predictions_from_logits
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.tasks import Task
+from gluebench.models import hf
+from gluebench.train import features, loop
 
 
 @dataclass
@@ -24,16 +26,12 @@ class TaskPredictor:
     def load(self):
         """(model, tokenizer), loaded on first use."""
         if self._loaded is None:
-            from gluebench.models import hf
-
             ref = hf.resolve_model(self.checkpoint)
             model, _ = hf.load_classifier(ref)
             self._loaded = (model, hf.load_tokenizer(ref))
         return self._loaded
 
     def predict(self, examples: Examples, progress=None) -> Prediction:
-        from gluebench.train import features, loop
-
         model, tokenizer = self.load()
         encoded = features.encode(tokenizer, examples, self.config.max_seq_length)
         logits = loop.predict(model, encoded, self.config, self.engine, progress)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.console.score_tables import METRIC_LABELS, entry_cell
+from gluebench.report.collect import RunView
 from gluebench.server import board, submissions
 from gluebench.server.accounts import authenticate
 from gluebench.server.db import User
@@ -88,7 +89,6 @@ def leaderboard_page(request: Request, query: board.Query = Depends(board_query)
 @router.get("/entry/{sub_id}", response_class=HTMLResponse)
 def entry_page(request: Request, sub_id: int, who: User | None = Depends(viewer),
                s: Session = Depends(session)):
-    from gluebench.report.collect import RunView
     from gluebench.report.html import render_blocks
     from gluebench.report.sections import ax_section, task_scores_section
 
