@@ -33,7 +33,7 @@ MAX_BINS = 1000          # calibration bins: 10-20 is usual; more are empty on a
 
 def baseline_points(text: str) -> float:
     """``--baseline``: an accuracy in points, 0 < value < 100, finite."""
-    from gluebench.analysis.power import check_baseline
+    from gluebench.analysis.power import check_baseline  # deferred: loads scipy
 
     try:
         return check_baseline(float(text) if text.strip().isascii() else float("nan"))
@@ -53,7 +53,7 @@ def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -
 
 
 def cmd_robustness(args) -> int:
-    from gluebench.robustness.suite import run_robustness
+    from gluebench.robustness.suite import run_robustness  # deferred: loads scipy
 
     source = open_source(args.data_dir)
     with RunProgress(args.progress) as bars:
@@ -88,9 +88,9 @@ def _profile_target(args):
 
 
 def cmd_profile(args) -> int:
-    from gluebench.benchmark.scoring import evaluation_examples
-    from gluebench.efficiency.profile import profile_model
-    from gluebench.runs.rundir import entries_of
+    from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
+    from gluebench.efficiency.profile import profile_model  # deferred: loads scipy
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     model_path, task_name, trainable, run_dir = _profile_target(args)
     device = resolve_device(args.device)   # before any work: one line if there is no GPU
@@ -115,7 +115,7 @@ def cmd_profile(args) -> int:
 
 
 def _quality(run_dir: str, bins: int, resamples: int, seed: int) -> dict:
-    from gluebench.analysis.quality import analyze_run
+    from gluebench.analysis.quality import analyze_run  # deferred: loads scipy
 
     doc = analyze_run(run_dir, n_bins=bins, n_resamples=resamples, seed=seed)
     write_json(Path(run_dir) / "analysis" / "quality.json", doc)
@@ -130,7 +130,7 @@ def cmd_calibration(args) -> int:
 
 
 def cmd_power(args) -> int:
-    from gluebench.analysis.power import official_sizes_power
+    from gluebench.analysis.power import official_sizes_power  # deferred: loads scipy
     if (args.run_dir is None) == (args.baseline is None):
         raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "
                          "dev-set sizes (one of the two)")
@@ -151,8 +151,8 @@ def cmd_power(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from gluebench.report.html import render_html
-    from gluebench.report.markdown import render_markdown
+    from gluebench.report.html import render_html  # deferred: loads matplotlib
+    from gluebench.report.markdown import render_markdown  # deferred: loads matplotlib
     runs, sweeps, studies = [], [], []
     for run_dir in args.runs:
         if is_study_dir(run_dir):

@@ -35,7 +35,7 @@ def _shots(text: str) -> int:
 
 
 def cmd_prompt(args) -> int:
-    from gluebench.lm.runner import run_prompt
+    from gluebench.lm.runner import run_prompt  # deferred: loads scipy
 
     config = PromptConfig(
         model=args.model, gguf_file=args.gguf_file, endpoint=args.endpoint,

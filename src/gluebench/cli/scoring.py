@@ -41,7 +41,7 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from gluebench.benchmark.scoring import score_predictions
+    from gluebench.benchmark.scoring import score_predictions  # deferred: loads scipy
     source = open_source(args.data_dir)
     start = time.perf_counter()
     results = score_predictions(source, args.predictions, split=args.split,
@@ -64,7 +64,7 @@ def cmd_score(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from gluebench.benchmark.comparison import compare_predictions
+    from gluebench.benchmark.comparison import compare_predictions  # deferred: loads scipy
     a, b = _compared(args.a, args.split), _compared(args.b, args.split)
     result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
                                  n_resamples=args.resamples, seed=args.seed,
@@ -77,8 +77,8 @@ def cmd_compare(args) -> int:
 
 def _compared(path: str, split: str):
     """A run directory as its seeds' prediction folders; any other folder as it is."""
-    from gluebench.benchmark.comparison import seed_order
-    from gluebench.runs.rundir import RunDir
+    from gluebench.benchmark.comparison import seed_order  # deferred: loads scipy
+    from gluebench.runs.rundir import RunDir  # deferred: loads scipy
 
     run = RunDir(path)
     if not run.is_run():
@@ -113,7 +113,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from gluebench.baselines import write_baseline
+    from gluebench.baselines import write_baseline  # deferred: loads scipy
     written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
                              resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
     print(f"wrote {len(written)} {args.split} prediction file(s) to {args.output}: "

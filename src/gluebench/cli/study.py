@@ -13,6 +13,7 @@ import os
 from gluebench.benchmark.sources import open_source
 from gluebench.benchmark.tasks import TASKS
 from gluebench.cli.common import DATA_HELP, config_flags, console, positive_int
+from gluebench.cli.sweep import _data_spec
 from gluebench.errors import UsageError
 from gluebench.models import hf
 from gluebench.run_models import RunModels
@@ -64,8 +65,7 @@ def _recipe(args) -> dict:
 
 def _common(args, kind: str):
     """The checked pieces every study needs: data, tasks, seeds, recipe, study folder."""
-    from gluebench.cli.sweep import _data_spec
-    from gluebench.runs.recording import tasks_to_run
+    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
     _smoke(args, kind)
     data = _data_spec(args.data_dir)
     source = open_source(data)
@@ -103,8 +103,8 @@ def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
 
 
 def _print_summary(study_dir, args) -> None:
-    from gluebench.report.sections.study import terminal_tables
-    from gluebench.studies.analysis import analyse
+    from gluebench.report.sections.study import terminal_tables  # deferred: loads matplotlib
+    from gluebench.studies.analysis import analyse  # deferred: loads scipy
 
     out = console()
     for table in terminal_tables(analyse(study_dir, n_resamples=args.resamples)):
@@ -242,7 +242,7 @@ def _distill(args, teacher, ref, n_layers, drop, data, source, tasks, seeds, rec
 
 
 def _teacher_scores(results: dict, task: str) -> dict:
-    from gluebench.runs.rundir import entries_of
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     training = results.get("training", {}).get(task, {})
     scored = results.get("tasks", {})

@@ -77,7 +77,7 @@ def _run(spec, trials, sweep, source, data: str, args) -> int:
 
 
 def _print_selection(sweep) -> None:
-    from gluebench.sweep.select import select
+    from gluebench.sweep.select import select  # deferred: loads scipy
 
     selection = select(sweep)
     sweep.write_selection(selection)

@@ -21,7 +21,7 @@ from gluebench.suiterun.plan import describe, make_plan, task_costs
 
 
 def cmd_finetune(args) -> int:
-    from gluebench.recipes import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
@@ -32,7 +32,7 @@ def cmd_finetune(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from gluebench.train.runner import evaluate
+    from gluebench.train.runner import evaluate  # deferred: loads scipy
 
     config = train_config(args, model=None)
     results = evaluate(open_source(args.data_dir), args.model, config, args.output, args.tasks,
@@ -45,7 +45,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
-    from gluebench.runs.recording import tasks_to_run, with_train_data
+    from gluebench.runs.recording import tasks_to_run, with_train_data  # deferred: loads scipy
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)
     source, why = default_source(args.data_dir)

@@ -72,7 +72,7 @@ class SweepView:
 
 def load_sweep(sweep_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> SweepView:
     """Read ``SWEEP_DIR`` (sweep.json, results/) and select each task's best configurations."""
-    from gluebench.sweep.select import compare_methods, select
+    from gluebench.sweep.select import compare_methods, select  # deferred: loads scipy
 
     sweep = SweepDir(sweep_dir)
     selection = select(sweep)
@@ -99,7 +99,7 @@ class StudyView:
 
 def load_study(study_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> StudyView:
     """Read ``STUDY_DIR`` (study.json, results/, efficiency/) and compare its variants."""
-    from gluebench.studies.analysis import analyse
+    from gluebench.studies.analysis import analyse  # deferred: loads scipy
 
     return StudyView(name=Path(study_dir).resolve().name, path=Path(study_dir),
                      analysis=analyse(StudyDir(study_dir), n_resamples=n_resamples, seed=seed))

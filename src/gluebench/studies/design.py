@@ -176,9 +176,9 @@ def profile_variants(study_dir: StudyDir, study: Study, trials: dict, source, *,
 
 
 def _profile(folder: Path, task: str, config: dict, source) -> dict:
-    from gluebench.benchmark.scoring import evaluation_examples
-    from gluebench.efficiency.profile import profile_model
-    from gluebench.runs.rundir import entries_of
+    from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
+    from gluebench.efficiency.profile import profile_model  # deferred: loads scipy
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     benchmark = BENCHMARKS[entries_of(TASKS[task])[0]]
     examples = evaluation_examples(source, benchmark, "dev").subsample(

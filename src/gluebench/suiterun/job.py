@@ -27,7 +27,7 @@ MAJORITY = Path("baselines") / "majority.json"
 def run_job(plan: Plan, source: DataSource, config: TrainConfig, out_dir, tasks: list[Task],
             *, overwrite: bool, progress, n_resamples: int, seed: int, log) -> tuple:
     """The run's results, the majority baseline's, and the report's path."""
-    from gluebench.recipes import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     if config.method == "probe":
         results = finetune(source, config, out_dir, ",".join(t.name for t in tasks),
@@ -45,7 +45,7 @@ def finetune_within_budget(plan: Plan, source: DataSource, config: TrainConfig, 
                            tasks: list[Task], *, overwrite: bool, progress, n_resamples: int,
                            seed: int, log) -> dict:
     """Fine-tune task by task; a task whose estimated time exceeds what is left is skipped."""
-    from gluebench.recipes import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     started, rate, results = time.perf_counter(), GPU_TRAIN_EXAMPLES_PER_SECOND, None
     for i, task in enumerate(tasks):
@@ -72,8 +72,8 @@ def _train_examples(source: DataSource, task: Task, config: TrainConfig) -> floa
 def majority_reference(source: DataSource, config: TrainConfig, results: dict, out_dir,
                        n_resamples: int, seed: int) -> dict:
     """The majority baseline on the run's dev examples, as a results document."""
-    from gluebench.baselines import score_baseline
-    from gluebench.benchmark.scoring import scored_results
+    from gluebench.baselines import score_baseline  # deferred: loads scipy
+    from gluebench.benchmark.scoring import scored_results  # deferred: loads scipy
 
     scored = score_baseline("majority", source, results["tasks"],
                             max_eval_examples=config.max_eval_examples,
@@ -88,8 +88,8 @@ def majority_reference(source: DataSource, config: TrainConfig, results: dict, o
 
 def write_report(out_dir, majority: dict, n_resamples: int, seed: int) -> Path:
     """``RUN_DIR/report.html``: the run (with its calibration) beside the majority baseline."""
-    from gluebench.analysis.quality import analyze_run
-    from gluebench.report.html import render_html
+    from gluebench.analysis.quality import analyze_run  # deferred: loads scipy
+    from gluebench.report.html import render_html  # deferred: loads matplotlib
 
     root = Path(out_dir)
     write_json(root / "analysis" / "quality.json",

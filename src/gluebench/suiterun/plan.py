@@ -125,8 +125,8 @@ def probe_size(costs: list[TaskCost], budget: float) -> tuple[int, float]:
 
 def task_costs(source: DataSource, tasks: list[Task], tokenizer) -> list[TaskCost]:
     """Token counts of each task's train and dev, from seeded samples of each split."""
-    from gluebench.benchmark.scoring import evaluation_examples
-    from gluebench.runs.rundir import entries_of
+    from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     def mean_tokens(examples) -> float:
         sample = examples.subsample(PROFILE_EXAMPLES, 0)

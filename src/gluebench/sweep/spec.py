@@ -209,7 +209,7 @@ def _table(raw: dict, key: str, where: str) -> dict:
 
 
 def _tasks(value, where: str) -> list[str]:
-    from gluebench.runs.recording import tasks_to_run
+    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
 
     names = _list(value, "tasks", where)
     if not all(isinstance(n, str) for n in names):

@@ -36,7 +36,7 @@ def run_trial(job: dict) -> dict:
     """
     import torch
 
-    from gluebench.recipes import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     trial = job["trial"]
     out = SweepDir(job["sweep_dir"]).trial_dir(trial["key"])

@@ -89,7 +89,9 @@ def leaderboard_page(request: Request, query: board.Query = Depends(board_query)
 @router.get("/entry/{sub_id}", response_class=HTMLResponse)
 def entry_page(request: Request, sub_id: int, who: User | None = Depends(viewer),
                s: Session = Depends(session)):
-    from gluebench.report.html import render_blocks
+    from gluebench.report.html import render_blocks  # deferred: loads matplotlib
+
+    # deferred: loads matplotlib
     from gluebench.report.sections import ax_section, task_scores_section
 
     sub = submissions.get_visible(s, sub_id, who)
