@@ -69,12 +69,12 @@ from pathlib import Path
 import numpy as np
 
 import gluebench
-from gluebench import metrics
-from gluebench.data import Examples, open_source
+from gluebench.benchmark import metrics
+from gluebench.benchmark.scoring import evaluation_examples
+from gluebench.benchmark.sources import Examples, open_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.efficiency.profile import cpu_name, formula_flops
-from gluebench.scoring import evaluation_examples
-from gluebench.tasks import BENCHMARKS, get_task
-from gluebench.tsv import write_json
+from gluebench.formats.atomic import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/data/glue"

@@ -33,10 +33,10 @@ def main() -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import get_task
     from gluebench.models.hf import resolve_model
     from gluebench.probe.embed import SentenceEncoder, embed_examples
-    from gluebench.tasks import get_task
     from gluebench.train.features import texts_of
 
     source = open_source(args.data_dir)

@@ -62,9 +62,9 @@ def hf_doc(inputs: dict, label) -> dict:
 
 def prepare(source, task_names, n: int, shots: int, seed: int, folder: Path):
     """Per task: (examples, demos); writes the JSONL files and task YAMLs for lm-eval."""
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.benchmark.tasks import BENCHMARKS, TASKS
     from gluebench.lm import fewshot
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS, TASKS
 
     chosen = {}
     for name in task_names:
@@ -96,9 +96,9 @@ def write_jsonl(path: Path, docs: list[dict]) -> None:
 
 
 def run_gluebench(backend, chosen: dict) -> tuple[dict, float, dict]:
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.lm.predictor import PromptPredictor
     from gluebench.lm.templates import get_template
-    from gluebench.tasks import TASKS
 
     out, requests, started = {}, {}, time.perf_counter()
     for name, (examples, demos) in chosen.items():
@@ -178,7 +178,7 @@ def gemm_ceiling(model, seconds: float = 2.0) -> float:
 def compare(ours: dict, theirs: dict) -> dict:
     """Per task: agreement of predictions, |ll| differences, identical prompts, and lm-eval's
     own metric values beside gluebench's metrics computed from gluebench's predictions."""
-    from gluebench import metrics
+    from gluebench.benchmark import metrics
 
     rows = {}
     for name in ours:
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     import torch
     from lm_eval.models.huggingface import HFLM
 
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.lm.hf_backend import HFBackend, embedded_model
 
     source = open_source(args.data_dir)

@@ -21,10 +21,10 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from gluebench.baselines import write_baseline
+from gluebench.benchmark.scoring import load_gold, read_aligned, score_entry
+from gluebench.benchmark.sources import DirectorySource
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.cli import main as gluebench
-from gluebench.data import DirectorySource
-from gluebench.scoring import load_gold, read_aligned, score_entry
-from gluebench.tasks import BENCHMARKS
 
 USUAL = {
     "accuracy": skm.accuracy_score, "f1": skm.f1_score, "mcc": skm.matthews_corrcoef,

@@ -34,14 +34,14 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from gluebench.data import open_source
-from gluebench.gold import labels_path
-from gluebench.predictions import predictions_text
+from gluebench.benchmark.gold_labels import labels_path
+from gluebench.benchmark.predictions import predictions_text
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.server.accounts import add_user
 from gluebench.server.db import Database, Job, Submission, Tie, User, migrate
+from gluebench.server.grading import Gold, headline, parse, score, summary
 from gluebench.server.packing import pack, unpack
-from gluebench.server.scorer import Gold, headline, parse, score, summary
-from gluebench.tasks import BENCHMARKS, get_task
 
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = '''

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
 from gluebench.efficiency.profile import cpu_name
 
 TARGET_SECONDS = 30.0   # the reference trial length

@@ -26,8 +26,8 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/seed_support.py
 
-from gluebench.seed_stats import common_resamples, seed_paired_test  # noqa: E402
-from gluebench.stats import paired_test  # noqa: E402
+from gluebench.benchmark.seed_stats import common_resamples, seed_paired_test  # noqa: E402
+from gluebench.benchmark.stats import paired_test  # noqa: E402
 from tests.seed_support import recipe_studies  # noqa: E402
 
 ACC = ("accuracy",)

@@ -12,7 +12,7 @@ import random
 import sys
 from pathlib import Path
 
-from gluebench.tasks import TASKS
+from gluebench.benchmark.tasks import TASKS
 
 ROWS = {"train": 200, "dev": 100, "test": 50}
 OUT = Path(__file__).resolve().parents[1] / "src" / "gluebench" / "sample_data" / "glue"

@@ -94,7 +94,7 @@ def dev_gold(request):
     (so oracle tests run in any clone), then the real ones (CI refuses to skip those)."""
     if request.param == "synthetic":
         return synthetic_dev_labels
-    from gluebench.data import load
+    from gluebench.benchmark.sources import load
 
     glue_dir = request.getfixturevalue("glue_dir")
     return lambda task: load(task, "dev", glue_dir).labels
@@ -161,9 +161,9 @@ def tiny_model(tmp_path_factory, minilm_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_model, tmp_path_factory) -> Path:
     """A finished run of the tiny model on the bundled sample: SST-2, RTE, STS-B x 2 seeds."""
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
+    from gluebench.recipes import finetune
     from gluebench.train.config import build_config
-    from gluebench.train.runner import finetune
 
     out = tmp_path_factory.mktemp("tiny-run")
     config = build_config(model=str(tiny_model), epochs=2, learning_rate=1e-3, batch_size=16,

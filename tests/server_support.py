@@ -158,10 +158,10 @@ def noisy_zip(folder: Path, glue_dir: Path, accuracy: float, seed: int) -> Path:
     labels with the rest changed at random (STS-B: gold plus noise), so entries differ."""
     import numpy as np
 
-    from gluebench.data import open_source
-    from gluebench.predictions import write_predictions
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS, get_task
+    from gluebench.benchmark.predictions import write_predictions
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import BENCHMARKS, get_task
 
     source, rng = open_source(glue_dir), np.random.default_rng(seed)
     preds = folder / f"noisy-{accuracy}-{seed}"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from gluebench.benchmark.scoring import score_entry
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import DataError
 from gluebench.robustness.advglue import ADV_TASKS, advglue_score, load_advglue
-from gluebench.scoring import score_entry
-from gluebench.tasks import BENCHMARKS
 
 from .conftest import real_data_missing
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gluebench.tasks import TASKS
+from gluebench.benchmark.tasks import TASKS
 
 RTE_DEV = TASKS["RTE"].files["dev"].size      # 277
 STSB_DEV = TASKS["STS-B"].files["dev"].size   # 1500

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from gluebench.data import load
+from gluebench.benchmark.sources import load
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "bench_finetune.py"

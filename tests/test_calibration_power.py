@@ -17,8 +17,8 @@ from gluebench.analysis.calibration import (
 )
 from gluebench.analysis.power import accuracy_mdd, disagreement, entry_power
 from gluebench.analysis.quality import analyze_run, load_outputs
-from gluebench.predictions import read_predictions
-from gluebench.tasks import BENCHMARKS
+from gluebench.benchmark.predictions import read_predictions
+from gluebench.benchmark.tasks import BENCHMARKS
 
 
 def _probs(rng, n, k):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gluebench.baselines import predict
-from gluebench.data import sample_source
-from gluebench.tasks import BENCHMARKS, TASKS
+from gluebench.benchmark.sources import sample_source
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 
 
 def test_module_entry_point_help():

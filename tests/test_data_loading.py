@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.data import DirectorySource
+from gluebench.benchmark.sources import DirectorySource
+from gluebench.benchmark.tasks import TASKS
 from gluebench.errors import GlueBenchWarning
-from gluebench.tasks import TASKS
 
 OFFICIAL = Path(__file__).parent / "fixtures" / "official_formats"
 

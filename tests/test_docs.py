@@ -16,7 +16,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from gluebench import metrics, seed_stats, stats
+from gluebench.benchmark import metrics, seed_stats, stats
 from gluebench.cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[1]

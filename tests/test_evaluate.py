@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from gluebench.data import DirectorySource, open_source
+from gluebench.benchmark.sources import DirectorySource, open_source
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 from .conftest import FIXTURES, REPO
 
@@ -159,10 +159,10 @@ def test_embedded_default_model_end_to_end(tmp_path, run_cli):
 def test_an_evaluate_run_of_a_relabelled_model_analyses_like_the_original(rte_run, tmp_path,
                                                                            run_cli):
     """Robustness and profiling load the evaluated model with its label permutation."""
-    from gluebench.models.finetuned import RunModels
+    from gluebench.benchmark.scoring import evaluation_examples
+    from gluebench.benchmark.tasks import BENCHMARKS
     from gluebench.robustness.suite import perturbed
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS
+    from gluebench.run_models import RunModels
 
     swapped = _relabelled_copy(rte_run / "checkpoints" / "RTE" / "seed-1", tmp_path / "swapped",
                                [1, 0], ["not_entailment", "entailment"])

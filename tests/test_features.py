@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gluebench.data import load
+from gluebench.benchmark.sources import load
 from gluebench.train import features
 
 

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
-from gluebench.predictions import read_predictions
-from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.benchmark.predictions import read_predictions
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 FAST = dict(epochs=2, learning_rate=1e-3, batch_size=16, max_seq_length=64)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from gluebench.data import load
+from gluebench.benchmark.sources import load
 from gluebench.models import hf
 from gluebench.train import features, first_token, loop
 from gluebench.train.config import build_config

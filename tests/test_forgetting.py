@@ -4,9 +4,9 @@ wrong; one never learned is counted apart, never as forgotten."""
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import get_task
 from gluebench.studies import data_diet
-from gluebench.tasks import get_task
 from gluebench.train.config import build_config
 
 # Correct (1) or wrong (0) after each of 4 epochs, for 5 examples, in two scoring runs.

@@ -180,14 +180,14 @@ def test_ray_address_auto_without_a_cluster_is_one_line(tmp_path, monkeypatch, r
     assert code == 2 and "ray start --head" in err and len(err.splitlines()) == 1
 
 
-HOLD = ("import sys\nfrom gluebench.train.lock import RunLock\n"
+HOLD = ("import sys\nfrom gluebench.runs.lock import RunLock\n"
         "with RunLock(sys.argv[1]), RunLock(sys.argv[2]):\n"
         "    print('held', flush=True)\n    sys.stdin.read()\n")
 
 
 @pytest.mark.slow
 def test_a_second_sweep_into_a_folder_being_written_says_so(tmp_path):
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
     from gluebench.sweep.runner import plan_document
     from gluebench.sweep.spec import read_spec
     from gluebench.sweep.sweepdir import SweepDir

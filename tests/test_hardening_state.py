@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.train.lock import LOCK_NAME
+from gluebench.runs.lock import LOCK_NAME
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "gluebench" / "sample_data" / "glue"
 
@@ -87,7 +87,7 @@ def test_bad_settings_fail_before_the_run_folder_exists(run_cli, tmp_path, tiny_
 
 
 def test_all_twice_is_all():
-    from gluebench.tasks import BENCHMARKS, resolve_benchmarks
+    from gluebench.benchmark.tasks import BENCHMARKS, resolve_benchmarks
 
     assert [b.name for b in resolve_benchmarks("all,all")] == list(BENCHMARKS)
     assert [b.name for b in resolve_benchmarks("RTE,all")][0] == "RTE"
@@ -217,9 +217,9 @@ def test_changed_dev_labels_are_rescored_not_stale(run_cli, tmp_path, tiny_model
 
 
 def test_a_damaged_cache_entry_is_recomputed(tmp_path, monkeypatch, minilm_path):
-    from gluebench.data import open_source
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import get_task
     from gluebench.models.hf import load_tokenizer, resolve_model
-    from gluebench.tasks import get_task
     from gluebench.train import features
 
     monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path / "cache"))
@@ -238,7 +238,7 @@ def test_a_damaged_cache_entry_is_recomputed(tmp_path, monkeypatch, minilm_path)
 
 
 def test_atomic_write_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
-    from gluebench.tsv import atomic_write
+    from gluebench.formats.atomic import atomic_write
 
     target = tmp_path / "out.json"
     target.write_text("old")
@@ -313,7 +313,7 @@ def test_two_processes_writing_one_baseline_folder_both_succeed(tmp_path):
 
 def test_a_lock_that_is_no_longer_renewed_is_taken_over_from_any_host(run_cli, tmp_path,
                                                                        tiny_model):
-    from gluebench.train.lock import STALE_AFTER
+    from gluebench.runs.lock import STALE_AFTER
 
     out = tmp_path / "run"
     out.mkdir()

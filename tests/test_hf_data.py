@@ -21,9 +21,9 @@ datasets = pytest.importorskip("datasets")
 # there (test_size_mismatch_is_warned checks that they are given).
 pytestmark = pytest.mark.filterwarnings("ignore:.*examples, but the official")
 
-from gluebench.data import DirectorySource, Examples, open_source  # noqa: E402
+from gluebench.benchmark.sources import DirectorySource, Examples, open_source  # noqa: E402
+from gluebench.benchmark.tasks import Task, get_task  # noqa: E402
 from gluebench.errors import DataError  # noqa: E402
-from gluebench.tasks import Task, get_task  # noqa: E402
 
 # The hub's ClassLabel names per config (ClassLabel id i is names[i]); None: float labels.
 HUB_NAMES = {

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
+from gluebench.benchmark.tasks import get_task
 from gluebench.errors import UsageError
 from gluebench.models.hf import label_permutation, parse_label_map, resolve_model
-from gluebench.tasks import get_task
 
 MNLI = get_task("MNLI")
 

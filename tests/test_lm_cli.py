@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.tsv import read_json
+from gluebench.formats.atomic import read_json
 
 pytestmark = pytest.mark.slow   # whole prompted runs through the CLI
 
@@ -56,10 +56,10 @@ def test_run_has_the_finetune_layout_and_its_numbers(few_shot_run, glue_dir):
 
 def test_score_calibration_power_robustness_and_report_read_it(few_shot_run, glue_dir, run_cli,
                                                                tmp_path):
-    from gluebench.data import open_source
-    from gluebench.predictions import read_predictions
-    from gluebench.scoring import align, evaluation_examples, score_entry
-    from gluebench.tasks import BENCHMARKS
+    from gluebench.benchmark.predictions import read_predictions
+    from gluebench.benchmark.scoring import align, evaluation_examples, score_entry
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import BENCHMARKS
 
     results = read_json(few_shot_run / "results.json")
     # The run scored a 24-example dev subsample, so `gluebench score` (which wants every dev

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from gluebench.errors import GlueBenchError
+from gluebench.formats.atomic import read_json
 from gluebench.lm.endpoint import EndpointBackend
 from gluebench.lm.requests import Request
-from gluebench.tsv import read_json
 
 RTE_CHOICES = (" True", " False")
 COMMON = ["--tasks", "RTE", "--data-dir", "sample", "--splits", "dev", "--resamples", "20",
@@ -154,7 +154,7 @@ def rte_requests(n: int = 3) -> list[Request]:
 # ---- item 3: calibration in log space, non-finite values are errors --------------------------
 
 def test_calibration_works_in_log_space_where_probabilities_underflow():
-    from gluebench.lm import scoring
+    from gluebench.lm import choices as scoring
 
     # Log-likelihoods 800 nats apart: exp() underflows to 0, so p / p_cf was 0 / 0.
     content_free = np.array([[0.0, -800.0], [0.0, -790.0], [0.0, -810.0]])
@@ -250,10 +250,10 @@ def test_nan_from_a_local_model_is_an_error_naming_the_request(tiny_models, run_
 
 
 def test_the_writing_layer_refuses_non_finite_results(tmp_path):
-    from gluebench.data import open_source
-    from gluebench.tasks import BENCHMARKS, TASKS
-    from gluebench.train.recording import record_split, save_outputs, write_prediction_file
-    from gluebench.train.rundir import RunDir
+    from gluebench.benchmark.sources import open_source
+    from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+    from gluebench.runs.recording import record_split, save_outputs, write_prediction_file
+    from gluebench.runs.rundir import RunDir
 
     rte = open_source("sample").load(TASKS["RTE"], "dev").subsample(4, 0)
     stsb = open_source("sample").load(TASKS["STS-B"], "dev").subsample(4, 0)
@@ -282,7 +282,7 @@ def test_the_writing_layer_refuses_non_finite_results(tmp_path):
 # ---- item 4: runs resume; nothing is written before a run can start ----------------------
 
 def test_run_settings_compare_by_value_for_every_kind_of_run(tmp_path):
-    from gluebench.train.rundir import RunDir
+    from gluebench.runs.rundir import RunDir
 
     header = {"kind": "finetune", "model": "m", "data_source": "d",
               "config": {"splits": ("dev",), "seeds": (1, 2), "lr": 1e-3}}
@@ -332,7 +332,7 @@ def _comparable(results: dict) -> dict:
 @pytest.mark.slow
 def test_an_interrupted_prompt_run_resumes_to_the_same_results(tiny_models, run_cli,
                                                                tmp_path, monkeypatch):
-    from gluebench.train.rundir import RunDir
+    from gluebench.runs.rundir import RunDir
 
     args = ["--model", tiny_models["ok"], "--max-eval-examples", "8", "--shots", "1",
             "--seeds", "1,2", "--template", "lm-eval,yes-no", *COMMON]
@@ -367,8 +367,8 @@ def test_an_interrupted_prompt_run_resumes_to_the_same_results(tiny_models, run_
 # ---- item 8: each task's templates, models that are not causal LMs --------------------------
 
 def test_template_all_uses_each_tasks_own_templates(tiny_models, run_cli, tmp_path):
+    from gluebench.benchmark.tasks import TASKS
     from gluebench.lm.templates import templates_for
-    from gluebench.tasks import TASKS
 
     out = tmp_path / "run"
     code, _, err = run_cli("prompt", "--model", tiny_models["ok"], "--tasks", "RTE,SST-2",

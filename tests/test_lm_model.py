@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import TASKS
 from gluebench.lm import fewshot
 from gluebench.lm.predictor import PromptPredictor
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import get_template
-from gluebench.tasks import TASKS
 
 
 def direct_loglikelihood(backend, context: str, continuation: str) -> float:

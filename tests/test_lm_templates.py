@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import TASKS
 from gluebench.errors import UsageError
+from gluebench.lm import choices as lm_scoring
 from gluebench.lm import fewshot
-from gluebench.lm import scoring as lm_scoring
 from gluebench.lm.templates import (
     few_shot_prompt,
     get_template,
     resolve_templates,
     templates_for,
 )
-from gluebench.tasks import TASKS
 
 # lm-eval task name -> ours; lm-eval's labels are the Hugging Face ClassLabel ids, which are
 # positions into our Task.labels (the registry keeps the official = HF order).

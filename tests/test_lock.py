@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gluebench.errors import GlueBenchWarning, UsageError
-from gluebench.train.lock import LOCK_NAME, LockTiming, RunLock
+from gluebench.runs.lock import LOCK_NAME, LockTiming, RunLock
 
 FAST = LockTiming(heartbeat=0.05, stale_after=0.4)
 

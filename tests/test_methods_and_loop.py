@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gluebench.data import load
+from gluebench.benchmark.sources import load
 from gluebench.errors import GlueBenchWarning
 from gluebench.models import hf
 from gluebench.train import features, loop

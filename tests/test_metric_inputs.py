@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from gluebench import metrics
+from gluebench.benchmark import metrics
 
 CLASSIFICATION = [metrics.accuracy, metrics.f1, metrics.matthews_corrcoef, metrics.r3]
 

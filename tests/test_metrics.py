@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from gluebench import metrics
+from gluebench.benchmark import metrics
 from gluebench.errors import GlueBenchWarning
 
 

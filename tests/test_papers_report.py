@@ -165,7 +165,7 @@ def test_without_the_teachers_outputs_on_our_examples_its_recorded_score_is_held
         teacher, tmp_path):
     import shutil
 
-    from gluebench.studies.compare import analyse
+    from gluebench.studies.analysis import analyse
     from gluebench.studies.design import StudyDir
 
     known = _synthetic_study(tmp_path / "kd", "distill")

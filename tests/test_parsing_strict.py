@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gluebench import metrics
-from gluebench.data import load, read_split
+from gluebench.benchmark import metrics
+from gluebench.benchmark.predictions import check_predictions, max_file_bytes, write_predictions
+from gluebench.benchmark.sources import load, read_split
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.errors import DataError
-from gluebench.predictions import check_predictions, max_file_bytes, write_predictions
-from gluebench.tasks import BENCHMARKS, TASKS
 
 RTE, STSB = BENCHMARKS["RTE"], BENCHMARKS["STS-B"]
 RTE_DEV = 277  # official sizes, written out as an oracle

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm
 
 from gluebench.analysis import power
-from gluebench.tasks import get_task
+from gluebench.benchmark.tasks import get_task
 
 
 @pytest.mark.parametrize("baseline", ["150", "nan", "inf", "-inf", "-5", "0", "100", "8O"])

@@ -9,15 +9,15 @@ import warnings
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.errors import GlueBenchWarning
 from gluebench.models.hf import resolve_model
 from gluebench.probe import heads
 from gluebench.probe.embed import SentenceEncoder, embed_examples
 from gluebench.probe.pooling import pool, read_pooling
-from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 
 @pytest.fixture(scope="module")
@@ -221,8 +221,8 @@ def test_analyses_run_on_a_probe_run(probe_run, run_cli, tmp_path):
     doc = json.loads((work / "analysis" / "robustness.json").read_text())
     assert 0 <= doc["perturbations"]["SST-2"]["results"]["lowercase"]["flip_rate"] <= 1
     # The reloaded probe predicts what the run wrote.
-    from gluebench.models.finetuned import RunModels
-    from gluebench.predictions import read_predictions
+    from gluebench.benchmark.predictions import read_predictions
+    from gluebench.run_models import RunModels
 
     predictor = RunModels(work, device="cpu").predictor("SST-2")
     dev = open_source("sample").load(get_task("SST-2"), "dev")
@@ -310,14 +310,14 @@ def test_gluebench_run_on_the_bundled_sample(run_cli, tmp_path, monkeypatch):
 
 
 def _costs():
-    from gluebench.mainjob.plan import TaskCost
+    from gluebench.suiterun.plan import TaskCost
 
     return [TaskCost(get_task("SST-2"), 67_349, 12.6, 22_000, 1),
             TaskCost(get_task("RTE"), 2_490, 72.7, 19_000, 4)]
 
 
 def test_the_plan_follows_the_device_and_the_budget():
-    from gluebench.mainjob.plan import QUICK_FINETUNE, describe, make_plan, probe_seconds
+    from gluebench.suiterun.plan import QUICK_FINETUNE, describe, make_plan, probe_seconds
 
     gpu = make_plan("cuda", None, None, [])
     assert gpu.method == "full" and gpu.settings == {}
@@ -339,8 +339,8 @@ def test_the_plan_follows_the_device_and_the_budget():
 
 
 def test_fine_tuning_stops_at_the_budget(tiny_model, tmp_path):
-    from gluebench.mainjob.job import finetune_within_budget
-    from gluebench.mainjob.plan import Plan
+    from gluebench.suiterun.job import finetune_within_budget
+    from gluebench.suiterun.plan import Plan
 
     lines = []
     config = build_config(model=str(tiny_model), epochs=1, batch_size=32, max_seq_length=32,

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from gluebench import examples
-from gluebench.data import open_source
+from gluebench.benchmark import examples
+from gluebench.benchmark.examples import Examples
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import get_task
 from gluebench.errors import UsageError
-from gluebench.examples import Examples
 from gluebench.probe import heads
-from gluebench.tasks import get_task
+from gluebench.recipes import finetune
 from gluebench.train.config import build_config
-from gluebench.train.runner import finetune
 
 MNLI = get_task("MNLI")          # entailment, neutral, contradiction
 

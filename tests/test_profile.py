@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.data import sample_source
+from gluebench.benchmark.scoring import evaluation_examples, score_entry
+from gluebench.benchmark.sources import sample_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.efficiency import memory, profile, variants
 from gluebench.efficiency.tables import profile_tables
 from gluebench.models import hf
-from gluebench.scoring import evaluation_examples, score_entry
-from gluebench.tasks import BENCHMARKS, get_task
 from gluebench.train import features
 
 SCHEMA = {

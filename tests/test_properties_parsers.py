@@ -16,12 +16,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gluebench.data import read_split
+from gluebench.benchmark.predictions import check_predictions, predictions_text, read_predictions
+from gluebench.benchmark.sources import read_split
+from gluebench.benchmark.submission import inspect_submission
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.errors import DataError
-from gluebench.fields import parse_index, parse_number
-from gluebench.predictions import check_predictions, predictions_text, read_predictions
-from gluebench.submission import inspect_submission
-from gluebench.tasks import BENCHMARKS, TASKS
+from gluebench.formats.fields import parse_index, parse_number
 
 # Modest by default to keep the suite fast; GLUEBENCH_HYPOTHESIS_EXAMPLES=5000 hunts longer.
 EXAMPLES = int(os.environ.get("GLUEBENCH_HYPOTHESIS_EXAMPLES", "60"))

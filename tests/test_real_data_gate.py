@@ -36,7 +36,7 @@ def test_synthetic_dev_sets_have_the_real_sizes_and_class_counts():
 
 
 def test_synthetic_dev_sets_are_shaped_like_the_real_ones(glue_dir):
-    from gluebench.data import load
+    from gluebench.benchmark.sources import load
 
     for task, counts in DEV_LABEL_COUNTS.items():
         gold = load(task, "dev", glue_dir).labels

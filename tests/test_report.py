@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import UsageError
 from gluebench.report import plots
 from gluebench.report import screenshot as shot
@@ -17,7 +18,6 @@ from gluebench.report.collect import RunView, load_run
 from gluebench.report.html import render_html
 from gluebench.report.markdown import render_markdown
 from gluebench.report.sections import fmt_bytes, fmt_flops, fmt_int, fmt_ms
-from gluebench.tasks import BENCHMARKS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 RUN_A, RUN_B = FIXTURES / "bert-base-lora", FIXTURES / "minilm-full"

@@ -8,13 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from gluebench.data import open_source
+from gluebench.benchmark.scoring import evaluation_examples
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import UsageError
-from gluebench.models.finetuned import RunModels
 from gluebench.robustness import suite
 from gluebench.robustness import transformations as tf
-from gluebench.scoring import evaluation_examples
-from gluebench.tasks import BENCHMARKS
+from gluebench.run_models import RunModels
 
 FEW = "typo_swap,lowercase,drop_nouns"
 
@@ -51,7 +51,7 @@ def doc(tiny_run, adv_json, tmp_path_factory):
 
 
 def _task(name):
-    from gluebench.tasks import get_task
+    from gluebench.benchmark.tasks import get_task
 
     return get_task(name)
 

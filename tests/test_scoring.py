@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import matthews_corrcoef
 
-from gluebench.data import DirectorySource, load
-from gluebench.predictions import write_predictions
-from gluebench.scoring import glue_score, score_predictions
-from gluebench.tasks import BENCHMARKS, TASKS
-from gluebench.tsv import read_tsv
+from gluebench.benchmark.predictions import write_predictions
+from gluebench.benchmark.scoring import glue_score, score_predictions
+from gluebench.benchmark.sources import DirectorySource, load
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.formats.textfiles import read_tsv
 
 AVAILABLE = ["CoLA", "SST-2", "MRPC", "STS-B", "MNLI-m", "QNLI", "RTE", "WNLI", "AX"]
 

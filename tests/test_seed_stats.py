@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gluebench.seed_stats import (
+from gluebench.benchmark.seed_stats import (
     common_resamples,
     holm,
     mean_sd,
@@ -20,7 +20,7 @@ from gluebench.seed_stats import (
     seed_variance,
     t_result,
 )
-from gluebench.stats import bootstrap_ci, paired_test
+from gluebench.benchmark.stats import bootstrap_ci, paired_test
 from tests.seed_support import recipe_studies
 
 ACC = ("accuracy",)

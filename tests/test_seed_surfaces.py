@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gluebench.tasks import TASKS
+from gluebench.benchmark.tasks import TASKS
 from tests.seed_support import recipe_studies, summary, trial, write_outputs, write_sweep
 
 SAMPLE = "sample"
@@ -18,7 +18,7 @@ SAMPLE = "sample"
 def _gold(entry: str) -> tuple[np.ndarray, np.ndarray]:
     """(index, gold ids or scores) of the bundled sample's dev set, read without gluebench's
     readers."""
-    from gluebench.data import SAMPLE_DIR  # where the bundled sample lives
+    from gluebench.benchmark.sources import SAMPLE_DIR  # where the bundled sample lives
 
     task = TASKS[entry]
     rows = (SAMPLE_DIR / task.name / "dev.tsv").read_text(encoding="utf-8").splitlines()
@@ -55,7 +55,7 @@ def two_recipes(tmp_path, run_cli):
 
 def _holm(p_values):
     # Imported here, so that on code without seed_stats each test fails on its own checks.
-    from gluebench.seed_stats import holm
+    from gluebench.benchmark.seed_stats import holm
 
     return holm(p_values)
 
@@ -64,7 +64,7 @@ def test_compare_takes_a_folder_of_per_seed_folders(two_recipes, tmp_path, run_c
     a, b = two_recipes
     code, out, err = run_cli("compare", a, b, "--data-dir", SAMPLE, "--json", tmp_path / "c.json")
     assert code == 0, err
-    from gluebench.seed_stats import seed_paired_test
+    from gluebench.benchmark.seed_stats import seed_paired_test
 
     assert "p (Holm)" in out and "3/3" in out
     result = json.loads((tmp_path / "c.json").read_text())
@@ -238,7 +238,7 @@ def _mnli_study(root):
 
 
 def test_studies_test_the_same_entries_as_sweeps(tmp_path):
-    from gluebench.studies.compare import analyse
+    from gluebench.studies.analysis import analyse
     from gluebench.studies.design import StudyDir
 
     analysis = analyse(StudyDir(_mnli_study(tmp_path / "study")), n_resamples=200)

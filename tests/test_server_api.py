@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gluebench.data import open_source
-from gluebench.scoring import score_predictions
+from gluebench.benchmark.scoring import score_predictions
+from gluebench.benchmark.sources import open_source
 from gluebench.server.db import Submission
 from gluebench.server.settings import MiB, Settings
 

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.server.settings import Settings
-from gluebench.tasks import BENCHMARKS
 
 from .server_support import REPO, Backend, LiveServer, make_user, noisy_zip, submit, wait_state
 

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from gluebench.predictions import Predictions
+from gluebench.benchmark.predictions import Predictions
 from gluebench.server import quotas
 from gluebench.server.accounts import add_user, authenticate
 from gluebench.server.db import Database, Submission, board_version, migrate

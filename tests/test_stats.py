@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gluebench.stats import bootstrap_ci, paired_test
+from gluebench.benchmark.stats import bootstrap_ci, paired_test
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,11 @@ def test_two_metric_score_uses_shared_resamples():
 
 def test_confusion_shortcut_matches_resampling_examples(dev_gold):
     """The multinomial draw of confusion matrices is the example bootstrap, exactly in law."""
-    from gluebench.stats import _paired_by_index, _paired_classification, bootstrap_replicates
+    from gluebench.benchmark.stats import (
+        _paired_by_index,
+        _paired_classification,
+        bootstrap_replicates,
+    )
 
     gold = dev_gold("CoLA")
     rng = np.random.default_rng(7)

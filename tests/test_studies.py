@@ -1,7 +1,7 @@
 """Studies: layer dropping, distillation and data diets (tiny BERT on the bundled sample).
 
 The mechanics are checked against direct computations (tensors, torch.nn.functional,
-numpy, gluebench.stats); the three commands run end to end through the sweep machinery.
+numpy, gluebench.benchmark.stats); the three commands run end to end through the sweep machinery.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gluebench.data import load
+from gluebench.benchmark.sources import load
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.errors import UsageError
 from gluebench.models import hf
 from gluebench.studies.data_diet import el2n, forgetting_counts
 from gluebench.studies.layer_drop import layer_similarity, layers_to_drop
-from gluebench.tasks import BENCHMARKS, TASKS
 from gluebench.train import features
 from gluebench.train.config import build_config
 from gluebench.train.diet import diet_subset
@@ -228,7 +228,7 @@ def test_the_control_student_has_the_same_data_and_steps_as_the_distilled_one(di
 
 @pytest.mark.slow
 def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny_run):
-    from gluebench.models.finetuned import RunModels
+    from gluebench.run_models import RunModels
     from gluebench.train import loop
 
     facts = _design(distilled)["facts"]["teachers"]["RTE"]
@@ -247,8 +247,8 @@ def test_teacher_logits_are_the_teachers_own_outputs_cached_once(distilled, tiny
 @pytest.mark.slow
 def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_model,
                                                                tmp_path):
-    from gluebench.data import open_source
-    from gluebench.train.runner import finetune
+    from gluebench.benchmark.sources import open_source
+    from gluebench.recipes import finetune
 
     teacher = _design(distilled)["facts"]["teachers"]["RTE"]["path"]
     common = dict(model=str(tiny_model), epochs=1, learning_rate=1e-3, batch_size=16,
@@ -267,8 +267,8 @@ def test_kd_with_alpha_one_trains_exactly_as_without_a_teacher(distilled, tiny_m
 def test_comparisons_are_seed_aware_gluebench_stats_on_each_seeds_files(distilled):
     # Issue 22 changed what this checks: seeds are no longer pooled into (seed, example)
     # pairs; each seed's file is one row of the seed-aware test and interval.
-    from gluebench.seed_stats import seed_interval, seed_paired_test
-    from gluebench.studies.compare import analyse
+    from gluebench.benchmark.seed_stats import seed_interval, seed_paired_test
+    from gluebench.studies.analysis import analyse
     from gluebench.studies.design import StudyDir
 
     analysis = analyse(StudyDir(distilled), n_resamples=300, seed=0)

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gluebench.benchmark.predictions import write_predictions
+from gluebench.benchmark.tasks import get_task
 from gluebench.cli import main
-from gluebench.predictions import write_predictions
-from gluebench.tasks import get_task
 
-# The official test sizes, written out here (not read from gluebench.tasks) as an oracle.
+# The official test sizes, written out here (not read from gluebench.benchmark.tasks) as an oracle.
 OFFICIAL_SIZES = {
     "CoLA": 1063, "SST-2": 1821, "MRPC": 1725, "STS-B": 1379, "QQP": 390965,
     "MNLI-m": 9796, "MNLI-mm": 9847, "QNLI": 5463, "RTE": 3000, "WNLI": 146, "AX": 1104,

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
-from gluebench.data import open_source
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import TASKS
 from gluebench.sweep.spec import read_spec
 from gluebench.sweep.trials import expand
-from gluebench.tasks import TASKS
 from tests.sweep_support import (
     assert_same_trials,
     env_for_workers,

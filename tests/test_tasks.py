@@ -2,8 +2,7 @@
 
 import pytest
 
-from gluebench.errors import UsageError
-from gluebench.tasks import (
+from gluebench.benchmark.tasks import (
     BENCHMARKS,
     GLUE_GROUPS,
     TASKS,
@@ -11,6 +10,7 @@ from gluebench.tasks import (
     get_task,
     resolve_benchmarks,
 )
+from gluebench.errors import UsageError
 
 OFFICIAL_TEST_SIZES = {"CoLA": 1063, "SST-2": 1821, "MRPC": 1725, "STS-B": 1379, "QQP": 390965,
                        "MNLI-m": 9796, "MNLI-mm": 9847, "QNLI": 5463, "RTE": 3000, "WNLI": 146,

@@ -19,18 +19,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench.errors import DataError
-from gluebench.predictions import predictions_text, write_predictions
-from gluebench.submission import (
+from gluebench.benchmark.predictions import predictions_text, write_predictions
+from gluebench.benchmark.submission import (
     SubmissionCheck,
     build_submission,
     inspect_submission,
     validate_submission,
 )
-from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
+from gluebench.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-# Official sizes written out here (not read from gluebench.tasks) as an oracle.
+# Official sizes written out here (not read from gluebench.benchmark.tasks) as an oracle.
 TEST_SIZES = {"CoLA": 1063, "SST-2": 1821, "MRPC": 1725, "STS-B": 1379, "QQP": 390965,
               "MNLI-m": 9796, "MNLI-mm": 9847, "QNLI": 5463, "RTE": 3000, "WNLI": 146,
               "AX": 1104}
@@ -366,7 +366,7 @@ def test_validate_of_a_1gib_bomb_peaks_under_200mb(tmp_path):
 def test_validate_of_hostile_members_at_their_caps_peaks_under_200mb(tmp_path):
     """Each member as large as its cap allows, shaped to make a parser allocate: one huge
     line of tabs, lines of non-ASCII text, a flood of bad rows, a flood of blank lines."""
-    from gluebench.predictions import max_file_bytes
+    from gluebench.benchmark.predictions import max_file_bytes
 
     cap = max_file_bytes(TEST_SIZES["QQP"])
     members = {

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark.predictions import write_predictions
+from gluebench.benchmark.scoring import evaluation_examples, glue_score, score_entry
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import rng_for
+from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
-from gluebench.predictions import write_predictions
-from gluebench.scoring import evaluation_examples, glue_score, score_entry
-from gluebench.stats import rng_for
-from gluebench.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 
 KINDS = ("majority", "constant", "random")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gluebench.metrics import confusion
+from gluebench.benchmark.metrics import confusion
 
 DEFAULT_BINS = 10
 

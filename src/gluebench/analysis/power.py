@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from gluebench.metrics import compute, task_score
-from gluebench.stats import DEFAULT_RESAMPLES, bootstrap_replicates, rng_for
+from gluebench.benchmark.metrics import compute, task_score
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES, bootstrap_replicates, rng_for
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 
 ALPHA = 0.05
 POWER = 0.8
@@ -70,8 +71,6 @@ def accuracy_mdd(baseline: float, n: int, *, alpha: float = ALPHA, power: float 
 
 def official_sizes_power(baseline: float) -> dict:
     """The MDD of every accuracy-scored GLUE dev set at its official size, without a run."""
-    from gluebench.tasks import BENCHMARKS, get_task
-
     baseline = check_baseline(baseline)
     rows = {}
     for name, b in BENCHMARKS.items():

@@ -15,12 +15,12 @@ import numpy as np
 from gluebench import SCHEMA_VERSION
 from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, regression_report
 from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
+from gluebench.benchmark.logits import predictions_from_logits
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.errors import DataError, UsageError
-from gluebench.models.finetuned import read_results, run_file
-from gluebench.models.outputs import predictions_from_logits
-from gluebench.predictions import as_written
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, get_task
+from gluebench.runs.readers import read_results, run_file
 
 
 def load_outputs(path: Path) -> dict[str, np.ndarray]:

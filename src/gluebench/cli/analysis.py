@@ -10,16 +10,30 @@ import argparse
 import sys
 from pathlib import Path
 
+from gluebench.benchmark.sources import default_source, open_source
+from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.cli.common import DATA_HELP, console, int_in, positive_int, stats_flags
+from gluebench.console import analysis_tables as tables
+from gluebench.console.score_tables import seed_spread
+from gluebench.efficiency.tables import profile_tables
 from gluebench.errors import UsageError
-from gluebench.tsv import atomic_write, write_json
+from gluebench.formats.atomic import atomic_write, write_json
+from gluebench.models.device import resolve_device
+from gluebench.models.hf import parse_label_map
+from gluebench.report.collect import load_run, load_study, load_sweep
+from gluebench.report.screenshot import screenshot
+from gluebench.run_models import RunModels
+from gluebench.runs.progress import RunProgress
+from gluebench.runs.readers import read_results
+from gluebench.studies.design import is_study_dir
+from gluebench.sweep.sweepdir import is_sweep_dir
 
 MAX_BINS = 1000          # calibration bins: 10-20 is usual; more are empty on any dev set
 
 
 def baseline_points(text: str) -> float:
     """``--baseline``: an accuracy in points, 0 < value < 100, finite."""
-    from gluebench.analysis.power import check_baseline
+    from gluebench.analysis.power import check_baseline  # deferred: loads scipy
 
     try:
         return check_baseline(float(text) if text.strip().isascii() else float("nan"))
@@ -39,10 +53,7 @@ def _save(doc: dict, run_dir: str | Path | None, name: str, extra: str | None) -
 
 
 def cmd_robustness(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.report import analysis_tables as tables
-    from gluebench.robustness.suite import run_robustness
-    from gluebench.train.progress import RunProgress
+    from gluebench.robustness.suite import run_robustness  # deferred: loads scipy
 
     source = open_source(args.data_dir)
     with RunProgress(args.progress) as bars:
@@ -61,9 +72,6 @@ def cmd_robustness(args) -> int:
 
 def _profile_target(args):
     """(model folder, task name or None, trainable count or None, run dir or None)."""
-    from gluebench.models.finetuned import RunModels
-    from gluebench.tasks import get_task
-
     if not (Path(args.target) / "run.json").is_file():
         return args.target, args.task, None, None
     models = RunModels(args.target, device="cpu")
@@ -80,15 +88,9 @@ def _profile_target(args):
 
 
 def cmd_profile(args) -> int:
-    from gluebench.data import default_source
-    from gluebench.efficiency.profile import profile_model
-    from gluebench.efficiency.tables import profile_tables
-    from gluebench.models.hf import parse_label_map
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS, get_task
-    from gluebench.train.loop import resolve_device
-    from gluebench.train.progress import RunProgress
-    from gluebench.train.rundir import entries_of
+    from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
+    from gluebench.efficiency.profile import profile_model  # deferred: loads scipy
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     model_path, task_name, trainable, run_dir = _profile_target(args)
     device = resolve_device(args.device)   # before any work: one line if there is no GPU
@@ -113,7 +115,7 @@ def cmd_profile(args) -> int:
 
 
 def _quality(run_dir: str, bins: int, resamples: int, seed: int) -> dict:
-    from gluebench.analysis.quality import analyze_run
+    from gluebench.analysis.quality import analyze_run  # deferred: loads scipy
 
     doc = analyze_run(run_dir, n_bins=bins, n_resamples=resamples, seed=seed)
     write_json(Path(run_dir) / "analysis" / "quality.json", doc)
@@ -121,8 +123,6 @@ def _quality(run_dir: str, bins: int, resamples: int, seed: int) -> dict:
 
 
 def cmd_calibration(args) -> int:
-    from gluebench.report import analysis_tables as tables
-
     doc = _quality(args.run_dir, args.bins, args.resamples, args.seed)
     console().print(tables.calibration(doc))
     _save(doc, args.run_dir, "quality.json", args.json)
@@ -130,10 +130,7 @@ def cmd_calibration(args) -> int:
 
 
 def cmd_power(args) -> int:
-    from gluebench.analysis.power import official_sizes_power
-    from gluebench.report import analysis_tables as tables
-    from gluebench.report.tables import seed_spread
-
+    from gluebench.analysis.power import official_sizes_power  # deferred: loads scipy
     if (args.run_dir is None) == (args.baseline is None):
         raise UsageError("power needs a RUN_DIR, or --baseline ACCURACY for the official "
                          "dev-set sizes (one of the two)")
@@ -146,8 +143,6 @@ def cmd_power(args) -> int:
     for line in tables.power_sentences(doc):
         out.print(line)
     if args.run_dir is not None:
-        from gluebench.models.finetuned import read_results
-
         spread = seed_spread(read_results(args.run_dir))
         if spread is not None:
             out.print(spread)
@@ -156,12 +151,8 @@ def cmd_power(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from gluebench.report.collect import load_run, load_study, load_sweep
-    from gluebench.report.html import render_html
-    from gluebench.report.markdown import render_markdown
-    from gluebench.studies.design import is_study_dir
-    from gluebench.sweep.sweepdir import is_sweep_dir
-
+    from gluebench.report.html import render_html  # deferred: loads matplotlib
+    from gluebench.report.markdown import render_markdown  # deferred: loads matplotlib
     runs, sweeps, studies = [], [], []
     for run_dir in args.runs:
         if is_study_dir(run_dir):
@@ -181,8 +172,6 @@ def cmd_report(args) -> int:
             atomic_write(out, render_html(runs, sweeps, studies))
         print(f"wrote {out}")
     if args.screenshot:
-        from gluebench.report.screenshot import screenshot
-
         html = next((o for o in args.output if o.endswith((".html", ".htm"))), None)
         if html is None:
             raise UsageError("--screenshot needs an HTML output (-o report.html)")

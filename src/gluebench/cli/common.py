@@ -6,7 +6,10 @@ import argparse
 import os
 from pathlib import Path
 
-from gluebench.fields import quote
+from gluebench.console import score_tables as tables
+from gluebench.errors import UsageError
+from gluebench.formats.fields import quote
+from gluebench.train.config import FIELDS, build_config, parse_seed
 
 EXIT_USAGE = 2
 MAX_RESAMPLES = 100_000     # far beyond what a 95% interval needs; bounds memory and time
@@ -65,8 +68,6 @@ def positive_float(text: str) -> float:
 
 def seed_int(text: str) -> int:
     """A random seed: a whole number 0 <= s < 2**32 (what numpy and torch accept)."""
-    from gluebench.train.config import parse_seed
-
     try:
         return parse_seed(text)
     except ValueError as exc:
@@ -92,8 +93,6 @@ def run_flags(p: argparse.ArgumentParser, data_help: str, tasks_default: str) ->
 
 def config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
     """One flag per TrainConfig field (values checked by the config), plus --config FILE."""
-    from gluebench.train.config import FIELDS
-
     if only is None:
         p.add_argument("--config", metavar="FILE",
                        help="a TOML or JSON file of settings (flags override it)")
@@ -115,16 +114,12 @@ def config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None
 
 def train_config(args, **defaults):
     """The TrainConfig from defaults, ``--config FILE`` and the flags given."""
-    from gluebench.train.config import FIELDS, build_config
-
     flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
     return build_config(getattr(args, "config", None), **{**defaults, **flags})
 
 
 def print_run(results: dict, out: str | os.PathLike, title: str,
               reference: dict | None = None) -> None:
-    from gluebench.report import tables
-
     out_console = console()
     out_console.print(tables.details(results))
     rows = [(Path(out).name, results)] + ([("majority baseline", reference)] if reference else [])
@@ -150,8 +145,6 @@ FILE_OUTPUT_FLAGS = ("json", "markdown", "screenshot")
 
 def check_output_files(args) -> None:
     """Before any work: every output file can be a file (not a folder, not under a file)."""
-    from gluebench.errors import UsageError
-
     names = [getattr(args, f, None) for f in FILE_OUTPUT_FLAGS]
     if getattr(args, "output_is_file", False):
         output = args.output

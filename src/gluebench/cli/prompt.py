@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gluebench.benchmark.sources import open_source
 from gluebench.cli.common import (
     DATA_HELP,
     console,
@@ -12,6 +13,8 @@ from gluebench.cli.common import (
     run_flags,
     seed_int,
 )
+from gluebench.console.prompt_tables import prompt_tables
+from gluebench.lm.config import PromptConfig
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -32,10 +35,7 @@ def _shots(text: str) -> int:
 
 
 def cmd_prompt(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.lm.config import PromptConfig
-    from gluebench.lm.runner import run_prompt
-    from gluebench.report.prompt_tables import prompt_tables
+    from gluebench.lm.runner import run_prompt  # deferred: loads scipy
 
     config = PromptConfig(
         model=args.model, gguf_file=args.gguf_file, endpoint=args.endpoint,

@@ -8,13 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.submission import build_submission, validate_submission
+from gluebench.benchmark.tasks import registry, resolve_benchmarks
 from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
+from gluebench.console import score_tables as tables
+from gluebench.errors import DataError
+from gluebench.formats.atomic import atomic_write, write_json
 
 
 def cmd_tasks(args) -> int:
     from rich.table import Table
-
-    from gluebench.tasks import registry
 
     rows = registry()
     if args.json:
@@ -37,11 +41,7 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.report import tables
-    from gluebench.scoring import score_predictions
-    from gluebench.tsv import atomic_write, write_json
-
+    from gluebench.benchmark.scoring import score_predictions  # deferred: loads scipy
     source = open_source(args.data_dir)
     start = time.perf_counter()
     results = score_predictions(source, args.predictions, split=args.split,
@@ -64,11 +64,7 @@ def cmd_score(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from gluebench.compare import compare_predictions
-    from gluebench.data import open_source
-    from gluebench.report import tables
-    from gluebench.tsv import write_json
-
+    from gluebench.benchmark.comparison import compare_predictions  # deferred: loads scipy
     a, b = _compared(args.a, args.split), _compared(args.b, args.split)
     result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
                                  n_resamples=args.resamples, seed=args.seed,
@@ -81,9 +77,8 @@ def cmd_compare(args) -> int:
 
 def _compared(path: str, split: str):
     """A run directory as its seeds' prediction folders; any other folder as it is."""
-    from gluebench.compare import seed_order
-    from gluebench.errors import DataError
-    from gluebench.train.rundir import RunDir
+    from gluebench.benchmark.comparison import seed_order  # deferred: loads scipy
+    from gluebench.runs.rundir import RunDir  # deferred: loads scipy
 
     run = RunDir(path)
     if not run.is_run():
@@ -98,8 +93,6 @@ def _compared(path: str, split: str):
 
 
 def cmd_submission(args) -> int:
-    from gluebench.submission import build_submission
-
     counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing,
                               split=args.split)
     print(f"wrote {args.output} ({args.split}-sized): "
@@ -108,8 +101,6 @@ def cmd_submission(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from gluebench.submission import validate_submission
-
     problems = validate_submission(args.zip, split=args.split)
     for p in problems:
         print(p)
@@ -122,10 +113,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from gluebench.baselines import write_baseline
-    from gluebench.data import open_source
-    from gluebench.tasks import resolve_benchmarks
-
+    from gluebench.baselines import write_baseline  # deferred: loads scipy
     written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
                              resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
     print(f"wrote {len(written)} {args.split} prediction file(s) to {args.output}: "

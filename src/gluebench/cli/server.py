@@ -10,7 +10,11 @@ import sys
 import time
 
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
-from gluebench.names import check_name, for_terminal, printable, unsafe_character
+from gluebench.console import score_tables as tables
+from gluebench.errors import UsageError
+from gluebench.formats.names import check_name, for_terminal, printable, unsafe_character
+from gluebench.server.errors import ServerError
+from gluebench.server.settings import Settings
 
 TOKEN_ENV = "GLUEBENCH_TOKEN"
 WAIT_POLL_S = 1.0
@@ -18,14 +22,13 @@ MAX_UPLOAD_MB = 1024  # PostgreSQL keeps a zip in one bytea value: at most 1 GiB
 
 
 def _settings(args, **overrides):
-    from gluebench.server.db import database_url
-    from gluebench.server.settings import Settings
+    from gluebench.server.db import database_url  # deferred: loads sqlalchemy
 
     return Settings(db_url=database_url(args.db), **overrides)
 
 
 def cmd_serve(args) -> int:
-    from gluebench.server.serve import serve
+    from gluebench.server.serve import serve  # deferred: loads sqlalchemy
 
     settings = _settings(args, split=args.split, per_day=args.per_day,
                          per_month=args.per_month, concurrent=args.concurrent,
@@ -37,9 +40,7 @@ def cmd_serve(args) -> int:
 
 def _admin(args, action):
     """Run ``action(session)`` in one write transaction on a checked, migrated database."""
-    from gluebench.errors import UsageError
-    from gluebench.server.errors import ServerError
-    from gluebench.server.health import open_database
+    from gluebench.server.health import open_database  # deferred: loads sqlalchemy
 
     db = open_database(args.db)
     try:
@@ -52,7 +53,7 @@ def _admin(args, action):
 
 
 def cmd_add_user(args) -> int:
-    from gluebench.server.accounts import add_user
+    from gluebench.server.accounts import add_user  # deferred: loads sqlalchemy
 
     token = _admin(args, lambda s: add_user(s, args.name, admin=args.admin))
     kind = "admin" if args.admin else "user"
@@ -62,7 +63,7 @@ def cmd_add_user(args) -> int:
 
 
 def cmd_disable_user(args) -> int:
-    from gluebench.server.accounts import set_disabled
+    from gluebench.server.accounts import set_disabled  # deferred: loads sqlalchemy
 
     _admin(args, lambda s: set_disabled(s, args.name, not args.enable))
     print(f"user {printable(args.name)} {'enabled' if args.enable else 'disabled'}")
@@ -70,7 +71,7 @@ def cmd_disable_user(args) -> int:
 
 
 def cmd_hide(args) -> int:
-    from gluebench.server.admin import set_hidden
+    from gluebench.server.admin import set_hidden  # deferred: loads sqlalchemy
 
     _admin(args, lambda s: set_hidden(s, args.id, not args.show))
     print(f"submission {args.id} {'shown' if args.show else 'hidden'}")
@@ -78,7 +79,7 @@ def cmd_hide(args) -> int:
 
 
 def cmd_flag(args) -> int:
-    from gluebench.server.admin import set_flag
+    from gluebench.server.admin import set_flag  # deferred: loads sqlalchemy
 
     _admin(args, lambda s: set_flag(s, args.id, None if args.clear else args.reason))
     print(f"submission {args.id} " + ("unflagged" if args.clear else f"flagged: {args.reason}"))
@@ -86,7 +87,7 @@ def cmd_flag(args) -> int:
 
 
 def cmd_users(args) -> int:
-    from gluebench.server.admin import list_users
+    from gluebench.server.admin import list_users  # deferred: loads sqlalchemy
 
     for u in _admin(args, list_users):
         marks = [m for m, on in (("admin", u["admin"]), ("disabled", u["disabled"])) if on]
@@ -95,8 +96,6 @@ def cmd_users(args) -> int:
 
 
 def _token(args) -> str:
-    from gluebench.errors import UsageError
-
     token = args.token or os.environ.get(TOKEN_ENV)
     if not token:
         raise UsageError(f"no token: pass --token TOKEN or set {TOKEN_ENV}")
@@ -104,7 +103,7 @@ def _token(args) -> str:
 
 
 def cmd_submit(args) -> int:
-    from gluebench.server.client import Client
+    from gluebench.server.client import Client  # deferred: loads pydantic
 
     client = Client(args.server, _token(args))
     fields = {"name": args.name, "description": args.description or "", "url": args.url or "",
@@ -121,8 +120,6 @@ def cmd_submit(args) -> int:
 
 
 def _print_outcome(sub: dict) -> int:
-    from gluebench.report import tables
-
     if sub["state"] == "failed" or sub["results"] is None:
         why = printable(sub["error"] or "the server sent no results")
         print(f"submission {sub['id']} failed: {why}", file=sys.stderr)
@@ -132,8 +129,7 @@ def _print_outcome(sub: dict) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from gluebench.report import tables
-    from gluebench.server.client import Client
+    from gluebench.server.client import Client  # deferred: loads pydantic
 
     client = Client(args.server, args.token or os.environ.get(TOKEN_ENV))
     answer, board = client.leaderboard()

@@ -10,7 +10,21 @@ from __future__ import annotations
 import argparse
 import os
 
+from gluebench.benchmark.sources import open_source
+from gluebench.benchmark.tasks import TASKS
 from gluebench.cli.common import DATA_HELP, config_flags, console, positive_int
+from gluebench.cli.sweep import _data_spec
+from gluebench.errors import UsageError
+from gluebench.models import hf
+from gluebench.run_models import RunModels
+from gluebench.studies import data_diet, distill, layer_drop
+from gluebench.studies.design import StudyDir, run_study
+from gluebench.studies.layer_drop import contribution_similarity
+from gluebench.sweep.executors import EXECUTORS, make_executor
+from gluebench.sweep.runner import print_outcome
+from gluebench.sweep.spec import Resources
+from gluebench.train.config import build_config, coerce
+from gluebench.train.pruning import drop_layers
 
 # What a study trains with unless flags say otherwise (the default recipe otherwise).
 RECIPE_FLAGS = ("method", "learning_rate", "epochs", "batch_size", "max_seq_length",
@@ -44,8 +58,6 @@ def _smoke(args, kind: str) -> None:
 
 
 def _recipe(args) -> dict:
-    from gluebench.train.config import build_config
-
     given = {n: getattr(args, n) for n in RECIPE_FLAGS if getattr(args, n, None) is not None}
     checked = build_config(**given)   # checked now, before anything is written
     return {k: v for k, v in checked.to_dict().items() if k in given}
@@ -53,14 +65,7 @@ def _recipe(args) -> dict:
 
 def _common(args, kind: str):
     """The checked pieces every study needs: data, tasks, seeds, recipe, study folder."""
-    from gluebench.cli.sweep import _data_spec
-    from gluebench.data import open_source
-    from gluebench.errors import UsageError
-    from gluebench.studies.design import StudyDir
-    from gluebench.tasks import TASKS
-    from gluebench.train.config import coerce
-    from gluebench.train.runner import tasks_to_run
-
+    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
     _smoke(args, kind)
     data = _data_spec(args.data_dir)
     source = open_source(data)
@@ -74,10 +79,6 @@ def _common(args, kind: str):
 
 
 def _executor(args):
-    from gluebench.errors import UsageError
-    from gluebench.sweep.executors import make_executor
-    from gluebench.sweep.spec import Resources
-
     name = args.executor or ("ray" if args.ray_address else "inline")
     if args.ray_address and name != "ray":
         raise UsageError(f"--ray-address needs --executor ray, not {name}")
@@ -90,9 +91,6 @@ def _executor(args):
 
 
 def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
-    from gluebench.studies.design import run_study
-    from gluebench.sweep.runner import print_outcome
-
     study.profile = not args.no_profile
     executor, cpus, parallel = _executor(args)
     outcome = run_study(study_dir, study, source, data, executor, cpus=cpus,
@@ -105,8 +103,8 @@ def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
 
 
 def _print_summary(study_dir, args) -> None:
-    from gluebench.report.sections.study import terminal_tables
-    from gluebench.studies.compare import analyse
+    from gluebench.report.sections.study import terminal_tables  # deferred: loads matplotlib
+    from gluebench.studies.analysis import analyse  # deferred: loads scipy
 
     out = console()
     for table in terminal_tables(analyse(study_dir, n_resamples=args.resamples)):
@@ -116,9 +114,6 @@ def _print_summary(study_dir, args) -> None:
 
 def _model_layers(model: str | None) -> tuple[object, int]:
     from transformers import AutoConfig
-
-    from gluebench.errors import UsageError
-    from gluebench.models import hf
 
     ref = hf.resolve_model(model)
     try:
@@ -130,8 +125,6 @@ def _model_layers(model: str | None) -> tuple[object, int]:
 
 
 def _ints(text: str, flag: str) -> list[int]:
-    from gluebench.errors import UsageError
-
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts or not all(p.isdigit() for p in parts):
         raise UsageError(f"{flag}: expected whole numbers separated by commas, got '{text}'")
@@ -139,8 +132,6 @@ def _ints(text: str, flag: str) -> list[int]:
 
 
 def _choices(text: str, known, flag: str) -> list[str]:
-    from gluebench.errors import UsageError
-
     out = [p.strip() for p in str(text).split(",") if p.strip()]
     bad = [p for p in out if p not in known]
     if not out or bad:
@@ -150,8 +141,6 @@ def _choices(text: str, known, flag: str) -> list[str]:
 
 
 def cmd_layer_drop(args) -> int:
-    from gluebench.studies import layer_drop
-
     data, source, tasks, seeds, recipe, study_dir = _common(args, "layer-drop")
     strategies = _choices(args.strategy or "top", layer_drop.STRATEGIES, "--strategy")
     drops = _ints(args.drop or "2", "--drop")
@@ -170,11 +159,6 @@ def cmd_layer_drop(args) -> int:
 
 
 def _similarities(ref, source, tasks, recipe, say) -> dict:
-    from gluebench.models import hf
-    from gluebench.studies.layer_drop import contribution_similarity
-    from gluebench.tasks import TASKS
-    from gluebench.train.config import build_config
-
     config = build_config(**recipe)
     tokenizer = hf.load_tokenizer(ref)
     out = {}
@@ -188,11 +172,6 @@ def _similarities(ref, source, tasks, recipe, say) -> dict:
 
 
 def cmd_data_diet(args) -> int:
-    from gluebench.errors import UsageError
-    from gluebench.studies import data_diet
-    from gluebench.tasks import TASKS
-    from gluebench.train.config import build_config
-
     data, source, tasks, seeds, recipe, study_dir = _common(args, "data-diet")
     scores = _choices(args.score or "el2n", data_diet.SCORES, "--score")
     keeps = sorted({float(k) for k in _floats(args.keep or "0.5", "--keep")})
@@ -214,8 +193,6 @@ def cmd_data_diet(args) -> int:
 
 
 def _floats(text: str, flag: str) -> list[float]:
-    from gluebench.errors import UsageError
-
     try:
         return [float(p) for p in str(text).split(",") if p.strip()]
     except ValueError:
@@ -223,9 +200,6 @@ def _floats(text: str, flag: str) -> list[float]:
 
 
 def cmd_distill(args) -> int:
-    from gluebench.errors import UsageError
-    from gluebench.models.finetuned import RunModels
-
     data, source, tasks, seeds, recipe, study_dir = _common(args, "distill")
     if not 0 <= args.alpha <= 1 or args.temperature <= 0:
         raise UsageError("--alpha must be in [0, 1] and --temperature positive")
@@ -245,10 +219,6 @@ def cmd_distill(args) -> int:
 
 def _distill(args, teacher, ref, n_layers, drop, data, source, tasks, seeds, recipe,
              study_dir) -> int:
-    from gluebench.studies import distill
-    from gluebench.tasks import TASKS
-    from gluebench.train.config import build_config
-
     config = build_config(**recipe)
     say = console(stderr=True).print
     files = {}
@@ -272,8 +242,7 @@ def _distill(args, teacher, ref, n_layers, drop, data, source, tasks, seeds, rec
 
 
 def _teacher_scores(results: dict, task: str) -> dict:
-    from gluebench.tasks import TASKS
-    from gluebench.train.rundir import entries_of
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     training = results.get("training", {}).get(task, {})
     scored = results.get("tasks", {})
@@ -283,9 +252,6 @@ def _teacher_scores(results: dict, task: str) -> dict:
 
 
 def _student_size(ref, drop, task) -> int:
-    from gluebench.models import hf
-    from gluebench.train.pruning import drop_layers
-
     model, _ = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels))
     if drop:
         drop_layers(model, drop)
@@ -295,8 +261,6 @@ def _student_size(ref, drop, task) -> int:
 # ---- the parsers ---------------------------------------------------------------------
 
 def _flags(p: argparse.ArgumentParser, *, model: bool = True) -> None:
-    from gluebench.sweep.executors import EXECUTORS
-
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("-o", "--output", required=True, metavar="STUDY_DIR",
                    help="where the study's trials, caches and results go (resumable)")

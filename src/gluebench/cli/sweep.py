@@ -6,8 +6,17 @@ import argparse
 import os
 from pathlib import Path
 
+from gluebench.benchmark.sources import open_source
 from gluebench.cli.common import DATA_HELP, console, positive_int
+from gluebench.console.score_tables import sweep_best
 from gluebench.errors import UsageError
+from gluebench.models.device import resolve_device
+from gluebench.sweep.cost import estimate, trial_work
+from gluebench.sweep.executors import EXECUTORS, check_ray_address, make_executor
+from gluebench.sweep.runner import plan_document, print_outcome, run_sweep
+from gluebench.sweep.spec import MAX_TRIALS, SELECT_ON, read_spec
+from gluebench.sweep.sweepdir import SweepDir
+from gluebench.sweep.trials import expand
 
 
 def _data_spec(value: str | None) -> str:
@@ -22,11 +31,6 @@ def _data_spec(value: str | None) -> str:
 
 
 def cmd_sweep(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.sweep.spec import read_spec
-    from gluebench.sweep.sweepdir import SweepDir
-    from gluebench.sweep.trials import expand
-
     spec = read_spec(args.spec, select_on=args.select_on)
     sweep = SweepDir(args.output) if args.output else None
     if not args.plan:
@@ -42,8 +46,6 @@ def cmd_sweep(args) -> int:
 
 def _check_run_flags(args, sweep) -> None:
     """Before the data is read or anything written: -o, the executor, Ray's address."""
-    from gluebench.sweep.executors import check_ray_address
-
     if sweep is None:
         raise UsageError("gluebench sweep: -o SWEEP_DIR is required (or --plan to only list "
                          "the trials)")
@@ -56,9 +58,6 @@ def _check_run_flags(args, sweep) -> None:
 
 
 def _run(spec, trials, sweep, source, data: str, args) -> int:
-    from gluebench.sweep.executors import make_executor
-    from gluebench.sweep.runner import plan_document, print_outcome, run_sweep
-
     # Ray queues trials by their resource request, so it may have them all in flight.
     default = {"inline": 1, "ray": len(trials),
                "process": max(1, (os.cpu_count() or 1) // spec.resources.cpus)}
@@ -78,8 +77,7 @@ def _run(spec, trials, sweep, source, data: str, args) -> int:
 
 
 def _print_selection(sweep) -> None:
-    from gluebench.report.tables import sweep_best
-    from gluebench.sweep.select import select
+    from gluebench.sweep.select import select  # deferred: loads scipy
 
     selection = select(sweep)
     sweep.write_selection(selection)
@@ -91,9 +89,6 @@ def _print_selection(sweep) -> None:
 
 def _print_plan(spec, trials, sweep, args) -> None:
     from rich.table import Table
-
-    from gluebench.sweep.cost import estimate, trial_work
-    from gluebench.train.loop import resolve_device
 
     done = {t.key for t in trials if sweep and sweep.finished(t.key)}
     table = Table(title=f"{len(trials)} trial(s) of {spec.path} (selection on "
@@ -123,9 +118,6 @@ def _print_plan(spec, trials, sweep, args) -> None:
 
 
 def register(sub) -> None:
-    from gluebench.sweep.executors import EXECUTORS
-    from gluebench.sweep.spec import MAX_TRIALS, SELECT_ON
-
     p = sub.add_parser("sweep", help="a grid of tasks x methods x hyperparameters x seeds "
                                      "(inline, a process pool, or Ray)",
                        description=f"Run a sweep spec's trials (at most {MAX_TRIALS:,}); one "

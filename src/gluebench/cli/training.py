@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from gluebench.benchmark.sources import default_source, open_source
 from gluebench.cli.common import (
     DATA_HELP,
     config_flags,
@@ -12,11 +13,15 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
+from gluebench.models import hf
+from gluebench.models.device import resolve_device
+from gluebench.models.hf import parse_label_map
+from gluebench.suiterun.job import run_job
+from gluebench.suiterun.plan import describe, make_plan, task_costs
 
 
 def cmd_finetune(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
@@ -27,9 +32,7 @@ def cmd_finetune(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from gluebench.data import open_source
-    from gluebench.models.hf import parse_label_map
-    from gluebench.train.runner import evaluate
+    from gluebench.train.runner import evaluate  # deferred: loads scipy
 
     config = train_config(args, model=None)
     results = evaluate(open_source(args.data_dir), args.model, config, args.output, args.tasks,
@@ -42,13 +45,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
-    from gluebench.data import default_source
-    from gluebench.mainjob.job import run_job
-    from gluebench.mainjob.plan import describe, make_plan, task_costs
-    from gluebench.models import hf
-    from gluebench.train.loop import resolve_device
-    from gluebench.train.recording import tasks_to_run, with_train_data
-
+    from gluebench.runs.recording import tasks_to_run, with_train_data  # deferred: loads scipy
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)
     source, why = default_source(args.data_dir)

@@ -36,16 +36,18 @@ from pathlib import Path
 import numpy as np
 
 from gluebench import SCHEMA_VERSION
-from gluebench.data import Examples, sample_source
+from gluebench.benchmark.logits import predictions_from_logits
+from gluebench.benchmark.scoring import evaluation_examples, score_entry
+from gluebench.benchmark.sources import Examples, sample_source
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.efficiency import variants
 from gluebench.efficiency.memory import PeakMemory
 from gluebench.errors import UsageError
 from gluebench.models import hf
-from gluebench.models.outputs import predictions_from_logits
-from gluebench.scoring import evaluation_examples, score_entry
-from gluebench.tasks import BENCHMARKS, Benchmark, Task, get_task
+from gluebench.models.device import resolve_device
+from gluebench.models.quantize import quantize_int8
 from gluebench.train import features
-from gluebench.train.loop import resolve_device
+from gluebench.train.loop import is_out_of_memory
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 128, 512)
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
@@ -270,8 +272,6 @@ def throughput(forward, encoded, batch_sizes, min_seconds: float = 1.0):
     A batch size that runs out of memory ends the sweep (larger ones would too); it is
     reported as ``out_of_memory_at``.
     """
-    from gluebench.train.loop import is_out_of_memory
-
     sizes = sorted({min(int(b), len(encoded)) for b in batch_sizes})
     rates, best, best_logits, oom = {}, None, None, None
     for size in sizes:
@@ -337,7 +337,7 @@ def int8_variant(model, device: str, encoded, batch_size: int, repeats: int, gra
     """int8 dynamic quantisation of every ``nn.Linear`` (CPU only)."""
     if device != "cpu":
         return {"name": "int8-dynamic", "skipped": variants.INT8_CUDA}
-    quantized = variants.quantize_int8(model)
+    quantized = quantize_int8(model)
     forward = variants.torch_forward(quantized, "cpu")
     rate, logits = timed_pass(forward, encoded, batch_size, min_seconds)
     return _row("int8-dynamic", latency(forward, encoded, repeats), rate,

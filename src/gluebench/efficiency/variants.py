@@ -47,17 +47,6 @@ def torch_forward(model, device: str) -> Forward:
     return forward
 
 
-def quantize_int8(model):
-    """A dynamically quantised int8 copy of a CPU model (``nn.Linear`` layers only)."""
-    import torch
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear},
-                                dtype=torch.qint8)
-
-
 def state_dict_bytes(model) -> int:
     """Bytes of ``torch.save(model.state_dict())``: the size of the model as saved."""
     import torch

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gluebench.lm import hf_backend
 from gluebench.lm.config import PromptConfig
+from gluebench.lm.endpoint import EndpointBackend, check_endpoint
+from gluebench.models.device import resolve_device
 
 ENDPOINT_CACHE = "endpoint-cache.sqlite"
 
@@ -12,13 +15,8 @@ ENDPOINT_CACHE = "endpoint-cache.sqlite"
 def check_backend(config: PromptConfig) -> None:
     """What ``make_backend`` would refuse, found before anything is written or loaded."""
     if config.endpoint:
-        from gluebench.lm.endpoint import check_endpoint
-
         check_endpoint(config.endpoint, config.api_key_env)
         return
-    from gluebench.lm import hf_backend
-    from gluebench.train.loop import resolve_device
-
     hf_backend.resolve_model(config.model, config.gguf_file)
     resolve_device(config.device)
 
@@ -26,14 +24,9 @@ def check_backend(config: PromptConfig) -> None:
 def make_backend(config: PromptConfig, run_dir: str | Path):
     """The backend for ``config`` (the local model is loaded once per process)."""
     if config.endpoint:
-        from gluebench.lm.endpoint import EndpointBackend
-
         return EndpointBackend(config.endpoint, config.model, api_key_env=config.api_key_env,
                                cache_path=Path(run_dir) / ENDPOINT_CACHE,
                                concurrency=config.concurrency)
-    from gluebench.lm import hf_backend
-    from gluebench.train.loop import resolve_device
-
     ref = hf_backend.resolve_model(config.model, config.gguf_file)
     return hf_backend.HFBackend(ref, resolve_device(config.device), config.eval_batch_tokens)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.tasks import TASKS, Task
 from gluebench.errors import UsageError
-from gluebench.tasks import TASKS, Task
 
 
 def demo_task(task: Task) -> Task:

@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gluebench.data import Examples
+from gluebench.benchmark.logits import Prediction
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.sources import Examples
+from gluebench.benchmark.tasks import Task
+from gluebench.errors import UsageError
+from gluebench.lm import choices as lm_scoring
 from gluebench.lm import fewshot
-from gluebench.lm import scoring as lm_scoring
+from gluebench.lm.backends import backend_for_run
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template, few_shot_prompt, get_template
-from gluebench.models.outputs import Prediction
-from gluebench.predictions import as_written
-from gluebench.tasks import Task
 
 
 @dataclass
@@ -142,9 +144,6 @@ def _outputs(task: Task, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def prompted_run_predictor(run_dir, results: dict, task: Task, device: str = "auto"
                            ) -> PromptPredictor:
     """The predictor a ``gluebench prompt`` run used for ``task`` (for ``robustness``)."""
-    from gluebench.errors import UsageError
-    from gluebench.lm.backends import backend_for_run
-
     setup = (results.get("training", {}).get(task.name) or {}).get("prompt")
     if setup is None:
         have = [t for t, v in results.get("training", {}).items() if v.get("prompt")]

@@ -14,19 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import DataSource
+from gluebench.benchmark.scoring import score_entry
+from gluebench.benchmark.sources import DataSource
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import UsageError
-from gluebench.integrity import write_signed_json
+from gluebench.formats.atomic import atomic_write
 from gluebench.lm import fewshot, spread
 from gluebench.lm.backends import check_backend, make_backend
 from gluebench.lm.config import PromptConfig
 from gluebench.lm.contamination import contamination_note
 from gluebench.lm.predictor import PromptedPrediction, PromptPredictor
 from gluebench.lm.templates import get_template, templates_by_task
-from gluebench.scoring import score_entry
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, Task, get_task
-from gluebench.train.recording import (
+from gluebench.runs.integrity import write_signed_json
+from gluebench.runs.recording import (
     data_fingerprints,
     eval_splits,
     finished_unit,
@@ -36,8 +37,7 @@ from gluebench.train.recording import (
     write_prediction_file,
     writing,
 )
-from gluebench.train.rundir import RunDir, entries_of, environment, median_seed, results_document
-from gluebench.tsv import atomic_write
+from gluebench.runs.rundir import RunDir, entries_of, environment, median_seed, results_document
 
 CALIBRATED = "calibrated"   # RUN_DIR/calibrated/predictions/{dev,test}: calibrated files
 

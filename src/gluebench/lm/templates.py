@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from gluebench.benchmark.tasks import TASKS, Task
 from gluebench.errors import UsageError
-from gluebench.tasks import TASKS, Task
 
 DEFAULT_TEMPLATE = "lm-eval"
 TARGET_DELIMITER = " "        # between a prompt and its answer (lm-eval's target_delimiter)

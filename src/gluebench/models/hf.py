@@ -7,7 +7,6 @@ anything else is a hub name and needs the hub (or its local cache).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import GlueBenchWarning, UsageError
-from gluebench.tasks import Task
+from gluebench.runs.integrity import WEIGHT_FILES
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names a model's id2label may use for our labels, beyond the labels and label names.
@@ -31,8 +31,6 @@ LABEL_ALIASES = {
     "equivalent": ("paraphrase",),
     "not_equivalent": ("not_paraphrase", "non_paraphrase"),
 }
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                "pytorch_model.bin.index.json")
 _GENERIC = re.compile(r"label_?\d+")
 
 
@@ -116,32 +114,6 @@ def check_classifier(ref: ModelRef, tokenizer) -> None:
                          "as an encoder classifier here; evaluate it by prompting with "
                          f"`gluebench prompt --model {ref.path}`, or fine-tune an encoder "
                          "(BERT, RoBERTa, DeBERTa, MiniLM)")
-
-
-def model_fingerprint(ref: ModelRef) -> str:
-    """A hash of a local model folder's config and weights; a hub model is its name."""
-    from gluebench.integrity import sha256_file
-
-    folder = Path(ref.path)
-    if not folder.is_dir():
-        return f"hub:{ref.path}"
-    digest = hashlib.sha256()
-    for name in ("config.json", *WEIGHT_FILES):
-        if (folder / name).is_file():
-            digest.update(f"{name}:{_cached_file_hash(folder / name, sha256_file)}".encode())
-    return digest.hexdigest()[:32]
-
-
-_FILE_HASHES: dict[tuple, str] = {}
-
-
-def _cached_file_hash(path: Path, hasher) -> str:
-    """Hash each (path, size, mtime) once per process: weights are large and read often."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _FILE_HASHES:
-        _FILE_HASHES[key] = hasher(path)
-    return _FILE_HASHES[key]
 
 
 def load_classifier(ref: ModelRef, num_labels: int | None = None, *, task: Task | None = None):

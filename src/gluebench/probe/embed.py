@@ -5,7 +5,7 @@ so a run collects every sentence it needs, encodes each distinct one once in
 length-sorted batches (each padded only to its longest member), and looks rows up by
 text. The embeddings are cached under ``$GLUEBENCH_CACHE/embeddings`` by a hash of the
 encoder (weights, tokenizer, pooling, length limit, precision) and the texts, and
-verified on read (``gluebench.cache``).
+verified on read (``gluebench.runs.cache``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.cache import cache_root, load_verified, save_verified
-from gluebench.data import Examples
+from gluebench.benchmark.sources import Examples
 from gluebench.errors import UsageError
 from gluebench.models.hf import ModelRef, load_tokenizer, quiet_transformers
+from gluebench.models.quantize import quantize_int8
 from gluebench.probe.heads import pair_features
 from gluebench.probe.pooling import Pooling, pool, read_pooling
+from gluebench.runs.cache import cache_root, load_verified, save_verified
 from gluebench.train.config import EVAL_BATCH
 from gluebench.train.features import (
     encode_texts,
@@ -68,8 +69,6 @@ class SentenceEncoder:
         model = AutoModel.from_pretrained(ref.path, attn_implementation="sdpa").eval()
         self.parameters = sum(p.numel() for p in model.parameters())
         if int8:
-            from gluebench.efficiency.variants import quantize_int8
-
             model = quantize_int8(model)
         model.to(device)
         if self.bf16:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.benchmark.tasks import BENCHMARKS, Task
 from gluebench.errors import UsageError
-from gluebench.tasks import BENCHMARKS, Task
-from gluebench.tsv import atomic_write
+from gluebench.formats.atomic import atomic_write
 
 FOLDS = 5
 C_GRID = tuple(np.logspace(-5, -1, 5).tolist())       # 0.00001 ... 0.1

@@ -14,18 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from gluebench import metrics
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark import metrics
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import UsageError
+from gluebench.formats.atomic import write_json
 from gluebench.models import hf
-from gluebench.models.probe import PROBE_FILE
 from gluebench.probe.embed import SentenceEncoder, SentenceTable, embed_examples
 from gluebench.probe.heads import cosine, fit_head, training_problem
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import Task
-from gluebench.train import loop
-from gluebench.train.config import TrainConfig
-from gluebench.train.recording import (
+from gluebench.probe.predictor import PROBE_FILE
+from gluebench.runs.recording import (
     data_fingerprints,
     each_task,
     eval_splits,
@@ -37,8 +36,9 @@ from gluebench.train.recording import (
     write_results,
     writing,
 )
-from gluebench.train.rundir import RunDir
-from gluebench.tsv import write_json
+from gluebench.runs.rundir import RunDir
+from gluebench.train import loop
+from gluebench.train.config import TrainConfig
 
 
 @dataclass

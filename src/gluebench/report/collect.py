@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gluebench.models.finetuned import read_results
-from gluebench.tsv import read_json
+from gluebench.formats.atomic import read_json
+from gluebench.runs.readers import read_results
+from gluebench.studies.design import StudyDir
+from gluebench.sweep.sweepdir import SweepDir
 
 ANALYSIS_FILES = {"robustness": "robustness.json", "profile": "profile.json",
                   "quality": "quality.json"}
@@ -70,8 +72,7 @@ class SweepView:
 
 def load_sweep(sweep_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> SweepView:
     """Read ``SWEEP_DIR`` (sweep.json, results/) and select each task's best configurations."""
-    from gluebench.sweep.select import compare_methods, select
-    from gluebench.sweep.sweepdir import SweepDir
+    from gluebench.sweep.select import compare_methods, select  # deferred: loads scipy
 
     sweep = SweepDir(sweep_dir)
     selection = select(sweep)
@@ -98,8 +99,7 @@ class StudyView:
 
 def load_study(study_dir: str | Path, *, n_resamples: int = 1000, seed: int = 0) -> StudyView:
     """Read ``STUDY_DIR`` (study.json, results/, efficiency/) and compare its variants."""
-    from gluebench.studies.compare import analyse
-    from gluebench.studies.design import StudyDir
+    from gluebench.studies.analysis import analyse  # deferred: loads scipy
 
     return StudyView(name=Path(study_dir).resolve().name, path=Path(study_dir),
                      analysis=analyse(StudyDir(study_dir), n_resamples=n_resamples, seed=seed))

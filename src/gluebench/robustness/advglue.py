@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.data import Examples
+from gluebench.benchmark.sources import Examples
+from gluebench.benchmark.tasks import get_task
 from gluebench.errors import DataError
-from gluebench.tasks import get_task
-from gluebench.tsv import read_json
+from gluebench.formats.atomic import read_json
 
 # AdvGLUE key -> (GLUE task whose model answers it, GLUE entry whose metrics score it)
 ADV_TASKS = {"sst2": ("SST-2", "SST-2"), "qqp": ("QQP", "QQP"), "mnli": ("MNLI", "MNLI-m"),

@@ -21,16 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from gluebench import SCHEMA_VERSION
-from gluebench.data import Examples, read_split
+from gluebench.benchmark.scoring import evaluation_examples, score_entry
+from gluebench.benchmark.sources import Examples, read_split
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test
+from gluebench.benchmark.tasks import BENCHMARKS, get_task, resolve_benchmarks
 from gluebench.errors import DataError, GlueBenchError, GlueBenchWarning, UsageError
-from gluebench.models.finetuned import RunModels
+from gluebench.formats.atomic import read_json, write_json
 from gluebench.robustness import transformations as tf
 from gluebench.robustness.advglue import ADV_TASKS, advglue_score, load_advglue
-from gluebench.scoring import evaluation_examples, score_entry
-from gluebench.stats import DEFAULT_RESAMPLES, paired_test
-from gluebench.tasks import BENCHMARKS, get_task, resolve_benchmarks
-from gluebench.train.rundir import entries_of
-from gluebench.tsv import read_json, write_json
+from gluebench.run_models import RunModels
+from gluebench.runs.rundir import entries_of
 
 DEFAULT_MAX_EXAMPLES = 500
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gluebench.errors import UsageError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 from gluebench.server.db import User
 from gluebench.server.errors import Forbidden, Unauthorized
 from gluebench.server.security import new_token, same_hash, token_hash

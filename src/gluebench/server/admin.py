@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gluebench.errors import UsageError
-from gluebench.names import unsafe_character
+from gluebench.formats.names import unsafe_character
 from gluebench.server.accounts import set_disabled
 from gluebench.server.db import Submission, User
 from gluebench.server.errors import Invalid, NotFound

@@ -61,7 +61,7 @@ pre { background:#f3f4f6; border:1px solid var(--border); border-radius:6px; pad
 
 
 def templates(settings: Settings) -> Jinja2Templates:
-    from gluebench.report.html import CSS
+    from gluebench.report.html import CSS  # deferred: loads matplotlib
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("gluebench.server", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.server.db import Submission, Tie, User, board_version
-from gluebench.tasks import BENCHMARKS
 
 ENTRIES = tuple(BENCHMARKS)  # CoLA ... WNLI, AX: one column each
 COLUMNS = ("rank", "model", "user", "score", *ENTRIES, "params", "date")

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import DataError, UsageError
-from gluebench.fields import quote
-from gluebench.names import printable
-from gluebench.tasks import BENCHMARKS
+from gluebench.formats.fields import quote
+from gluebench.formats.names import printable
 
 TIMEOUT_S = 60.0             # connecting, and each wait for more bytes
 DEADLINE_S = 300.0           # a whole answer (a slow trickle cannot hold a command forever)

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from gluebench.errors import UsageError
-from gluebench.fields import escape
+from gluebench.formats.fields import escape
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10  # an unreachable PostgreSQL is reported after this, not minutes

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from gluebench.predictions import Predictions
+from gluebench.benchmark.predictions import Predictions
 
 
 def pack(predictions: dict[str, Predictions]) -> bytes:

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from gluebench.benchmark.sources import open_source
 from gluebench.server.health import open_database
 from gluebench.server.security import check_bind, check_port
 from gluebench.server.settings import ENV, Settings
@@ -56,8 +57,6 @@ def serve(settings: Settings, data_dir: str, *, host: str = "127.0.0.1", port: i
     """Run until interrupted (SIGINT/SIGTERM) or until the web process exits."""
     check_bind(host, public)
     check_port(host, port)
-    from gluebench.data import open_source
-
     open_source(data_dir)  # a missing data directory fails before anything starts
     open_database(settings.db_url).dispose()  # checked and migrated, or one line
     stopping = []

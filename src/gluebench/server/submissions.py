@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gluebench.names import unsafe_character
+from gluebench.benchmark.submission import inspect_submission
+from gluebench.formats.names import unsafe_character
 from gluebench.server import quotas
 from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
 from gluebench.server.packing import pack
 from gluebench.server.settings import Settings
-from gluebench.submission import inspect_submission
 
 MAX_NAME, MAX_DESCRIPTION, MAX_URL = 200, 5000, 500
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")

@@ -16,12 +16,12 @@ from collections import OrderedDict
 import numpy as np
 from sqlalchemy import select
 
-from gluebench.metrics import compute, task_score
-from gluebench.scoring import align
+from gluebench.benchmark.metrics import compute, task_score
+from gluebench.benchmark.scoring import align
+from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, paired_score_differences
+from gluebench.benchmark.tasks import BENCHMARKS, GLUE_GROUPS
 from gluebench.server.db import Database, Submission, Tie
-from gluebench.server.scorer import Gold, stored_predictions
-from gluebench.stats import DEFAULT_CONFIDENCE, paired_score_differences
-from gluebench.tasks import BENCHMARKS, GLUE_GROUPS
+from gluebench.server.grading import Gold, stored_predictions
 
 CACHED_SUBMISSIONS = 32
 

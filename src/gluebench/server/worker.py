@@ -17,9 +17,10 @@ import threading
 import time
 import traceback
 
+from gluebench.benchmark.sources import open_source
 from gluebench.server import health, jobs, ties
 from gluebench.server.db import Database, Submission, board_version
-from gluebench.server.scorer import (
+from gluebench.server.grading import (
     Gold,
     SubmissionProblem,
     headline,
@@ -100,8 +101,6 @@ def _database_ok(db: Database, owner: str, log) -> bool:
 def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
                stop: threading.Event | None = None, log=print) -> None:
     """Score jobs until ``stop`` is set (or SIGTERM)."""
-    from gluebench.data import open_source
-
     db = Database(settings.db_url, create=False)  # `serve` made and migrated it
     gold = Gold(open_source(data_dir), settings.split)
     cache = ties.PredictionCache(db)

@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.formats.atomic import atomic_write, read_json, write_json
+from gluebench.models import hf
 from gluebench.studies.design import Study, Variant
-from gluebench.tsv import atomic_write, read_json, write_json
+from gluebench.train import features, loop
+from gluebench.train.methods import apply_method
 
 SCORES = ("el2n", "forgetting", "random")
 REGRESSION_CORRECT = 0.5   # STS-B: a prediction within half a point of gold is "correct"
@@ -84,10 +87,6 @@ def _scoring_run(task, examples, encoded, ref, config, engine, seed: int, epochs
     """Fine-tune on the whole pool for ``epochs``; outputs after each epoch."""
     from transformers import set_seed
 
-    from gluebench.models import hf
-    from gluebench.train import loop
-    from gluebench.train.methods import apply_method
-
     set_seed(seed)
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
                                     task=task)
@@ -104,9 +103,6 @@ def _scoring_run(task, examples, encoded, ref, config, engine, seed: int, epochs
 def score_pool(study_root: Path, source, task, config, *, seeds: list[int], epochs: int,
                say=print) -> dict:
     """EL2N and forgetting scores of ``task``'s training pool, written once; their facts."""
-    from gluebench.models import hf
-    from gluebench.train import features, loop
-
     examples = source.load(task, "train").subsample(config.max_train_examples,
                                                     config.data_seed)
     ref = hf.resolve_model(config.model)

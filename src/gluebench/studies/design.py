@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gluebench import SCHEMA_VERSION
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.errors import UsageError
+from gluebench.formats.atomic import read_json, write_json
+from gluebench.sweep.runner import run_sweep
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import Trial, data_fingerprint, make_trial
-from gluebench.tasks import TASKS
 from gluebench.train.config import build_config
-from gluebench.tsv import read_json, write_json
 
 KINDS = ("layer-drop", "distill", "data-diet")
 PROFILE_REPEATS = 30          # batch-1 forwards per latency measurement
@@ -175,10 +176,9 @@ def profile_variants(study_dir: StudyDir, study: Study, trials: dict, source, *,
 
 
 def _profile(folder: Path, task: str, config: dict, source) -> dict:
-    from gluebench.efficiency.profile import profile_model
-    from gluebench.scoring import evaluation_examples
-    from gluebench.tasks import BENCHMARKS
-    from gluebench.train.rundir import entries_of
+    from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
+    from gluebench.efficiency.profile import profile_model  # deferred: loads scipy
+    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
     benchmark = BENCHMARKS[entries_of(TASKS[task])[0]]
     examples = evaluation_examples(source, benchmark, "dev").subsample(
@@ -196,8 +196,6 @@ def run_study(study_dir: StudyDir, study: Study, source, data: str, executor, *,
               retries: int = 1, max_parallel: int = 1, resamples: int = 1000,
               progress: bool | None = None, extra_profiles: dict | None = None, say=print):
     """Plan, run every unfinished trial, profile each variant; returns the sweep's Outcome."""
-    from gluebench.sweep.runner import run_sweep
-
     trials = study.trials(source)
     study_dir.write_design(study, trials, source.description, data)
     outcome = run_sweep(study_dir, flat_trials(trials), executor, data=data, cpus=cpus,

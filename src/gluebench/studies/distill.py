@@ -1,7 +1,7 @@
 """Task-specific distillation of a fine-tuned teacher run into a smaller student.
 
 The teacher is a ``gluebench finetune`` run directory: for each task its selected
-checkpoint (``models.finetuned.RunModels``) predicts the student's training examples
+checkpoint (``run_models.RunModels``) predicts the student's training examples
 once, and its logits (and, with hidden-state matching, its pooled hidden states at the
 layers of the stated layer map) are cached in ``STUDY_DIR/teacher/<task>-<hash>.npz``;
 the hash covers the teacher's weights, the tokenised examples, the layer map and the
@@ -18,9 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gluebench.formats.atomic import atomic_write
+from gluebench.models.hf import resolve_model
+from gluebench.run_models import RunModels
 from gluebench.studies.design import Study, Variant
+from gluebench.train import features
 from gluebench.train.distillation import layer_map, pool
-from gluebench.tsv import atomic_write
+from gluebench.train.features import inference_batches
 
 POOLING = ("mean", "cls")
 
@@ -28,8 +32,6 @@ POOLING = ("mean", "cls")
 def teacher_outputs(model, encoded, pairs, pooling: str, batch_size: int = 64):
     """Logits (n, k) and pooled hidden states (n, pairs, d) at the teacher layers of ``pairs``."""
     import torch
-
-    from gluebench.train.features import inference_batches
 
     model.eval()
     logits, hidden = None, None
@@ -62,10 +64,6 @@ def _weights_digest(folder: Path) -> str:
 def teacher_file(study_root: Path, teacher_run: str, task: str, examples, *,
                  student_layers: int, hidden: bool, pooling: str, say=print) -> dict:
     """The cached teacher outputs for ``examples`` (computed once); returns its facts."""
-    from gluebench.models.finetuned import RunModels
-    from gluebench.models.hf import resolve_model
-    from gluebench.train import features
-
     models = RunModels(teacher_run, device="cpu")
     predictor = models.predictor(task)
     model, tokenizer = predictor.load()

@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from gluebench.errors import UsageError
+from gluebench.models import hf
 from gluebench.studies.design import Study, Variant
+from gluebench.train import features
 
 STRATEGIES = ("top", "bottom", "alternate", "symmetric", "contribution")
 CONTRIBUTION_EXAMPLES = 256   # training examples whose hidden states score each layer
@@ -75,9 +77,6 @@ def layer_similarity(model, encoded, *, max_examples: int = CONTRIBUTION_EXAMPLE
 
 def contribution_similarity(model_ref, tokenizer, examples, max_seq_length: int) -> list[float]:
     """``layer_similarity`` of the pre-trained encoder on ``examples`` (training text)."""
-    from gluebench.models import hf
-    from gluebench.train import features
-
     model, _ = hf.load_classifier(model_ref, 2)
     encoded = features.encode(tokenizer, examples, max_seq_length)
     return layer_similarity(model, encoded)

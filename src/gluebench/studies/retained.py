@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.metrics import BATCHED
-from gluebench.stats import DEFAULT_CONFIDENCE, rng_for
+from gluebench.benchmark.metrics import BATCHED
+from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, rng_for
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.studies.design import StudyDir
 from gluebench.sweep.select import outputs_predictions, trial_dev_predictions
-from gluebench.tasks import BENCHMARKS
 
 _ELEMENTS_PER_CHUNK = 4_000_000   # bounds memory: (replicates x examples) indices per chunk
 REFERENCES = {"layer-drop": ("unpruned", "the full model"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.sweep.trials import Trial
-from gluebench.tasks import BENCHMARKS, TASKS
 from gluebench.train.config import EPOCHS_BY_TRAIN_SIZE
 
 # MiniLM-sized model, batch 32: seconds per optimizer step, examples predicted per second,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gluebench.errors import UsageError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 from gluebench.sweep.spec import Resources
 from gluebench.sweep.worker import run_trial
 

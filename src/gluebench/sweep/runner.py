@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 
 from gluebench.sweep.executors import Executor
+from gluebench.sweep.progress import SweepProgress
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import Trial
 from gluebench.sweep.worker import job_for
@@ -43,8 +44,6 @@ def run_sweep(sweep: SweepDir, trials: list[Trial], executor: Executor, *, data:
               cpus: int, retries: int = 1, max_parallel: int = 1, resamples: int = 1000,
               progress: bool | None = None) -> Outcome:
     """Run every unfinished trial through ``executor``; returns what happened."""
-    from gluebench.sweep.progress import SweepProgress
-
     outcome = Outcome(skipped=[t.key for t in trials if sweep.finished(t.key)])
     pending = deque(t for t in trials if t.key not in set(outcome.skipped))
     attempts: dict[str, int] = {}

@@ -18,11 +18,13 @@ from functools import reduce
 
 import numpy as np
 
-from gluebench.seed_stats import holm, mean_sd, seed_paired_test
-from gluebench.stats import DEFAULT_RESAMPLES, paired_test
+from gluebench.benchmark.logits import predictions_from_logits
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.seed_stats import holm, mean_sd, seed_paired_test
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.runs.rundir import entries_of, task_score_of
 from gluebench.sweep.sweepdir import SweepDir
-from gluebench.tasks import BENCHMARKS, TASKS
-from gluebench.train.rundir import entries_of, task_score_of
 
 LABELS = {"train-holdout": "selected on a held-out part of train",
           "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
@@ -93,9 +95,6 @@ def select(sweep: SweepDir) -> dict:
 
 def outputs_predictions(path, entry: str):
     """(index, gold, predictions) of a saved ``outputs/<Entry>.npz``, in index order."""
-    from gluebench.models.outputs import predictions_from_logits
-    from gluebench.predictions import as_written
-
     task = TASKS[BENCHMARKS[entry].task]
     with np.load(path) as z:
         outputs, gold, index = z["outputs"], z["gold"], z["index"]

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gluebench.errors import UsageError
-from gluebench.fields import escape, quote
+from gluebench.formats.fields import escape, quote
+from gluebench.models.hf import resolve_model
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
 SELECT_ON = ("train-holdout", "dev")
@@ -208,7 +209,7 @@ def _table(raw: dict, key: str, where: str) -> dict:
 
 
 def _tasks(value, where: str) -> list[str]:
-    from gluebench.train.runner import tasks_to_run
+    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
 
     names = _list(value, "tasks", where)
     if not all(isinstance(n, str) for n in names):
@@ -223,8 +224,6 @@ def _tasks(value, where: str) -> list[str]:
 
 
 def _models(value, where: str) -> list[str | None]:
-    from gluebench.models.hf import resolve_model
-
     if value is None:
         return [None]
     models = _list(value, "models", where)

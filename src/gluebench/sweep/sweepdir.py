@@ -19,9 +19,9 @@ from pathlib import Path
 
 from gluebench import SCHEMA_VERSION
 from gluebench.errors import UsageError
+from gluebench.formats.atomic import read_json, write_json
+from gluebench.runs.lock import LOCK_NAME, RunLock
 from gluebench.sweep.trials import Trial
-from gluebench.train.lock import LOCK_NAME, RunLock
-from gluebench.tsv import read_json, write_json
 
 
 class SweepDir:

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task
 from gluebench.errors import UsageError
-from gluebench.integrity import sha256_file
+from gluebench.runs.integrity import sha256_file
 from gluebench.sweep.spec import DEFAULT_HOLDOUT, SWEEP_DEFAULTS, SweepSpec
-from gluebench.tasks import BENCHMARKS, TASKS, Task
 from gluebench.train.config import build_config, coerce
 
 KEY_FORMAT = 1   # bump when what goes into a key changes

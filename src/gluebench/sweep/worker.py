@@ -13,8 +13,10 @@ import socket
 import sys
 import time
 
+from gluebench.benchmark.sources import open_source
+from gluebench.formats.atomic import write_json
 from gluebench.sweep.sweepdir import SweepDir
-from gluebench.tsv import write_json
+from gluebench.train.config import build_config
 
 STATS_SEED = 0
 
@@ -34,9 +36,7 @@ def run_trial(job: dict) -> dict:
     """
     import torch
 
-    from gluebench.data import open_source
-    from gluebench.train.config import build_config
-    from gluebench.train.runner import finetune
+    from gluebench.recipes import finetune  # deferred: loads scipy
 
     trial = job["trial"]
     out = SweepDir(job["sweep_dir"]).trial_dir(trial["key"])

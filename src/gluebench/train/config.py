@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from gluebench.errors import UsageError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 Method = Literal["full", "lora", "bitfit", "layernorm", "head", "probe"]
 Schedule = Literal["linear", "cosine", "constant"]

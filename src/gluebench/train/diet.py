@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gluebench.benchmark.examples import Examples
 from gluebench.errors import UsageError
-from gluebench.examples import Examples
 
 DIET_STREAM = 11   # a random stream of its own (see Examples.split_off)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gluebench.benchmark.examples import Examples
 from gluebench.errors import UsageError
-from gluebench.examples import Examples
 
 HIDDEN_WEIGHT = 1.0   # weight of the hidden-state term beside the logit loss (TinyBERT: 1)
 

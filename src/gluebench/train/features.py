@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.cache import cache_root, load_verified, save_verified
-from gluebench.data import Examples
+from gluebench.benchmark.sources import Examples
+from gluebench.runs.cache import cache_root, load_verified, save_verified
 
 MEGABATCH_FACTOR = 50  # as transformers' LengthGroupedSampler
 CACHE_FORMAT = 3       # the key's version: entries carry a content hash (cache.py) since 3

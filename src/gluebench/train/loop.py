@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gluebench.errors import GlueBenchError, GlueBenchWarning
+from gluebench.models.device import resolve_device
 from gluebench.train.config import EVAL_BATCH
 from gluebench.train.features import Encoded, inference_batches, train_batches
 from gluebench.train.first_token import first_token_only
@@ -48,18 +49,6 @@ class Engine:
         if self.device == "cuda":
             info["gpu"] = torch.cuda.get_device_name()
         return info
-
-
-def resolve_device(name: str) -> str:
-    """``auto``: the GPU when torch sees one, else the CPU; ``cuda`` without a GPU: an error."""
-    import torch
-
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GlueBenchError("--device cuda: no CUDA GPU is visible to torch "
-                             f"(torch {torch.__version__})")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

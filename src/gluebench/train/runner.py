@@ -12,24 +12,19 @@ import time
 import warnings
 from pathlib import Path
 
-from gluebench.data import DataSource, Examples
+from gluebench.benchmark.logits import predictions_from_logits
+from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.scoring import score_entry
+from gluebench.benchmark.sources import DataSource, Examples
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
-from gluebench.models.finetuned import read_results, saved_model
-from gluebench.models.outputs import predictions_from_logits
-from gluebench.predictions import as_written
-from gluebench.scoring import score_entry
-from gluebench.stats import DEFAULT_RESAMPLES
-from gluebench.tasks import BENCHMARKS, Task, get_task
-from gluebench.train import features, loop
-from gluebench.train.config import TrainConfig
-from gluebench.train.diet import diet_subset
-from gluebench.train.distillation import objective_for
-from gluebench.train.lock import RunLock
-from gluebench.train.methods import apply_method, count_parameters, exportable
-from gluebench.train.progress import RunProgress
-from gluebench.train.pruning import drop_layers
-from gluebench.train.recording import (
+from gluebench.runs.integrity import model_fingerprint
+from gluebench.runs.lock import RunLock
+from gluebench.runs.progress import RunProgress
+from gluebench.runs.readers import read_results, saved_model
+from gluebench.runs.recording import (
     data_fingerprints,
     each_task,
     eval_splits,
@@ -43,7 +38,13 @@ from gluebench.train.recording import (
     write_results,
     writing,
 )
-from gluebench.train.rundir import RunDir, entries_of, prediction_profile
+from gluebench.runs.rundir import RunDir, entries_of, prediction_profile
+from gluebench.train import features, loop
+from gluebench.train.config import TrainConfig
+from gluebench.train.diet import diet_subset
+from gluebench.train.distillation import objective_for
+from gluebench.train.methods import apply_method, count_parameters, exportable
+from gluebench.train.pruning import drop_layers
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
@@ -85,14 +86,8 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
     """Fine-tune ``config.model`` on every task x seed, resumably; returns ``results.json``.
 
-    ``--method probe`` keeps the encoder frozen and fits scikit-learn heads instead
-    (``gluebench.probe.run``): the same run directory, scored the same way.
+    ``--method probe`` is not fine-tuning: ``recipes.finetune`` runs it with ``probe.run``.
     """
-    if config.method == "probe":
-        from gluebench.probe.run import probe
-
-        return probe(source, config, out_dir, tasks_spec, overwrite=overwrite,
-                     progress=progress, n_resamples=n_resamples, stats_seed=stats_seed)
     ref = hf.resolve_model(config.model)
     run = RunDir(out_dir)
     tasks, skipped = prepare(source, tasks_spec, run, overwrite=overwrite)
@@ -229,7 +224,7 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
     run.check_target(overwrite=overwrite)
     engine = loop.Engine.choose(config)
     header = {"kind": "evaluate", "model": {t: r.description for t, r in refs.items()},
-              "model_fingerprint": {t: hf.model_fingerprint(r) for t, r in refs.items()},
+              "model_fingerprint": {t: model_fingerprint(r) for t, r in refs.items()},
               "data_source": source.description, "config": config.to_dict()}
     started = time.perf_counter()
     with RunLock(run.root), RunProgress(progress) as bars:

@@ -5,7 +5,7 @@ paragraphs, tables and (optionally) figures; ``html.py`` and ``markdown.py`` onl
 One module per report section (:mod:`.overview`, :mod:`.scores`, :mod:`.ax`,
 :mod:`.robustness`, :mod:`.efficiency`, :mod:`.quality`, :mod:`.statistics`); the building
 blocks are in :mod:`.blocks`, helpers several sections use in :mod:`.shared`, and number
-formatting in :mod:`gluebench.report.format`. To add a section, write a module with a function
+formatting in :mod:`gluebench.console.format`. To add a section, write a module with a function
 ``runs -> Section`` and list it in :func:`build_report`. A sweep directory gets its own
 section (:mod:`.sweep`) before the run sections, and so does a study directory
 (:mod:`.study`).
@@ -16,8 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import gluebench
-from gluebench.report.collect import RunView, StudyView, SweepView
-from gluebench.report.format import (
+from gluebench.console.format import (
     COLLAPSED_MARK,
     DASH,
     SUBSAMPLE_MARK,
@@ -33,6 +32,7 @@ from gluebench.report.format import (
     fmt_rate,
     fmt_score,
 )
+from gluebench.report.collect import RunView, StudyView, SweepView
 from gluebench.report.sections.ax import ax_section
 from gluebench.report.sections.blocks import (
     NAV,

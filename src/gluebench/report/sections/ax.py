@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES
+from gluebench.console.format import fmt_ci, fmt_int, fmt_score
 from gluebench.report import plots
 from gluebench.report.collect import RunView
-from gluebench.report.format import fmt_ci, fmt_int, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Note, Section, c, table
-from gluebench.tasks import AX_COARSE_CATEGORIES
 
 #: One row of the AX table: (category name, "all" | "coarse" | "fine", n examples).
 AxRow = tuple[str, str, "int | None"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from gluebench.report import plots
-from gluebench.report.collect import RunView
-from gluebench.report.format import (
+from gluebench.console.format import (
     DASH,
     fmt_bytes,
     fmt_delta,
@@ -15,6 +13,8 @@ from gluebench.report.format import (
     fmt_rate,
     fmt_score,
 )
+from gluebench.report import plots
+from gluebench.report.collect import RunView
 from gluebench.report.sections.blocks import Cell, Figure, Section, c, table
 from gluebench.report.sections.shared import best, not_measured
 

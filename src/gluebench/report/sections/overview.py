@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gluebench.console.format import COLLAPSED_MARK, DASH, SUBSAMPLE_MARK, fmt_int
 from gluebench.report.collect import RunView
-from gluebench.report.format import COLLAPSED_MARK, DASH, SUBSAMPLE_MARK, fmt_int
 from gluebench.report.sections.blocks import Section, c, table
 from gluebench.report.sections.shared import method, seeds
 

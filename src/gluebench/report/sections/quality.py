@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.format import DASH, fmt_frac, fmt_int, fmt_pct
 from gluebench.report import plots
 from gluebench.report.collect import RunView
-from gluebench.report.format import DASH, fmt_frac, fmt_int, fmt_pct
 from gluebench.report.sections.blocks import Cell, Figure, Grid, Heading, Section, c, table
 from gluebench.report.sections.shared import best, not_measured
-from gluebench.tasks import BENCHMARKS
 
 #: Runs that have quality results, with their index among all runs.
 Have = list[tuple[int, RunView]]

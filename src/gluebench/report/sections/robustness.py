@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gluebench.console.format import DASH, fmt_ci, fmt_delta, fmt_int, fmt_p, fmt_pct, fmt_score
 from gluebench.report import plots
 from gluebench.report.collect import RunView
-from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_int, fmt_p, fmt_pct, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import best, glue_order, not_measured
 

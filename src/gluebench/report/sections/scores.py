@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gluebench.report import plots
-from gluebench.report.collect import RunView
-from gluebench.report.format import (
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.format import (
     COLLAPSED_MARK,
     DASH,
     SUBSAMPLE_MARK,
@@ -12,10 +11,11 @@ from gluebench.report.format import (
     fmt_int,
     fmt_score,
 )
+from gluebench.console.score_tables import METRIC_LABELS
+from gluebench.report import plots
+from gluebench.report.collect import RunView
 from gluebench.report.sections.blocks import Cell, Figure, Note, Section, c, table
 from gluebench.report.sections.shared import best, entries_in, method
-from gluebench.report.tables import METRIC_LABELS
-from gluebench.tasks import BENCHMARKS
 
 
 def leaderboard_section(runs: list[RunView]) -> Section:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.format import DASH, is_nan
+from gluebench.console.prompt_tables import prompt_setup
 from gluebench.report.collect import RunView
-from gluebench.report.format import DASH, is_nan
-from gluebench.report.prompt_tables import prompt_setup
 from gluebench.report.sections.blocks import Note
-from gluebench.tasks import BENCHMARKS
 
 
 def glue_order(names) -> list[str]:

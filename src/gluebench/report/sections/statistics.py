@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.format import DASH, fmt_int, fmt_score
 from gluebench.report import plots
 from gluebench.report.collect import RunView
-from gluebench.report.format import DASH, fmt_int, fmt_score
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import entries_in, not_measured, seeds
-from gluebench.tasks import BENCHMARKS
 
 
 def statistics_section(runs: list[RunView], figures: bool) -> Section:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_ms, fmt_p, fmt_score
+from gluebench.console.format import DASH, fmt_ci, fmt_delta, fmt_ms, fmt_p, fmt_score
+from gluebench.report.plots import study as plots
 from gluebench.report.sections.blocks import Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
 from gluebench.studies.claims import compare, measured_units
@@ -259,8 +260,6 @@ def _never_learned(scoring: dict) -> str:
 
 
 def _figures(s: Section, analysis: dict) -> None:
-    from gluebench.report.plots import study as plots
-
     design = analysis["design"]
     svg = plots.score_against(design["x_label"], design["tasks"], analysis["rows"],
                               log_x=design["study"] == "distill",
@@ -286,8 +285,6 @@ CLAIMS_X = {"layer-drop": "layers kept", "distill": "parameters kept",
 
 def _claims_figure(analysis: dict) -> str | None:
     """Our score kept against the study's cost, with every comparable claim in that unit."""
-    from gluebench.report.plots import study as plots
-
     ours, kind = analysis["ours"], analysis["design"]["study"]
     x_unit, points = CLAIMS_X[kind], {}
     for task, variants in ours["tasks"].items():

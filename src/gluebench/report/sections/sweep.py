@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from gluebench.console.format import DASH, fmt_ci, fmt_delta, fmt_p, fmt_pct, fmt_score
+from gluebench.console.score_tables import NO_CHOICE, point_text
 from gluebench.report.collect import SweepView
-from gluebench.report.format import DASH, fmt_ci, fmt_delta, fmt_p, fmt_pct, fmt_score
+from gluebench.report.plots import sweep as plots
 from gluebench.report.sections.blocks import Cell, Figure, Heading, Note, Section, c, table
 from gluebench.report.sections.shared import ALPHA, seed_counts, seed_tests_caption
-from gluebench.report.tables import NO_CHOICE, point_text
 
 
 def sweep_section(sweep: SweepView, figures: bool) -> Section:
@@ -88,8 +89,6 @@ def _best_table(sel: dict, dev_selected: bool):
 
 
 def _figures(s: Section, sweep: SweepView, configs: list[dict]) -> None:
-    from gluebench.report.plots import sweep as plots
-
     spec = sweep.plan["spec"]
     tasks, methods = spec["tasks"], spec["methods"]
     for field in sweep.selection["swept"]:

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from gluebench.report.tables import METRIC_LABELS, entry_cell
+from gluebench.benchmark.tasks import BENCHMARKS
+from gluebench.console.score_tables import METRIC_LABELS, entry_cell
+from gluebench.report.collect import RunView
 from gluebench.server import board, submissions
 from gluebench.server.accounts import authenticate
 from gluebench.server.db import User
 from gluebench.server.deps import COOKIE, refuse_failed_attempt, session, viewer
 from gluebench.server.errors import ServerError, TooMany, Unauthorized
 from gluebench.server.routers.leaderboard import board_query
-from gluebench.tasks import BENCHMARKS
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,8 +89,9 @@ def leaderboard_page(request: Request, query: board.Query = Depends(board_query)
 @router.get("/entry/{sub_id}", response_class=HTMLResponse)
 def entry_page(request: Request, sub_id: int, who: User | None = Depends(viewer),
                s: Session = Depends(session)):
-    from gluebench.report.collect import RunView
-    from gluebench.report.html import render_blocks
+    from gluebench.report.html import render_blocks  # deferred: loads matplotlib
+
+    # deferred: loads matplotlib
     from gluebench.report.sections import ax_section, task_scores_section
 
     sub = submissions.get_visible(s, sub_id, who)

@@ -1,0 +1,1 @@
+"""Terminal tables (rich) and the number formatting every table and report shares."""

@@ -1,0 +1,1 @@
+"""Fine-tuning: the recipe (config), features, the training loop, methods (full, LoRA, ...)."""
