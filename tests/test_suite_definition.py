@@ -1,6 +1,6 @@
 """The suite definitions: GLUE's TOML equals today's Python tables, every suite is sound.
 
-The GLUE comparison is what makes swapping ``gluebench.tasks`` for the TOML safe: every
+The GLUE comparison is what makes swapping ``gluebench.benchmark.tasks`` for the TOML safe: every
 field of every Task, SplitFile and Benchmark, and the GLUE facts kept elsewhere in code
 (STS-B's range, AX's categories and kept columns, the public test labels, the hub's split
 names), must come out of ``glue.toml`` unchanged.
@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from gluebench import data, gold, hf_data, tasks
+from gluebench.benchmark import gold_labels as gold
+from gluebench.benchmark import hub as hf_data
+from gluebench.benchmark import sources as data
+from gluebench.benchmark import tasks
 from gluebench.benchmark.metric_registry import METRICS
 from gluebench.benchmark.suite import Suite, data_path
 from gluebench.benchmark.suite_loader import (

@@ -4,7 +4,7 @@
    metric of the data set in which each cluster appears that many times (to 1e-12).
 2. Distribution: merged-row multinomial draws match a naive loop that resamples cluster
    indices (moments and quantiles, Monte Carlo tolerance), and at the example unit they
-   match ``gluebench.stats``' intervals.
+   match ``gluebench.benchmark.stats``' intervals.
 3. The unit: a metric's unit must nest in the resampling unit; on real MultiRC val with a
    system whose errors follow the passage, paragraph intervals are wider than question ones.
 """
@@ -24,8 +24,8 @@ from gluebench.benchmark.grouped_stats import (
     grouped_replicates,
 )
 from gluebench.benchmark.metric_registry import Items, compute, get_metric
+from gluebench.benchmark.stats import bootstrap_ci, rng_for
 from gluebench.errors import UsageError
-from gluebench.stats import bootstrap_ci, rng_for
 
 REPO = Path(__file__).resolve().parents[1]
 

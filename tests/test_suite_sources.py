@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gluebench import data as glue_data
-from gluebench import tasks as glue_tasks
+from gluebench.benchmark import sources as glue_data
+from gluebench.benchmark import tasks as glue_tasks
 from gluebench.benchmark.metric_registry import get_metric
 from gluebench.benchmark.split_reader import load_split, read_split
 from gluebench.benchmark.suite_loader import check_suite, load_suite
@@ -321,7 +321,7 @@ def test_quoted_tsv_when_a_suite_turns_quoting_on(tmp_path):
     assert table.labels.tolist() == [5, 1]
 
 
-# ---- GLUE: the new reader gives what gluebench.data reads today ---------------------------
+# ---- GLUE: the new reader gives what gluebench.benchmark.sources reads today ----
 
 def _glue_files(root: Path | None):
     out = []

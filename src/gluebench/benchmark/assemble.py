@@ -19,7 +19,7 @@ from gluebench.benchmark.item_metrics import consecutive_pairs
 from gluebench.benchmark.suite import Span, TaskDef
 from gluebench.benchmark.table import ExampleTable, gold_label
 from gluebench.errors import DataError
-from gluebench.fields import parse_index, quote
+from gluebench.formats.fields import parse_index, quote
 
 
 @dataclass

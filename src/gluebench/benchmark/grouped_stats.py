@@ -7,7 +7,7 @@ unit (cluster) becomes one row of summed statistics, and a bootstrap replicate â
 drawn with replacement â€” is ``finish(counts @ rows)``. Clusters with identical rows are
 merged and their counts drawn from one multinomial, which is exactly the same distribution
 and, for flat classification (one-hot confusion cells, at most k*k distinct rows), the
-confusion-matrix fast path of ``gluebench.stats``.
+confusion-matrix fast path of ``gluebench.benchmark.stats``.
 
 Which unit: the entry's ``resample`` in the suite. MultiRC resamples **paragraphs**, not
 questions: the questions of a paragraph (11.5 on average in val) share its text and were
@@ -23,7 +23,7 @@ The paired test swaps the two systems' predictions per cluster with probability 
 joint rows are merged and the number swapped drawn from a binomial.
 
 Correlations (pearson, spearman) are not sums: they resample example indices, as
-``gluebench.stats`` does, and only with ``resample = "example"``.
+``gluebench.benchmark.stats`` does, and only with ``resample = "example"``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from gluebench.benchmark.metric_registry import Items, Metric, check_items, get_metric
+from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, PairedResult, rng_for
 from gluebench.errors import UsageError
-from gluebench.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, PairedResult, rng_for
 
 _ELEMENTS_PER_CHUNK = 4_000_000  # bounds memory: a (chunk, clusters) array of 32 MB
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gluebench.metrics import confusion
+from gluebench.benchmark.metrics import confusion
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)

@@ -7,7 +7,7 @@ query, an AX-g minimal pair) — and ``finish`` turns the column sums into the v
 Because the statistics add up, a bootstrap replicate is ``finish(weights @ stats)``
 with multinomial weights over units (see ``grouped_stats``).
 
-Flat classification keeps the confusion-matrix fast path of ``gluebench.metrics``:
+Flat classification keeps the confusion-matrix fast path of ``gluebench.benchmark.metrics``:
 its per-example statistics are one-hot confusion cells, so their sum *is* the
 confusion matrix and ``finish`` is ``metrics.FROM_CONFUSION``. Correlations are not
 sums; they keep ``metrics.BATCHED`` and resample examples.
@@ -34,8 +34,8 @@ from gluebench.benchmark.item_metrics import (
     record_item_values,
     same_within_groups,
 )
+from gluebench.benchmark.metrics import BATCHED, FROM_CONFUSION
 from gluebench.errors import UsageError
-from gluebench.metrics import BATCHED, FROM_CONFUSION
 
 Unit = Literal["example", "question", "query", "pair"]
 Target = Literal["class", "score", "entity"]

@@ -20,8 +20,8 @@ from gluebench.benchmark.jsonl_sources import read_jsonl_split
 from gluebench.benchmark.suite import SplitFile, Suite, TaskDef
 from gluebench.benchmark.table import ExampleTable
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
-from gluebench.fields import line_break_note, quote
-from gluebench.tsv import read_lines, read_tsv
+from gluebench.formats.fields import line_break_note, quote
+from gluebench.formats.textfiles import read_lines, read_tsv
 
 
 def split_file(task: TaskDef, key: str) -> SplitFile:

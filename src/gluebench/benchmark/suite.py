@@ -68,7 +68,7 @@ class Span:
 class SplitFile:
     """One file of a task: where it lives, its official size, and how to read it.
 
-    The first six fields are GLUE's (``gluebench.tasks.SplitFile``). For ``jsonl`` files,
+    The first six fields are GLUE's (``gluebench.benchmark.tasks.SplitFile``). For ``jsonl`` files,
     columns are field paths: ``a.b`` descends into objects, ``a[]`` steps into each item
     of a list; ``rows`` names the list whose items are the examples (MultiRC:
     ``passage.questions[].answers[]``, one row per answer option; ``""``: one per line).
@@ -96,7 +96,7 @@ class SplitFile:
 
 @dataclass(frozen=True)
 class TaskDef:
-    """A dataset as shipped; a model is trained per task. Fields as ``gluebench.tasks.Task``."""
+    """A dataset as shipped; a model is trained per task. Fields as ``benchmark.tasks.Task``."""
 
     name: str
     description: str

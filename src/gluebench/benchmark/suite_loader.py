@@ -36,7 +36,7 @@ from gluebench.benchmark.suite import Aggregate, Entry, SubmissionFormat, Suite
 from gluebench.benchmark.suite_tasks import read_task, relative_path
 from gluebench.benchmark.toml_table import Table
 from gluebench.errors import DataError, UsageError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 BUILTIN_DIR = Path(__file__).parent / "suites"
 DEFAULT_SUITE = "glue"

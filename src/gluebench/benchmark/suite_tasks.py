@@ -14,7 +14,7 @@ import re
 from gluebench.benchmark.jsonpaths import check_against_rows, parse_path
 from gluebench.benchmark.suite import PublicLabels, Span, SplitFile, TaskDef
 from gluebench.benchmark.toml_table import MISSING, Table
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 MAX_FILES = 16                  # per task
 MAX_LABELS = 1000               # per vocabulary

@@ -20,7 +20,7 @@ import numpy as np
 
 from gluebench.benchmark.metric_registry import Items
 from gluebench.benchmark.suite import TaskDef
-from gluebench.fields import parse_number, quote
+from gluebench.formats.fields import parse_number, quote
 
 NO_GOLD = -1          # a row whose gold token is in the task's ``unscored`` list
 BOOLEAN_LABELS = ("false", "true")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from gluebench.errors import DataError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 MISSING = object()
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

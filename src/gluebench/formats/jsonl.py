@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 
 from gluebench.errors import DataError
-from gluebench.fields import quote
+from gluebench.formats.fields import quote
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 4 * 1024 * 1024   # the longest official line (a MultiRC paragraph) is 14 kB
