@@ -7,9 +7,7 @@ Shared by fine-tuning and evaluation (``runner``) and the frozen-encoder probe
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,6 @@ from gluebench.train.rundir import (
     RunDir,
     entries_of,
     environment,
-    median_seed,
     prediction_profile,
     require_finite,
     results_document,
@@ -65,20 +62,6 @@ def prepare(source: DataSource, tasks_spec: str | None, run: RunDir, *,
     tasks = with_train_data(source, tasks_to_run(tasks_spec), skipped.append)
     run.check_target(overwrite=overwrite)
     return tasks, skipped
-
-
-@contextlib.contextmanager
-def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
-            progress: bool | None):
-    """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
-    from gluebench.train.lock import RunLock
-    from gluebench.train.progress import RunProgress
-
-    with RunLock(run.root), RunProgress(progress) as bars:
-        resumed = run.start(header, overwrite=overwrite)
-        for line in skipped:
-            bars.log(line)
-        yield bars, resumed
 
 
 def training_examples(task: Task, source: DataSource, config: TrainConfig
@@ -203,49 +186,3 @@ def run_header(ref, source: DataSource, config: TrainConfig) -> dict:
 
     return {"kind": "finetune", "model": ref.description, "data_source": source.description,
             "model_fingerprint": model_fingerprint(ref), "config": config.to_dict()}
-
-
-def finished_unit(run: RunDir, task: str, seed, fingerprints: dict, bars) -> dict | None:
-    """A finished unit to keep, or None to (re)compute it: never a score of other data."""
-    unit = run.done(task, seed)
-    if unit is None:
-        return None
-    if unit.get("data") != fingerprints:
-        changed = sorted(k for k in set(fingerprints) | set(unit.get("data", {}))
-                         if fingerprints.get(k) != unit.get("data", {}).get(k))
-        bars.log(f"{task} seed {seed}: its data changed since it ran ({', '.join(changed)}); "
-                 "running it again")
-        return None
-    bars.log(f"{task} seed {seed}: already done, skipped (resume)")
-    return unit
-
-
-def each_task(run: RunDir, tasks: list[Task], seeds, bars,
-              train_unit: Callable[[Task, int], dict],
-              line: Callable[[dict], str] = unit_line, *,
-              fingerprints: Callable[[Task], dict]) -> Iterator[Task]:
-    """Every task x seed: the unit from its marker (resume), else ``train_unit``'s, saved.
-
-    A marker counts only while the unit's data are unchanged (``fingerprints``). After each
-    task its median seed's files are promoted and the task is yielded (the caller rewrites
-    ``results.json`` then).
-    """
-    for task in tasks:
-        prints = fingerprints(task)
-        units = []
-        for seed in seeds:
-            unit = finished_unit(run, task.name, seed, prints, bars)
-            if unit is None:
-                bars.unit(f"{task.name} seed {seed}")
-                unit = train_unit(task, seed)
-                run.save_unit({**unit, "data": prints})
-                bars.log(line(unit))
-            units.append(unit)
-        run.promote(task, median_seed(units)["seed"])
-        yield task
-
-
-def is_current(run: RunDir, task: str, seed, fingerprints: dict) -> bool:
-    """Whether a finished unit of these very data exists (nothing to recompute)."""
-    unit = run.done(task, seed)
-    return unit is not None and unit.get("data") == fingerprints

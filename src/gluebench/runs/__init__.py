@@ -1,0 +1,1 @@
+"""Run state: run directory, recording, resume, lock, progress, hashes, cache, unit loop."""
