@@ -22,6 +22,7 @@ from gluebench.probe.run import Probing
 from gluebench.tasks import BENCHMARKS
 from gluebench.train.config import build_config
 from gluebench.train.runner import Evaluation, FineTuning, evaluate, finetune
+from tests.conftest import one_torch_thread
 
 FAST = dict(epochs=1, learning_rate=1e-3, batch_size=16, max_seq_length=64, splits="dev")
 COMMON = dict(progress=False, n_resamples=20)
@@ -31,30 +32,45 @@ class Interrupted(BaseException):
     """Stands for a crash or Ctrl-C (a BaseException, like KeyboardInterrupt)."""
 
 
-def _methods(tiny_model, tiny_llama, tiny_run):
-    """name -> (the method's class in the loop, a function that runs it into a folder)."""
+def _methods(request) -> dict:
+    """name -> (the method's class in the loop, a function that runs it into a folder).
+
+    The models are built when a method first runs (``getfixturevalue``), so a baseline-only
+    test builds none."""
     sample = open_source("sample")
+
+    def model(name: str) -> str:
+        return str(request.getfixturevalue(name))
+
     return {
         "finetune": (FineTuning, lambda out: finetune(
-            sample, build_config(model=str(tiny_model), seeds="1,2", **FAST), out, "RTE,STS-B",
-            **COMMON)),
+            sample, build_config(model=model("tiny_model"), seeds="1,2", **FAST), out,
+            "RTE,STS-B", **COMMON)),
         "evaluate": (Evaluation, lambda out: evaluate(
-            sample, [str(tiny_run)], build_config(**FAST), out, "RTE,STS-B", **COMMON)),
+            sample, [model("tiny_run")], build_config(**FAST), out, "RTE,STS-B", **COMMON)),
         "probe": (Probing, lambda out: finetune(
-            sample, build_config(method="probe", model=str(tiny_model), seeds="1,2",
+            sample, build_config(method="probe", model=model("tiny_model"), seeds="1,2",
                                  splits="dev", max_seq_length=64), out, "RTE,STS-B", **COMMON)),
         "prompt": (Prompting, lambda out: run_prompt(
-            sample, PromptConfig(model=str(tiny_llama), shots=1, seeds=(1, 2), splits=("dev",),
-                                 max_eval_examples=8), out, "RTE", **COMMON)),
+            sample, PromptConfig(model=model("tiny_llama"), shots=1, seeds=(1, 2),
+                                 splits=("dev",), max_eval_examples=8), out, "RTE", **COMMON)),
         "baseline": (BaselineUnits, lambda out: run_baseline(
             sample, BaselineConfig(kind="random", seeds=(1, 2), splits=("dev",)), out,
             "RTE,STS-B", **COMMON)),
     }
 
 
-@pytest.fixture(params=["finetune", "evaluate", "probe", "prompt", "baseline"])
-def method(request, tiny_model, tiny_llama, tiny_run):
-    return _methods(tiny_model, tiny_llama, tiny_run)[request.param]
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tiny models run on one torch thread, as conftest does for ``TINY_MODELS``."""
+    with one_torch_thread():
+        yield
+
+
+@pytest.fixture(params=[pytest.param(m, marks=pytest.mark.slow)
+                        for m in ("finetune", "evaluate", "probe", "prompt")] + ["baseline"])
+def method(request):
+    return _methods(request)[request.param]
 
 
 def _spy(monkeypatch, cls, *, fail_at: int | None = None) -> list[tuple[str, object]]:
@@ -148,11 +164,10 @@ def test_the_median_seed_is_promoted(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["finetune", "baseline"])
-def test_an_interrupted_unit_leaves_nothing_half_written(name, tiny_model, tiny_llama, tiny_run,
-                                                         tmp_path, monkeypatch):
+def test_an_interrupted_unit_leaves_nothing_half_written(name, request, tmp_path, monkeypatch):
     """Interrupted after its first prediction file, then while its marker is being written: no
     marker, no temporary file; the unit runs again on resume and the run ends as a whole one."""
-    cls, run = _methods(tiny_model, tiny_llama, tiny_run)[name]
+    cls, run = _methods(request)[name]
     whole = run(tmp_path / "whole")
     out = tmp_path / "run"
 
