@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gluebench.tasks import Task
+from gluebench.train.lock import RunLock
+from gluebench.train.progress import RunProgress
 from gluebench.train.rundir import RunDir, median_seed
 
 UnitKey = int | str   # what a unit's files are stored under: a seed, "eval", "<template>.s<seed>"
@@ -53,9 +55,6 @@ class Method(Protocol):
 def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
             progress: bool | None):
     """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
-    from gluebench.train.lock import RunLock
-    from gluebench.train.progress import RunProgress
-
     with RunLock(run.root), RunProgress(progress) as bars:
         resumed = run.start(header, overwrite=overwrite)
         for line in skipped:

@@ -1,8 +1,9 @@
 """What every run writes, whatever trains the model: prediction files, dev outputs and
 scores, the unit's one-line summary, and ``results.json`` (layout in ``rundir``).
 
-Shared by fine-tuning and evaluation (``runner``) and the frozen-encoder probe
-(``gluebench.probe.run``), so that their run directories are the same.
+Shared by fine-tuning and evaluation (``runner``), the frozen-encoder probe
+(``gluebench.probe.run``), prompted LMs (``gluebench.lm.runner``) and baseline runs, so
+that their run directories are the same; the loop over units is ``gluebench.runs.units``.
 """
 
 from __future__ import annotations
