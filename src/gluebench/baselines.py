@@ -1,7 +1,8 @@
 """Reference predictors that need no model: majority class, constant, seeded random.
 
-They write ordinary prediction folders, so they are reference rows in every
-table and make every command testable offline. The majority class comes from
+They write ordinary prediction folders (``write_baseline``), or a run directory like a
+fine-tuned model's through the unit loop (``run_baseline``), so they are reference rows in
+every table and make every command testable offline. The majority class comes from
 the task's training labels (AX uses MNLI's); where the training file is not
 available it falls back to the dev labels, then to the evaluated labels, and
 says so, since that is an oracle choice.
@@ -10,8 +11,10 @@ says so, since that is an oracle choice.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +22,20 @@ import numpy as np
 from gluebench.benchmark.predictions import write_predictions
 from gluebench.benchmark.scoring import evaluation_examples, glue_score, score_entry
 from gluebench.benchmark.sources import DataSource, Examples
-from gluebench.benchmark.stats import rng_for
+from gluebench.benchmark.stats import DEFAULT_RESAMPLES, rng_for
 from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
+from gluebench.runs.integrity import write_signed_json
+from gluebench.runs.recording import (
+    data_fingerprints,
+    eval_splits,
+    score_dev,
+    tasks_to_run,
+    unit_line,
+    write_prediction_file,
+)
+from gluebench.runs.rundir import RunDir, entries_of, environment, results_document
+from gluebench.runs.units import run_units, writing
 
 KINDS = ("majority", "constant", "random")
 
@@ -115,3 +129,106 @@ def score_baseline(kind: str, source: DataSource, entries: Iterable[str], *,
             values = predict(kind, b, task, gold, source, seed=seed, cache=cache)
             tasks[name] = score_entry(b, gold, values, n_resamples=n_resamples, seed=seed)
     return {"tasks": tasks, **glue_score(tasks)}
+
+
+# ---- a baseline as a run directory, through the unit loop ----------------------------------
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """The settings of a baseline run, saved in ``run.json`` (names as ``finetune``'s)."""
+
+    kind: str = "majority"
+    label: str | None = None            # the constant baseline's label
+    seeds: tuple[int, ...] = (1,)       # the random baseline's draws
+    splits: tuple[str, ...] = ("dev", "test")
+    max_eval_examples: int | None = None
+    data_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UsageError(f"Unknown baseline '{self.kind}'; expected one of: "
+                             f"{', '.join(KINDS)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_baseline(source: DataSource, config: BaselineConfig, out_dir, tasks_spec: str | None
+                 = "all", *, overwrite: bool = False, progress: bool | None = None,
+                 n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
+    """A baseline on every task x seed as a run directory (``finetune``'s layout), resumably;
+    returns ``results.json``."""
+    run = RunDir(out_dir)
+    tasks = _with_eval_data(source, tasks_to_run(tasks_spec), config.splits)
+    run.check_target(overwrite=overwrite)
+    header = {"kind": "baseline", "model": f"{config.kind} baseline",
+              "data_source": source.description, "config": config.to_dict()}
+    method = BaselineUnits(source, config, run, header, n_resamples, stats_seed,
+                           time.perf_counter())
+    with writing(run, header, [], overwrite=overwrite, progress=progress) as (bars, _):
+        return run_units(run, tasks, method, bars)
+
+
+def _with_eval_data(source: DataSource, tasks: list[Task], splits) -> list[Task]:
+    ready = [t for t in tasks if any(source.has(get_task(BENCHMARKS[e].task),
+                                                BENCHMARKS[e].file_key(s))
+                                     for e in entries_of(t) for s in splits)]
+    if not ready:
+        raise UsageError(f"no {'/'.join(splits)} data for {', '.join(t.name for t in tasks)} "
+                         f"in {source.description}")
+    return ready
+
+
+@dataclass
+class BaselineUnits:
+    """A baseline in the unit loop (``gluebench.runs.units``): a unit predicts one seed."""
+
+    source: DataSource
+    config: BaselineConfig
+    run: RunDir
+    header: dict
+    n_resamples: int
+    stats_seed: int
+    started: float             # time.perf_counter() when the run began
+
+    def unit_keys(self, task: Task) -> tuple[int, ...]:
+        return self.config.seeds
+
+    def fingerprints(self, task: Task) -> dict[str, str]:
+        return data_fingerprints(task, self.source, self.config, train=False)
+
+    def run_unit(self, task: Task, seed: int) -> dict:
+        start, entries, cache, n = time.perf_counter(), {}, {}, 0
+        for benchmark, split, examples, n_available in eval_splits(task, self.source,
+                                                                    self.config):
+            entry_task = get_task(benchmark.task)
+            values = predict(self.config.kind, benchmark, entry_task, examples, self.source,
+                             seed=seed, label=self.config.label, cache=cache)
+            write_prediction_file(self.run.seed_predictions(seed) / split
+                                  / benchmark.submission_file, entry_task, examples.index,
+                                  values)
+            n += len(examples)
+            if split == "dev":
+                entries[benchmark.name] = score_dev(benchmark, entry_task, examples, values,
+                                                    n_available, self.n_resamples,
+                                                    self.stats_seed)
+        seconds = time.perf_counter() - start
+        return {"task": task.name, "seed": seed, "model": self.header["model"],
+                "inference": {"examples": n, "seconds": seconds}, "entries": entries,
+                "seconds": seconds}
+
+    def unit_line(self, unit: dict) -> str:
+        return unit_line(unit)
+
+    def promote(self, run: RunDir, task: Task, seed: int) -> None:
+        run.promote(task, seed)
+
+    def write_results(self, run: RunDir) -> dict:
+        units = run.units()
+        extra = {"environment": environment(),
+                 "timings": {"run_seconds": time.perf_counter() - self.started,
+                             "inference_examples": sum(u["inference"]["examples"]
+                                                       for u in units)}}
+        results = results_document(run, units, self.header, n_resamples=self.n_resamples,
+                                   seed=self.stats_seed, extra=extra)
+        return write_signed_json(run.root / "results.json", results)

@@ -10,6 +10,7 @@ median unit's predictions become the run's, so ``score``, ``submission``, ``repo
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +31,25 @@ from gluebench.runs.integrity import write_signed_json
 from gluebench.runs.recording import (
     data_fingerprints,
     eval_splits,
-    finished_unit,
     save_outputs,
     score_dev,
     tasks_to_run,
     write_prediction_file,
-    writing,
 )
-from gluebench.runs.rundir import RunDir, entries_of, environment, median_seed, results_document
+from gluebench.runs.rundir import RunDir, entries_of, environment, results_document
+from gluebench.runs.units import run_units, writing
 
 CALIBRATED = "calibrated"   # RUN_DIR/calibrated/predictions/{dev,test}: calibrated files
 
 
 def unit_key(template: str, seed: int) -> str:
     return f"{template}.s{seed}"
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """``unit_key``'s inverse: (template, demonstration seed)."""
+    template, _, seed = key.rpartition(".s")
+    return template, int(seed)
 
 
 def _with_data(source: DataSource, tasks: list[Task], config: PromptConfig, log) -> list[Task]:
@@ -75,17 +81,49 @@ def run_prompt(source: DataSource, config: PromptConfig, out_dir, tasks_spec: st
     with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars,
                                                                                   resumed):
         _log_start(bars, backend, source, config, templates, resumed)
-        for task in tasks:
-            prints = data_fingerprints(task, source, config, train=False)
-            units = [_unit(task, template, seed, backend, source, config, run, bars, prints,
-                           n_resamples, stats_seed)
-                     for template in templates[task.name] for seed in config.demo_seeds]
-            chosen = median_seed(units)["seed"]
-            run.promote(task, chosen)
-            _promote_calibrated(run, task, chosen)
-            results = _write_results(run, header, backend, config, n_resamples, stats_seed,
-                                     started)
-    return results
+        method = Prompting(templates, backend, source, config, run, bars, header, n_resamples,
+                           stats_seed, started)
+        return run_units(run, tasks, method, bars)
+
+
+@dataclass
+class Prompting:
+    """A prompted LM in the unit loop (``gluebench.runs.units``): a unit is one template x
+    demonstration seed, stored under ``unit_key(template, seed)``."""
+
+    templates: dict[str, list[str]]    # each task's templates
+    backend: object
+    source: DataSource
+    config: PromptConfig
+    run: RunDir
+    bars: object
+    header: dict
+    n_resamples: int
+    stats_seed: int
+    started: float                     # time.perf_counter() when the run began
+
+    def unit_keys(self, task: Task) -> list[str]:
+        return [unit_key(template, seed)
+                for template in self.templates[task.name] for seed in self.config.demo_seeds]
+
+    def fingerprints(self, task: Task) -> dict[str, str]:
+        return data_fingerprints(task, self.source, self.config, train=False)
+
+    def run_unit(self, task: Task, key: str) -> dict:
+        template, seed = split_key(key)
+        return prompt_unit(task, template, seed, self.backend, self.source, self.config,
+                           self.run, self.bars, self.n_resamples, self.stats_seed)
+
+    def unit_line(self, unit: dict) -> str:
+        return _unit_line(unit)
+
+    def promote(self, run: RunDir, task: Task, key: str) -> None:
+        run.promote(task, key)
+        _promote_calibrated(run, task, key)
+
+    def write_results(self, run: RunDir) -> dict:
+        return _write_results(run, self.header, self.backend, self.config, self.n_resamples,
+                              self.stats_seed, self.started)
 
 
 def _prepare(source: DataSource, config: PromptConfig, tasks_spec: str | None, run: RunDir, *,
@@ -112,21 +150,6 @@ def _log_start(bars, backend, source: DataSource, config: PromptConfig,
              + ("; resuming" if resumed else ""))
     if config.shots == 0 and len(config.seeds) > 1:
         bars.log("0-shot: no demonstrations to draw, so one run instead of one per seed")
-
-
-def _unit(task: Task, template: str, seed: int, backend, source: DataSource,
-          config: PromptConfig, run: RunDir, bars, prints: dict, n_resamples: int,
-          stats_seed: int) -> dict:
-    """One task x template x seed: from its marker (resume), else prompted and saved."""
-    key = unit_key(template, seed)
-    unit = finished_unit(run, task.name, key, prints, bars)
-    if unit is None:
-        bars.unit(f"{task.name} {key}")
-        unit = prompt_unit(task, template, seed, backend, source, config, run, bars,
-                           n_resamples, stats_seed)
-        run.save_unit({**unit, "data": prints})
-        bars.log(_unit_line(unit))
-    return unit
 
 
 def prompt_unit(task: Task, template: str, seed: int, backend, source: DataSource,

@@ -26,17 +26,15 @@ from gluebench.probe.heads import cosine, fit_head, training_problem
 from gluebench.probe.predictor import PROBE_FILE
 from gluebench.runs.recording import (
     data_fingerprints,
-    each_task,
     eval_splits,
-    is_current,
     prepare,
     record_split,
     run_header,
     unit_line,
     write_results,
-    writing,
 )
 from gluebench.runs.rundir import RunDir
+from gluebench.runs.units import is_current, run_units, writing
 from gluebench.train import loop
 from gluebench.train.config import TrainConfig
 
@@ -86,18 +84,50 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
             bars.log(_embedding_line(embeddings.stats.describe()))
         more = {"probe": {"encoder": encoder.describe(),
                           "embedding": embeddings.stats.describe() if embeddings else None}}
-        by_task = {d.task.name: d for d in datas}
+        method = Probing({d.task.name: d for d in datas}, prints, embeddings, encoder, config,
+                         engine, run, header, more, n_resamples, stats_seed, started)
+        return run_units(run, tasks, method, bars)
 
-        def train_unit(task: Task, seed: int) -> dict:
-            return _probe_unit(by_task[task.name], seed, embeddings, encoder, run, n_resamples,
-                               stats_seed)
 
-        results = None
-        for _ in each_task(run, tasks, config.seeds, bars, train_unit,
-                           lambda unit: unit_line(unit) + _cosine_note(unit),
-                           fingerprints=lambda t: prints[t.name]):
-            results = write_results(run, header, engine, n_resamples, stats_seed, started, more)
-    return results
+@dataclass
+class Probing:
+    """The probe in the unit loop (``gluebench.runs.units``): a unit fits one seed's head.
+
+    ``datas`` holds only the tasks with a unit to run (the others were not embedded).
+    """
+
+    datas: dict[str, TaskData]
+    prints: dict[str, dict[str, str]]
+    embeddings: SentenceTable | None
+    encoder: SentenceEncoder
+    config: TrainConfig
+    engine: loop.Engine
+    run: RunDir
+    header: dict
+    more: dict
+    n_resamples: int
+    stats_seed: int
+    started: float             # time.perf_counter() when the run began
+
+    def unit_keys(self, task: Task) -> tuple[int, ...]:
+        return self.config.seeds
+
+    def fingerprints(self, task: Task) -> dict[str, str]:
+        return self.prints[task.name]
+
+    def run_unit(self, task: Task, seed: int) -> dict:
+        return _probe_unit(self.datas[task.name], seed, self.embeddings, self.encoder, self.run,
+                           self.n_resamples, self.stats_seed)
+
+    def unit_line(self, unit: dict) -> str:
+        return unit_line(unit) + _cosine_note(unit)
+
+    def promote(self, run: RunDir, task: Task, seed: int) -> None:
+        run.promote(task, seed)
+
+    def write_results(self, run: RunDir) -> dict:
+        return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,
+                             self.started, self.more)
 
 
 def _training_data(task: Task, source: DataSource, config: TrainConfig

@@ -1,15 +1,15 @@
 """What every run writes, whatever trains the model: prediction files, dev outputs and
 scores, the unit's one-line summary, and ``results.json`` (layout in ``rundir``).
 
-Shared by fine-tuning and evaluation (``runner``) and the frozen-encoder probe
-(``gluebench.probe.run``), so that their run directories are the same.
+Shared by fine-tuning and evaluation (``runner``), the frozen-encoder probe
+(``gluebench.probe.run``), prompted LMs (``gluebench.lm.runner``) and baseline runs, so
+that their run directories are the same; the loop over units is ``gluebench.runs.units``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -24,13 +24,10 @@ from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task, get_task, resolve
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import atomic_write
 from gluebench.runs.integrity import model_fingerprint, write_signed_json
-from gluebench.runs.lock import RunLock
-from gluebench.runs.progress import RunProgress
 from gluebench.runs.rundir import (
     RunDir,
     entries_of,
     environment,
-    median_seed,
     prediction_profile,
     require_finite,
     results_document,
@@ -78,17 +75,6 @@ def prepare(source: DataSource, tasks_spec: str | None, run: RunDir, *,
     tasks = with_train_data(source, tasks_to_run(tasks_spec), skipped.append)
     run.check_target(overwrite=overwrite)
     return tasks, skipped
-
-
-@contextlib.contextmanager
-def writing(run: RunDir, header: dict, skipped: list[str], *, overwrite: bool,
-            progress: bool | None):
-    """Hold the run folder (lock), record its settings, show progress: ``(bars, resumed)``."""
-    with RunLock(run.root), RunProgress(progress) as bars:
-        resumed = run.start(header, overwrite=overwrite)
-        for line in skipped:
-            bars.log(line)
-        yield bars, resumed
 
 
 def training_examples(task: Task, source: DataSource, config: UnitConfig
@@ -211,49 +197,3 @@ def run_header(ref, source: DataSource, config: UnitConfig) -> dict:
     """What ``run.json`` records for a ``finetune`` run (a restart must match it)."""
     return {"kind": "finetune", "model": ref.description, "data_source": source.description,
             "model_fingerprint": model_fingerprint(ref), "config": config.to_dict()}
-
-
-def finished_unit(run: RunDir, task: str, seed, fingerprints: dict, bars) -> dict | None:
-    """A finished unit to keep, or None to (re)compute it: never a score of other data."""
-    unit = run.done(task, seed)
-    if unit is None:
-        return None
-    if unit.get("data") != fingerprints:
-        changed = sorted(k for k in set(fingerprints) | set(unit.get("data", {}))
-                         if fingerprints.get(k) != unit.get("data", {}).get(k))
-        bars.log(f"{task} seed {seed}: its data changed since it ran ({', '.join(changed)}); "
-                 "running it again")
-        return None
-    bars.log(f"{task} seed {seed}: already done, skipped (resume)")
-    return unit
-
-
-def each_task(run: RunDir, tasks: list[Task], seeds, bars,
-              train_unit: Callable[[Task, int], dict],
-              line: Callable[[dict], str] = unit_line, *,
-              fingerprints: Callable[[Task], dict]) -> Iterator[Task]:
-    """Every task x seed: the unit from its marker (resume), else ``train_unit``'s, saved.
-
-    A marker counts only while the unit's data are unchanged (``fingerprints``). After each
-    task its median seed's files are promoted and the task is yielded (the caller rewrites
-    ``results.json`` then).
-    """
-    for task in tasks:
-        prints = fingerprints(task)
-        units = []
-        for seed in seeds:
-            unit = finished_unit(run, task.name, seed, prints, bars)
-            if unit is None:
-                bars.unit(f"{task.name} seed {seed}")
-                unit = train_unit(task, seed)
-                run.save_unit({**unit, "data": prints})
-                bars.log(line(unit))
-            units.append(unit)
-        run.promote(task, median_seed(units)["seed"])
-        yield task
-
-
-def is_current(run: RunDir, task: str, seed, fingerprints: dict) -> bool:
-    """Whether a finished unit of these very data exists (nothing to recompute)."""
-    unit = run.done(task, seed)
-    return unit is not None and unit.get("data") == fingerprints

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from gluebench.benchmark.logits import predictions_from_logits
@@ -20,15 +21,12 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES
 from gluebench.benchmark.tasks import BENCHMARKS, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.models import hf
+from gluebench.models.hf import ModelRef
 from gluebench.runs.integrity import model_fingerprint
-from gluebench.runs.lock import RunLock
-from gluebench.runs.progress import RunProgress
 from gluebench.runs.readers import read_results, saved_model
 from gluebench.runs.recording import (
     data_fingerprints,
-    each_task,
     eval_splits,
-    finished_unit,
     prepare,
     record_split,
     run_header,
@@ -36,9 +34,9 @@ from gluebench.runs.recording import (
     training_examples,
     unit_line,
     write_results,
-    writing,
 )
 from gluebench.runs.rundir import RunDir, entries_of, prediction_profile
+from gluebench.runs.units import run_units, writing
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.diet import diet_subset
@@ -100,15 +98,47 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
         bars.log(f"model: {ref.description}; data: {source.description}; "
                  f"device: {engine.device}{' bf16' if engine.bf16 else ''}"
                  + ("; resuming" if resumed else ""))
+        method = FineTuning(ref, tokenizer, source, config, engine, run, bars, header,
+                            n_resamples, stats_seed, started)
+        return run_units(run, tasks, method, bars)
 
-        def train_unit(task: Task, seed: int) -> dict:
-            return _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
-                                  n_resamples, stats_seed)
 
-        for _ in each_task(run, tasks, config.seeds, bars, train_unit,
-                           fingerprints=lambda t: data_fingerprints(t, source, config)):
-            results = write_results(run, header, engine, n_resamples, stats_seed, started)
-    return results
+@dataclass
+class FineTuning:
+    """Fine-tuning in the unit loop (``gluebench.runs.units``): a unit trains one seed."""
+
+    ref: ModelRef
+    tokenizer: object
+    source: DataSource
+    config: TrainConfig
+    engine: loop.Engine
+    run: RunDir
+    bars: object
+    header: dict
+    n_resamples: int
+    stats_seed: int
+    started: float             # time.perf_counter() when the run began
+
+    def unit_keys(self, task: Task) -> tuple[int, ...]:
+        return self.config.seeds
+
+    def fingerprints(self, task: Task) -> dict[str, str]:
+        return data_fingerprints(task, self.source, self.config)
+
+    def run_unit(self, task: Task, seed: int) -> dict:
+        return _finetune_unit(task, seed, self.ref, self.tokenizer, self.source, self.config,
+                              self.engine, self.run, self.bars, self.n_resamples,
+                              self.stats_seed)
+
+    def unit_line(self, unit: dict) -> str:
+        return unit_line(unit)
+
+    def promote(self, run: RunDir, task: Task, seed: int) -> None:
+        run.promote(task, seed)
+
+    def write_results(self, run: RunDir) -> dict:
+        return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,
+                             self.started)
 
 
 def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars,
@@ -227,30 +257,57 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
               "model_fingerprint": {t: model_fingerprint(r) for t, r in refs.items()},
               "data_source": source.description, "config": config.to_dict()}
     started = time.perf_counter()
-    with RunLock(run.root), RunProgress(progress) as bars:
-        run.start(header, overwrite=overwrite)
-        for task in tasks:
-            fingerprints = data_fingerprints(task, source, config, train=False)
-            if finished_unit(run, task.name, "eval", fingerprints, bars) is not None:
-                continue
-            ref = refs[task.name]
-            model, _ = hf.load_classifier(ref)
-            perm = hf.output_permutation(task, model, ref.path, label_map)
-            tokenizer = hf.load_tokenizer(ref)
-            bars.unit(f"{task.name} eval")
-            evaluated = predict_task(task, model, tokenizer, source, config, engine,
-                                     run.seed_predictions("eval"), perm=perm, progress=bars,
-                                     n_resamples=n_resamples, seed=stats_seed)
-            if not evaluated["inference"]["examples"]:
-                warnings.warn(f"{task.name}: nothing to predict in {source.description}",
-                              GlueBenchWarning, stacklevel=2)
-            unit = {"task": task.name, "seed": "eval", "model": ref.description,
-                    "label_permutation": None if perm is None else perm.tolist(),
-                    "parameters": count_parameters(model), "checkpoint": ref.path,
-                    "checkpoint_source": "hub" if ref.description.endswith("(hub)") else "folder",
-                    **evaluated}
-            run.save_unit({**unit, "data": fingerprints})
-            run.promote(task, "eval")
-            bars.log(unit_line(unit))
-        results = write_results(run, header, engine, n_resamples, stats_seed, started)
-    return results
+    with writing(run, header, [], overwrite=overwrite, progress=progress) as (bars, _):
+        method = Evaluation(refs, label_map, source, config, engine, run, bars, header,
+                            n_resamples, stats_seed, started)
+        return run_units(run, tasks, method, bars)
+
+
+@dataclass
+class Evaluation:
+    """``evaluate`` in the unit loop: each task's one unit ("eval") predicts with its model."""
+
+    refs: dict[str, ModelRef]
+    label_map: dict[str, str] | None
+    source: DataSource
+    config: TrainConfig
+    engine: loop.Engine
+    run: RunDir
+    bars: object
+    header: dict
+    n_resamples: int
+    stats_seed: int
+    started: float             # time.perf_counter() when the run began
+
+    def unit_keys(self, task: Task) -> tuple[str]:
+        return ("eval",)
+
+    def fingerprints(self, task: Task) -> dict[str, str]:
+        return data_fingerprints(task, self.source, self.config, train=False)
+
+    def run_unit(self, task: Task, key: str) -> dict:
+        ref = self.refs[task.name]
+        model, _ = hf.load_classifier(ref)
+        perm = hf.output_permutation(task, model, ref.path, self.label_map)
+        tokenizer = hf.load_tokenizer(ref)
+        evaluated = predict_task(task, model, tokenizer, self.source, self.config, self.engine,
+                                 self.run.seed_predictions(key), perm=perm, progress=self.bars,
+                                 n_resamples=self.n_resamples, seed=self.stats_seed)
+        if not evaluated["inference"]["examples"]:
+            warnings.warn(f"{task.name}: nothing to predict in {self.source.description}",
+                          GlueBenchWarning, stacklevel=2)
+        return {"task": task.name, "seed": key, "model": ref.description,
+                "label_permutation": None if perm is None else perm.tolist(),
+                "parameters": count_parameters(model), "checkpoint": ref.path,
+                "checkpoint_source": "hub" if ref.description.endswith("(hub)") else "folder",
+                **evaluated}
+
+    def unit_line(self, unit: dict) -> str:
+        return unit_line(unit)
+
+    def promote(self, run: RunDir, task: Task, key: str) -> None:
+        run.promote(task, key)
+
+    def write_results(self, run: RunDir) -> dict:
+        return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,
+                             self.started)
