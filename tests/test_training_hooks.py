@@ -4,6 +4,7 @@ transform and a loss term; several compose in registration order; a new study is
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
@@ -87,8 +88,9 @@ class OnlyLabel(TrainingHooks):
         return examples.take(np.flatnonzero(examples.labels == self.label))
 
     def transform_model(self, model, unit):
-        model.config.changed_by = "only-label"   # saved with the checkpoint's config.json
-        return model
+        changed = copy.deepcopy(model)   # a new model: the runner must train what we return
+        changed.config.changed_by = "only-label"   # saved with the checkpoint's config.json
+        return changed
 
     def loss_term(self, examples, model, unit):
         return Recorder()
