@@ -8,5 +8,8 @@ the sweep machinery (content-addressed, resumable, any executor) and profiles ea
 variant; ``compare`` pairs variants with their controls (bootstrap CI, permutation test
 over seeds and examples); ``papers`` holds each paper's headline claims, with their source
 and units; ``retained`` puts our numbers in those units, ``claims`` compares like with like.
-The training-time mechanics live in ``train`` (``pruning``, ``distillation``, ``diet``).
+The training-time mechanics live in ``train``: each study's settings dataclass and its
+hooks (``train.hooks``: a model transform in ``pruning``, a loss term in ``distillation``,
+a data transform in ``diet``), below the drivers so that any run rebuilds them from its
+recorded config.
 """

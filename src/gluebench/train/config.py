@@ -4,29 +4,36 @@ Precedence: the defaults below < a config file (TOML or JSON, keys are field nam
 < command-line flags. The resolved config is saved with every run. ``None`` for
 ``learning_rate`` and ``epochs`` means "choose for this model and task" (see
 ``resolved_learning_rate`` and ``resolved_epochs``): the default recipe.
+
+Studies own their knobs (``train.hooks``): each registered study's settings dataclass adds
+flat settings beside ``TrainConfig``'s own fields (in files, flags, sweep specs and the
+recorded config); ``build_config`` reads them into ``TrainConfig.studies``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import math
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, get_args
 
 from gluebench.errors import UsageError
 from gluebench.formats.fields import quote
+from gluebench.train.diet import DataDietSettings
+from gluebench.train.distillation import DistillSettings
+from gluebench.train.hooks import ComposedHooks, register_study, studies
+from gluebench.train.pruning import LayerDropSettings
 
 Method = Literal["full", "lora", "bitfit", "layernorm", "head", "probe"]
 Schedule = Literal["linear", "cosine", "constant"]
 Precision = Literal["auto", "fp32", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
-DietScore = Literal["el2n", "forgetting", "random"]
 
 # The default recipe. Small encoders want a larger learning rate than BERT-base's 2e-5:
 # run_glue's 2e-5 leaves all-MiniLM-L6-v2 at CoLA MCC 19 (environment notes). We scale
@@ -95,33 +102,25 @@ class TrainConfig:
     lora_dropout: float = field(default=0.1, metadata={"help": "LoRA dropout"})
     save_checkpoints: bool = field(default=True, metadata={
         "help": "save each fine-tuned model under RUN_DIR/checkpoints"})
-    # Studies (gluebench.studies): each variant of a study is one of these settings.
-    drop_layers: tuple[int, ...] | None = field(default=None, metadata={
-        "help": "encoder layers (0-based) removed from the pre-trained model before "
-                "fine-tuning, comma-separated (layer dropping)"})
-    keep_fraction: float | None = field(default=None, metadata={
-        "help": "train on this share of the training examples, chosen by diet_score "
-                "(data diet)"})
-    diet_score: DietScore | None = field(default=None, metadata={
-        "help": "how the kept examples are chosen: the highest el2n or forgetting scores "
-                "(from diet_scores_file), or a seeded random subset"})
-    diet_scores_file: str | None = field(default=None, metadata={
-        "help": "an .npz of per-example scores (index, score) written by gluebench study "
-                "data-diet"})
-    teacher_logits: str | None = field(default=None, metadata={
-        "help": "an .npz of a teacher's outputs on the training examples (gluebench "
-                "distill): train with knowledge distillation"})
-    kd_temperature: float = field(default=2.0, metadata={
-        "help": "distillation temperature of the soft targets"})
-    kd_alpha: float = field(default=0.5, metadata={
-        "help": "weight of the hard-label loss; 1 - kd_alpha weighs the teacher's"})
-    hidden_loss: bool = field(default=False, metadata={
-        "help": "also match the teacher's pooled hidden states (layer map in the "
-                "teacher_logits file)"})
+    studies: tuple = field(default=(), metadata={
+        "help": "the settings of each study this run trains with (train.hooks), in "
+                "registration order; their fields are flat settings of their own"})
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
+        """The flat settings: TrainConfig's fields, then each study's (``recorded_studies``)."""
+        own = {f.name: _plain(getattr(self, f.name)) for f in fields(self)
+               if f.name != "studies"}
+        for settings in recorded_studies(self):
+            own.update({f.name: _plain(getattr(settings, f.name)) for f in fields(settings)})
+        return own
+
+    def study(self, kind: type):
+        """This run's settings of study ``kind`` (its defaults when the run does not use it)."""
+        return next((s for s in self.studies if isinstance(s, kind)), None) or kind()
+
+    def hooks(self) -> ComposedHooks:
+        """The studies' hooks into training, composed in registration order."""
+        return ComposedHooks(h for s in self.studies if (h := s.hooks()) is not None)
 
     def resolved_learning_rate(self, hidden_size: int) -> float:
         if self.learning_rate is not None:
@@ -136,7 +135,56 @@ class TrainConfig:
         return next(e for limit, e in EPOCHS_BY_TRAIN_SIZE if n_train < limit)
 
 
-FIELDS = {f.name: f for f in fields(TrainConfig)}
+# The studies that were TrainConfig fields, in the order they were; a new study registers
+# its own settings class (``train.hooks.register_study``) from its own module.
+for _study in (LayerDropSettings, DataDietSettings, DistillSettings):
+    register_study(_study)
+
+
+def _plain(value):
+    """A value as JSON records it: tuples as lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def recorded_studies(config: TrainConfig) -> list:
+    """The study settings a run records: those it sets, and those recorded by default."""
+    given = {type(s): s for s in config.studies}
+    return [given.get(kind) or kind() for kind in studies()
+            if kind in given or kind.record_defaults]
+
+
+def _study_of(name: str) -> type | None:
+    """The registered study that owns setting ``name``, if any."""
+    return next((kind for kind in studies() if name in {f.name for f in fields(kind)}), None)
+
+
+class _Settings(Mapping):
+    """Every flat setting's dataclass field by name: TrainConfig's own, then each study's.
+
+    Live: a study registered later (``register_study``) is found without re-importing.
+    """
+
+    def _all(self) -> dict:
+        out = {f.name: f for f in fields(TrainConfig) if f.name != "studies"}
+        for kind in studies():
+            for f in fields(kind):
+                if f.name in out:
+                    raise ValueError(f"study {kind.name!r}: setting {f.name!r} is already "
+                                     "a setting of the run")
+                out[f.name] = f
+        return out
+
+    def __getitem__(self, name: str):
+        return self._all()[name]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+FIELDS = _Settings()
 SEED_LIMIT = 2**32   # numpy's and torch's seeds are unsigned 32-bit
 
 
@@ -149,7 +197,12 @@ def parse_seed(text) -> int:
     if not 0 <= value < SEED_LIMIT:
         raise ValueError(f"expected a whole number 0 <= seed < 2**32, got {value}")
     return value
-_HINTS = typing.get_type_hints(TrainConfig)
+
+
+def _hint(name: str):
+    """The type annotation of setting ``name`` (a TrainConfig field or a study's)."""
+    kind = _study_of(name) or TrainConfig
+    return typing.get_type_hints(kind)[name]
 
 
 def coerce(name: str, value, where: str, *, strict: bool = False) -> object:
@@ -159,7 +212,7 @@ def coerce(name: str, value, where: str, *, strict: bool = False) -> object:
     value must already have the field's type: ``true`` is not a number, ``"32"`` is not an
     integer, ``1.5`` is not a whole number.
     """
-    hint = _HINTS[name]
+    hint = _hint(name)
     args = [a for a in get_args(hint) if a is not type(None)]
     if value is None or (isinstance(value, str) and value.lower() == "none"):
         if type(None) in get_args(hint):
@@ -310,9 +363,26 @@ def build_config(file: str | os.PathLike | None = None, **overrides) -> TrainCon
     for name, value in overrides.items():
         if value is not None:
             settings[name] = coerce(name, value, f"--{name.replace('_', '-')}")
-    config = TrainConfig(**settings)
+    config = _from_settings(settings)
     _check(config)
     return config
+
+
+def _from_settings(settings: dict) -> TrainConfig:
+    """A TrainConfig from flat settings: each study's fields go to its settings dataclass.
+
+    A study whose settings are all defaults is left out, so a run without studies has
+    ``studies == ()`` however its settings were written.
+    """
+    own, by_study = {}, {}
+    for name, value in settings.items():
+        kind = _study_of(name)
+        if kind is None:
+            own[name] = value
+        else:
+            by_study.setdefault(kind, {})[name] = value
+    chosen = tuple(kind(**by_study[kind]) for kind in studies() if kind in by_study)
+    return TrainConfig(**own, studies=tuple(s for s in chosen if s != type(s)()))
 
 
 # Ranges a value must fall in: (lowest, highest, whether the lowest is allowed).
@@ -353,26 +423,8 @@ def _check(config: TrainConfig) -> None:
                          "expected dev and/or test")
     if config.int8 and config.method != "probe":
         raise UsageError("--int8 applies to --method probe (a frozen encoder) only")
-    _check_studies(config)
+    for settings in config.studies:
+        settings.check()
     if len(set(config.seeds)) != len(config.seeds):
         raise UsageError(f"'seeds' repeats a seed: {','.join(map(str, config.seeds))}")
 
-
-def _check_studies(config: TrainConfig) -> None:
-    """The study fields: a diet needs a fraction and a score, KD weights are in range."""
-    if config.drop_layers is not None:
-        if min(config.drop_layers) < 0 or len(set(config.drop_layers)) != len(config.drop_layers):
-            raise UsageError(f"'drop_layers' must be distinct layer numbers >= 0, got "
-                             f"{','.join(map(str, config.drop_layers))}")
-    if (config.keep_fraction is None) != (config.diet_score is None):
-        raise UsageError("'keep_fraction' and 'diet_score' go together (a data diet needs both)")
-    if config.keep_fraction is not None and not 0 < config.keep_fraction <= 1:
-        raise UsageError(f"'keep_fraction' must be in (0, 1], got {config.keep_fraction}")
-    if config.diet_score in ("el2n", "forgetting") and not config.diet_scores_file:
-        raise UsageError(f"diet_score '{config.diet_score}' needs 'diet_scores_file'")
-    if not 0 <= config.kd_alpha <= 1:
-        raise UsageError(f"'kd_alpha' must be in [0, 1], got {config.kd_alpha}")
-    if config.kd_temperature <= 0:
-        raise UsageError(f"'kd_temperature' must be positive, got {config.kd_temperature}")
-    if config.hidden_loss and not config.teacher_logits:
-        raise UsageError("'hidden_loss' needs 'teacher_logits' (the teacher's hidden states)")

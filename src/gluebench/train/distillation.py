@@ -10,31 +10,94 @@ state and a linear projection of the student's (identity when the widths agree).
 The teacher's outputs come precomputed (``gluebench distill`` writes them once), keyed by
 each training example's official index, so any subsample or seed of the student finds its
 targets, and the teacher is never loaded during training.
+
+``DistillSettings`` are the knobs; its hook is a loss term (``train.hooks``): the loop's task
+loss (the hard-label CE or MSE above) goes in, the distillation loss comes out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from gluebench.benchmark.examples import Examples
 from gluebench.errors import UsageError
+from gluebench.models.hf import hidden_size
+from gluebench.train.hooks import Step, TrainingHooks, Unit
 
 HIDDEN_WEIGHT = 1.0   # weight of the hidden-state term beside the logit loss (TinyBERT: 1)
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """Knowledge distillation (``gluebench distill``) from a teacher's precomputed outputs."""
+
+    name: ClassVar[str] = "distill"
+    record_defaults: ClassVar[bool] = True   # once TrainConfig fields: every run records them
+
+    teacher_logits: str | None = field(default=None, metadata={
+        "help": "an .npz of a teacher's outputs on the training examples (gluebench "
+                "distill): train with knowledge distillation"})
+    kd_temperature: float = field(default=2.0, metadata={
+        "help": "distillation temperature of the soft targets"})
+    kd_alpha: float = field(default=0.5, metadata={
+        "help": "weight of the hard-label loss; 1 - kd_alpha weighs the teacher's"})
+    hidden_loss: bool = field(default=False, metadata={
+        "help": "also match the teacher's pooled hidden states (layer map in the "
+                "teacher_logits file)"})
+
+    def check(self) -> None:
+        """The weights are in range; hidden-state matching needs the teacher's file."""
+        if not 0 <= self.kd_alpha <= 1:
+            raise UsageError(f"'kd_alpha' must be in [0, 1], got {self.kd_alpha}")
+        if self.kd_temperature <= 0:
+            raise UsageError(f"'kd_temperature' must be positive, got {self.kd_temperature}")
+        if self.hidden_loss and not self.teacher_logits:
+            raise UsageError("'hidden_loss' needs 'teacher_logits' (the teacher's hidden "
+                             "states)")
+
+    def hooks(self) -> TrainingHooks | None:
+        return DistillHooks(self) if self.teacher_logits else None
+
+
+class DistillHooks(TrainingHooks):
+    """The loss term: the teacher's targets for the examples the loop trains on."""
+
+    def __init__(self, settings: DistillSettings):
+        self.settings = settings
+
+    def loss_term(self, examples: Examples, model, unit: Unit) -> Distillation:
+        s = self.settings
+        targets = read_teacher(s.teacher_logits, examples, hidden=s.hidden_loss)
+        return Distillation(targets, temperature=s.kd_temperature, alpha=s.kd_alpha,
+                            student_width=hidden_size(model), regression=unit.regression)
 
 
 def kd_loss(student, teacher, gold, *, temperature: float, alpha: float, regression: bool):
     """The distillation loss of one batch: (batch, k) student and teacher logits, gold labels."""
     import torch.nn.functional as F
 
-    if regression:   # (batch, 1) scores: MSE to gold and to the teacher's score
-        s = student.squeeze(-1)
-        return alpha * F.mse_loss(s, gold) + (1 - alpha) * F.mse_loss(s, teacher.squeeze(-1))
-    hard = F.cross_entropy(student, gold)
+    if regression:   # (batch, 1) scores: MSE to gold
+        task = F.mse_loss(student.squeeze(-1), gold)
+    else:
+        task = F.cross_entropy(student, gold)
+    return kd_mix(task, student, teacher, temperature=temperature, alpha=alpha,
+                  regression=regression)
+
+
+def kd_mix(task_loss, student, teacher, *, temperature: float, alpha: float,
+           regression: bool):
+    """``alpha`` x the task loss + (1 - ``alpha``) x the soft-target loss of one batch."""
+    import torch.nn.functional as F
+
+    if regression:   # (batch, 1) scores: MSE to the teacher's score
+        return alpha * task_loss + (1 - alpha) * F.mse_loss(student.squeeze(-1),
+                                                             teacher.squeeze(-1))
     soft = F.kl_div(F.log_softmax(student / temperature, dim=-1),
                     F.softmax(teacher / temperature, dim=-1), reduction="batchmean")
-    return alpha * hard + (1 - alpha) * temperature**2 * soft
+    return alpha * task_loss + (1 - alpha) * temperature**2 * soft
 
 
 def pool(hidden, mask, how: str):
@@ -85,7 +148,7 @@ def read_teacher(path: str, examples: Examples, *, hidden: bool) -> TeacherTarge
 
 
 class Distillation:
-    """The training objective with a teacher: ``loss`` per micro-batch, extra parameters."""
+    """The distillation loss term (``train.hooks.LossTerm``) with its extra parameters."""
 
     def __init__(self, targets: TeacherTargets, *, temperature: float, alpha: float,
                  student_width: int, regression: bool):
@@ -109,29 +172,21 @@ class Distillation:
         self.projections.to(device)
         return self
 
-    def loss(self, logits, gold, rows, outputs, mask):
-        """The loss of one micro-batch: ``rows`` index the training examples."""
+    def __call__(self, loss, step: Step):
+        """The loss of one micro-batch from its task loss: ``step.rows`` index the examples."""
         import torch.nn.functional as F
 
-        teacher = self.teacher[rows].to(logits.device)
-        loss = kd_loss(logits, teacher, gold, temperature=self.temperature, alpha=self.alpha,
-                       regression=self.regression)
+        logits = step.logits
+        teacher = self.teacher[step.rows].to(logits.device)
+        loss = kd_mix(loss, logits, teacher, temperature=self.temperature, alpha=self.alpha,
+                      regression=self.regression)
         if self.needs_hidden:
-            target = self.hidden[rows].to(logits.device)           # (micro, pairs, d_t)
+            target = self.hidden[step.rows].to(logits.device)      # (micro, pairs, d_t)
             for p, ((student_layer, _), project) in enumerate(zip(self.targets.layer_map,
                                                                   self.projections,
                                                                   strict=True)):
-                state = pool(outputs.hidden_states[student_layer].float(), mask,
+                state = pool(step.outputs.hidden_states[student_layer].float(), step.mask,
                              self.targets.pooling)
                 loss = loss + HIDDEN_WEIGHT * F.mse_loss(project(state), target[:, p]) / len(
                     self.projections)
         return loss
-
-
-def objective_for(config, examples: Examples, student_width: int, regression: bool):
-    """The distillation objective a config asks for (``teacher_logits``), or None."""
-    if not config.teacher_logits:
-        return None
-    targets = read_teacher(config.teacher_logits, examples, hidden=config.hidden_loss)
-    return Distillation(targets, temperature=config.kd_temperature, alpha=config.kd_alpha,
-                        student_width=student_width, regression=regression)

@@ -21,6 +21,7 @@ from gluebench.models.device import resolve_device
 from gluebench.train.config import EVAL_BATCH
 from gluebench.train.features import Encoded, inference_batches, train_batches
 from gluebench.train.first_token import first_token_only
+from gluebench.train.hooks import Step
 
 
 @dataclass
@@ -100,13 +101,14 @@ def param_groups(model, weight_decay: float) -> list[dict]:
 
 
 def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, seed: int,
-          learning_rate: float, epochs: float, progress=None, objective=None,
+          learning_rate: float, epochs: float, progress=None, loss_term=None,
           epoch_end=None) -> TrainStats:
     """Fine-tune ``model`` in place; ``labels`` are class ids, or floats (regression).
 
-    ``objective``: a loss other than cross-entropy/MSE (``distillation.Distillation``: its
-    ``loss`` per micro-batch, its own trainable ``parameters``). ``epoch_end(epoch)`` is
-    called after each full pass over the data (data-diet scoring reads the model there).
+    ``loss_term`` (``hooks.LossTerm``, e.g. distillation) turns each micro-batch's task loss
+    (cross-entropy, or MSE) into the loss to back-propagate; its own ``parameters`` are
+    trained too. ``epoch_end(epoch)`` is called after each full pass over the data
+    (data-diet scoring reads the model there).
     """
     import torch
     from transformers import get_scheduler
@@ -119,9 +121,9 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
     total_steps = max(1, math.ceil(steps_per_epoch * epochs))
     # Fused AdamW: one kernel for all parameters (CPU and CUDA; 9x faster per step here).
     groups = param_groups(model, config.weight_decay)
-    if objective is not None and objective.parameters():
-        objective.to(engine.device)
-        groups.append({"params": objective.parameters(), "weight_decay": config.weight_decay})
+    if loss_term is not None and loss_term.parameters():
+        loss_term.to(engine.device)
+        groups.append({"params": loss_term.parameters(), "weight_decay": config.weight_decay})
     optimizer = torch.optim.AdamW(groups, lr=learning_rate, fused=True)
     scheduler = get_scheduler(config.schedule, optimizer,
                               num_warmup_steps=int(config.warmup_ratio * total_steps),
@@ -141,7 +143,7 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
             while True:  # one optimizer step; retried in smaller micro-batches on OOM
                 try:
                     loss_value = _step(forward, data, rows, targets, regression, micro, pad_to,
-                                       engine, objective)
+                                       engine, loss_term)
                     break
                 except Exception as exc:  # noqa: BLE001 - re-raised unless out of memory
                     if not is_out_of_memory(exc):
@@ -176,13 +178,13 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
 
 
 def _step(model, data: Encoded, rows, targets, regression: bool, micro: int, pad_to, engine,
-          objective=None):
+          loss_term=None):
     """Forward and backward over ``rows`` in micro-batches; returns the batch's mean loss."""
     import torch
     import torch.nn.functional as F
 
     total = 0.0
-    hidden = objective is not None and objective.needs_hidden
+    hidden = loss_term is not None and loss_term.needs_hidden
     for start in range(0, len(rows), micro):
         part = rows[start:start + micro]
         batch = _to_device(data.batch(part, pad_to), engine.device)
@@ -191,11 +193,10 @@ def _step(model, data: Encoded, rows, targets, regression: bool, micro: int, pad
                 first_token_only(model, enabled=not hidden):
             outputs = model(**batch, output_hidden_states=True) if hidden else model(**batch)
         logits = outputs.logits.float()                          # (micro, num_labels)
-        if objective is not None:
-            loss = objective.loss(logits, y, part, outputs, batch["attention_mask"])
-        else:
-            loss = F.mse_loss(logits.squeeze(-1), y) if regression else F.cross_entropy(logits,
-                                                                                        y)
+        loss = F.mse_loss(logits.squeeze(-1), y) if regression else F.cross_entropy(logits, y)
+        if loss_term is not None:   # studies' terms (train.hooks): mixed with or added to it
+            loss = loss_term(loss, Step(logits, y, part, outputs, batch["attention_mask"],
+                                        regression))
         (loss * (len(part) / len(rows))).backward()
         total += loss.item() * len(part)
     return total / len(rows)

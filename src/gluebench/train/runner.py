@@ -39,10 +39,8 @@ from gluebench.runs.rundir import RunDir, entries_of, prediction_profile
 from gluebench.runs.units import run_units, writing
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
-from gluebench.train.diet import diet_subset
-from gluebench.train.distillation import objective_for
+from gluebench.train.hooks import Unit
 from gluebench.train.methods import apply_method, count_parameters, exportable
-from gluebench.train.pruning import drop_layers
 
 
 def predict_task(task: Task, model, tokenizer, source: DataSource, config: TrainConfig,
@@ -154,22 +152,21 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
         train_examples, held_out = train_examples.split_off(config.holdout_fraction,
                                                             config.data_seed)
     n_pool = len(train_examples)
-    train_examples = diet_subset(train_examples, config, seed)   # data diets (studies)
+    hooks, unit = config.hooks(), Unit(task.name, seed, config.data_seed, task.is_regression)
+    train_examples = hooks.transform_data(train_examples, unit)   # studies: data diets
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = hf.load_classifier(ref, 1 if task.is_regression else len(task.labels),
                                     task=task)
-    if config.drop_layers:  # layer dropping (studies): a shallower pre-trained encoder
-        model = drop_layers(model, config.drop_layers)
+    model = hooks.transform_model(model, unit)   # studies: layer dropping
     learning_rate = config.resolved_learning_rate(hf.hidden_size(model))
     epochs = config.resolved_epochs(len(train_examples))
     model = apply_method(model, config.method, new, config)
     parameters = count_parameters(model)
-    objective = objective_for(config, train_examples, hf.hidden_size(model),
-                              task.is_regression)   # knowledge distillation (studies)
+    loss_term = hooks.loss_term(train_examples, model, unit)   # studies: distillation
     stats = loop.train(model, encoded, train_examples.labels, config, engine, seed=seed,
                        learning_rate=learning_rate, epochs=epochs, progress=bars,
-                       objective=objective)
+                       loss_term=loss_term)
     model = exportable(model)
     holdout = None if held_out is None else score_holdout(
         task, held_out, model, tokenizer, config, engine, progress=bars, label=f"seed {seed}",
