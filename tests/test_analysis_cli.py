@@ -54,6 +54,7 @@ class _Checker(HTMLParser):
                 self.external.append((tag, value))
 
 
+@pytest.mark.slow
 def test_report_html_and_markdown(analysed, run_cli, tmp_path):
     code, _, err = run_cli("calibration", analysed)
     assert code == 0, err

@@ -133,6 +133,7 @@ def test_saved_outputs_agree_with_the_prediction_files(tiny_run):
             assert (tiny_run / "seeds" / str(seed) / "outputs" / f"{entry}.npz").is_file()
 
 
+@pytest.mark.slow
 def test_quality_of_a_run(tiny_run):
     doc = analyze_run(tiny_run, n_resamples=200)
     json.dumps(doc)

@@ -55,6 +55,7 @@ def test_evaluate_reproduces_the_runs_predictions(rte_run, tmp_path, run_cli):
     assert results["kind"] == "evaluate" and "RTE" in results["tasks"]
 
 
+@pytest.mark.slow
 def test_labels_are_matched_by_name_not_position(rte_run, tmp_path, run_cli):
     checkpoint = rte_run / "checkpoints" / "RTE" / "seed-1"
     swapped = _relabelled_copy(checkpoint, tmp_path / "swapped", [1, 0],

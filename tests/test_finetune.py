@@ -72,6 +72,7 @@ def test_test_predictions_make_a_valid_submission(run, run_cli, tmp_path):
         assert 0.0 <= value <= 5.0
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_units_and_refuses_other_settings(tiny_model, tmp_path,
                                                                monkeypatch):
     import gluebench.train.runner as runner
@@ -107,6 +108,7 @@ def test_resume_skips_finished_units_and_refuses_other_settings(tiny_model, tmp_
         _finetune(tiny_model, tmp_path, tasks="RTE", learning_rate=2e-3)
 
 
+@pytest.mark.slow
 def test_seeds_are_summarised_and_the_median_seed_is_kept(tiny_model, tmp_path):
     results = _finetune(tiny_model, tmp_path, tasks="RTE", seeds="1,2,3")
     seeds = results["tasks"]["RTE"]["seeds"]

@@ -93,6 +93,7 @@ def test_logits_equal_the_full_layer(minilm_path, attention):
     assert torch.equal(again, full)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_training_step_is_the_same_with_dropout_on(minilm_path, attention):
     model = _classifier(minilm_path, attention)
@@ -155,6 +156,7 @@ def _train(model_path, monkeypatch, shortcut: bool):
     return dict(model.named_parameters()), logits
 
 
+@pytest.mark.slow
 def test_the_loop_trains_the_same_model(tiny_model, monkeypatch):
     """13 optimizer steps with dropout on, through loop.train and loop.predict."""
     full_params, full_logits = _train(tiny_model, monkeypatch, shortcut=False)

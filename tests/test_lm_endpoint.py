@@ -157,6 +157,7 @@ def test_recorded_vllm_echo_response_parses():
     assert completions_url("http://h:8000/v1/") == "http://h:8000/v1/completions"
 
 
+@pytest.mark.slow
 def test_ll_through_the_server_equals_the_local_model(server, tiny_lm, tmp_path):
     client = EndpointBackend(server.url, cache_path=tmp_path / "cache.sqlite", concurrency=3)
     remote = client.loglikelihoods(REQUESTS)

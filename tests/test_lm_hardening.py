@@ -515,6 +515,7 @@ def test_a_reply_over_the_size_cap_is_refused_without_reading_it(server, tmp_pat
     assert cached_rows(cache) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("behaviour", ["silent", "trickle"])
 def test_a_request_ends_at_its_deadline_whatever_the_server_does(server, tmp_path, behaviour):
     def silent(handler, body):

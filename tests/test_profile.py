@@ -89,6 +89,7 @@ def _matmul_flops(config, length: int, labels: int = 2) -> int:
     return config.num_hidden_layers * per_layer + 2 * d * d + 2 * d * labels
 
 
+@pytest.mark.slow
 def test_document_has_every_key_and_serialises(doc):
     assert SCHEMA <= set(doc)
     for key, keys in NESTED.items():

@@ -99,6 +99,7 @@ def test_load_run_reads_the_analysis_files_that_exist(runs):
 # --------------------------------------------------------------------------- HTML
 
 
+@pytest.mark.slow
 def test_html_is_one_self_contained_document(doc):
     assert doc.lstrip().lower().startswith("<!doctype html>")
     assert doc.count("</html>") == 1
@@ -186,6 +187,7 @@ def test_hostile_run_name_is_escaped(tmp_path):
     assert "<script" not in md and "&lt;script&gt;" in md
 
 
+@pytest.mark.slow
 def test_runs_without_analysis_or_optional_fields_still_render(tmp_path):
     bare = tmp_path / "bare"
     bare.mkdir()

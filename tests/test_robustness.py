@@ -56,6 +56,7 @@ def _task(name):
     return get_task(name)
 
 
+@pytest.mark.slow
 def test_document_has_every_section(doc):
     work, out = doc
     on_disk = json.loads((work / "analysis" / "robustness.json").read_text())
@@ -72,6 +73,7 @@ def test_document_has_every_section(doc):
     assert len(preds["sst2"]) == 4 and len(preds["rte"]) == 2
 
 
+@pytest.mark.slow
 def test_cells_agree_with_predictions_made_independently(doc):
     work, out = doc
     models = RunModels(work, device="cpu")
@@ -90,6 +92,7 @@ def test_cells_agree_with_predictions_made_independently(doc):
     assert out["perturbations"]["SST-2"]["clean_score"] == pytest.approx(acc(base))
 
 
+@pytest.mark.slow
 def test_same_seed_same_document(doc, adv_json):
     work, out = doc
     again = suite.run_robustness(work, open_source("sample"), tasks_spec="SST-2,RTE",

@@ -118,6 +118,7 @@ def _input_predictions(pred_dir: Path, entry: str) -> dict[int, str]:
 
 # ---- building the zip ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_submission_exits_0(built):
     code, out, err, zip_path = built
     assert code == 0, err
@@ -187,6 +188,7 @@ def _partial_copy(pred_dir: Path, dest: Path, drop: tuple[str, ...]) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_submission_with_missing_files_fails_naming_them(pred_dir, tmp_path, run_cli):
     partial = _partial_copy(pred_dir, tmp_path / "partial", ("WNLI", "AX"))
     zip_path = tmp_path / "sub.zip"

@@ -333,6 +333,7 @@ def _glue_files(root: Path | None):
     return out
 
 
+@pytest.mark.slow
 def test_glue_tables_equal_gluebench_data(root):
     glue = load_suite("glue")
     files = _glue_files(root / "glue")

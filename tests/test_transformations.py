@@ -102,6 +102,7 @@ def test_every_transformation_is_documented():
     ), "registry is grouped by family, in reading order"
 
 
+@pytest.mark.slow
 def test_at_least_ten_transformations_run_here():
     usable = [name for name in TRANSFORMATIONS if available(name) is None]
     assert len(usable) >= 10, {name: available(name) for name in TRANSFORMATIONS}
@@ -143,6 +144,7 @@ def test_resolve_all_and_lists():
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_same_seed_same_output_whatever_ran_before(mixed):
     names = [name for name in TRANSFORMATIONS if available(name) is None]
     first = {name: perturb(name, mixed, seed=7) for name in names}
@@ -177,6 +179,7 @@ def test_input_checks_and_empty_texts():
 # --------------------------------------------------------------------------- corruption
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(POS_DROPS))
 def test_pos_drops_remove_exactly_the_tagged_tokens(name, mixed, spacy_full):
     dropped = 0

@@ -164,7 +164,7 @@ def test_the_median_seed_is_promoted(tmp_path):
     assert {results["training"][t]["selected_seed"] for t in results["training"]} - {1, 5}
 
 
-@pytest.mark.parametrize("name", ["finetune", "baseline"])
+@pytest.mark.parametrize("name", [pytest.param("finetune", marks=pytest.mark.slow), "baseline"])
 def test_an_interrupted_unit_leaves_nothing_half_written(name, request, tmp_path, monkeypatch):
     """Interrupted after its first prediction file, then while its marker is being written: no
     marker, no temporary file; the unit runs again on resume and the run ends as a whole one."""

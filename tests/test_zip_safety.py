@@ -85,6 +85,7 @@ def good_zip(good) -> bytes:
 
 # ---- the contract: inspect_submission, validate_submission, build_submission(split) -------
 
+@pytest.mark.slow
 def test_inspect_accepts_a_correct_zip_in_memory(good_zip, test_preds):
     check = inspect_submission(good_zip)
     assert isinstance(check, SubmissionCheck)
@@ -158,6 +159,7 @@ def test_dev_sized_submission_round_trip(dev_folder, dev_preds, tmp_path, run_cl
     assert wrong == {e for e in TEST_SIZES if TEST_SIZES[e] != DEV_SIZES[e]}
 
 
+@pytest.mark.slow
 def test_test_sized_folder_is_not_a_dev_submission(good, tmp_path):
     folder = tmp_path / "test-preds"
     folder.mkdir()
