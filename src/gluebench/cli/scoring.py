@@ -10,8 +10,10 @@ from pathlib import Path
 
 from gluebench.benchmark.sources import open_source
 from gluebench.benchmark.submission import build_submission, validate_submission
+from gluebench.benchmark.suite_loader import DEFAULT_SUITE
 from gluebench.benchmark.tasks import registry, resolve_benchmarks
 from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
+from gluebench.cli.suites import SUITE_HELP, score_suite
 from gluebench.console import score_tables as tables
 from gluebench.errors import DataError
 from gluebench.formats.atomic import atomic_write, write_json
@@ -41,6 +43,8 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_score(args) -> int:
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return score_suite(args)
     from gluebench.benchmark.scoring import score_predictions  # deferred: loads scipy
     source = open_source(args.data_dir)
     start = time.perf_counter()
@@ -132,6 +136,8 @@ def register(sub) -> None:
     p.add_argument("--predictions", required=True, metavar="PRED_DIR")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue)")
     stats_flags(p)
     p.set_defaults(func=cmd_score)
 

@@ -1,0 +1,84 @@
+"""Suites: ``suites`` (the built-in ones), ``suite check FILE``, and ``score --suite`` for
+any suite other than GLUE (GLUE keeps ``scoring.cmd_score``'s path, byte for byte)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from gluebench.benchmark.suite_loader import check_suite, list_suites, load_suite
+from gluebench.cli.common import console
+from gluebench.console import suite_tables
+from gluebench.console.score_tables import to_markdown
+from gluebench.errors import UsageError
+from gluebench.formats.atomic import atomic_write, write_json
+
+SUITE_HELP = "a built-in suite (see `gluebench suites`) or the path of a suite file (.toml)"
+
+
+def cmd_suites(args) -> int:
+    suites = [load_suite(name) for name in list_suites()]
+    if args.json:
+        print(json.dumps([_summary(s) for s in suites], indent=2))
+        return 0
+    console().print(suite_tables.suites_table(suites))
+    return 0
+
+
+def _summary(s) -> dict:
+    return {"name": s.name, "title": s.title, "description": s.description,
+            "tasks": list(s.tasks), "entries": list(s.entries),
+            "aggregate": {"name": s.aggregate.name, "groups": list(s.aggregate.groups),
+                          "beside": list(s.beside())},
+            "sha256": s.sha256}
+
+
+def cmd_suite_check(args) -> int:
+    suite = check_suite(args.file)
+    print(f"{args.file}: OK, suite '{suite.name}' ({len(suite.tasks)} tasks, "
+          f"{len(suite.entries)} entries, aggregate {suite.aggregate.name}; "
+          f"sha256 {suite.sha256[:12]})")
+    return 0
+
+
+def score_suite(args) -> int:
+    """``score --suite NAME|PATH`` for a suite other than GLUE."""
+    from gluebench.benchmark.suite_scoring import score_suite_predictions  # deferred: scipy
+
+    suite = load_suite(args.suite)
+    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
+    if not data_dir:
+        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
+                         "expected the folder holding the suite's data")
+    start = time.perf_counter()
+    results = score_suite_predictions(suite, data_dir, args.predictions, split=args.split,
+                                      n_resamples=args.resamples, seed=args.seed)
+    results["timings"] = {"score_seconds": time.perf_counter() - start}
+    label = Path(args.predictions).name or "predictions"
+    shown = [suite_tables.details(suite, results),
+             suite_tables.leaderboard(suite, [(label, results)])]
+    out = console()
+    for table in shown:
+        out.print(table)
+    if args.json:
+        write_json(args.json, results)
+        out.print(f"wrote {args.json}")
+    if args.markdown:
+        atomic_write(args.markdown, "\n".join(to_markdown(t) for t in shown))
+        out.print(f"wrote {args.markdown}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("suites", help="list the built-in suites (GLUE, SuperGLUE, ...)")
+    p.add_argument("--json", action="store_true", help="print the suites as JSON")
+    p.set_defaults(func=cmd_suites)
+
+    p = sub.add_parser("suite", help="work with suite definitions")
+    actions = p.add_subparsers(dest="suite_command", required=True, metavar="ACTION")
+    c = actions.add_parser("check", help="validate a suite file (TOML); exit 2 with one "
+                                         "error line naming the key when it is bad")
+    c.add_argument("file", metavar="FILE")
+    c.set_defaults(func=cmd_suite_check)
