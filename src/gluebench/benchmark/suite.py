@@ -160,8 +160,10 @@ class SubmissionFormat:
     jiant baseline's lower-case "true"/"false") or JSON booleans (``"json"``); an entity
     task's label is the entity's text. Entries in ``nested`` write one line per data
     line with the rows nested as in the data file (MultiRC: per paragraph).
-    ``ids``/``dev_ids``: rows are identified by the file's id column (``file``) or by
-    their 0-based position in the gold file (``position``).
+    ``ids``/``dev_ids``: rows are identified by the file's id column (``file``), by
+    their 0-based position in the gold file written as the id (``position``: CLUE's
+    ``{"id": i, ...}``, lines in any order), or by the line order of a ``tsv`` file whose
+    ``header`` is the label column alone (``order``: KLEJ's ``target`` files).
     """
 
     format: Literal["tsv", "jsonl"]
@@ -169,8 +171,8 @@ class SubmissionFormat:
     header: tuple[str, ...] = ("index", "prediction")
     id_field: str = "idx"
     label_field: str = "label"
-    ids: Literal["file", "position"] = "file"
-    dev_ids: Literal["file", "position"] = "file"
+    ids: Literal["file", "position", "order"] = "file"
+    dev_ids: Literal["file", "position", "order"] = "file"
     booleans: Literal["string", "json"] = "string"
     clip_to_range: bool = False    # scores outside the task's range are clipped (GLUE's server)
     nested: tuple[str, ...] = ()

@@ -52,6 +52,9 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SUITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.[A-Za-z0-9]+")
 NAME_WHAT = "a name of letters, digits, '.', '-' and '_'"
+# how a prediction row names its gold row: the file's id column, the 0-based position in
+# the gold file (an id field holding it: CLUE), or the line order itself (no id: KLEJ)
+ID_MODES = ("file", "position", "order")
 
 
 # ---- the public entry points ------------------------------------------------------------
@@ -261,12 +264,17 @@ def _submission(s: Table) -> SubmissionFormat:
         raise s.error("file", f"{quote(template)}; expected a file name template with "
                       "{entry}, such as '{entry}.tsv'")
     tsv = fmt == "tsv"
-    header = s.texts("header", default=("index", "prediction"), min_items=2, max_items=2,
+    ids = s.choice("ids", ID_MODES, default="file")
+    dev_ids = s.choice("dev_ids", ID_MODES, default=ids)
+    order = "order" in (ids, dev_ids)
+    if order and (not tsv or ids != dev_ids):
+        raise s.error("ids", "'order' (rows by line order, no id column) needs a tsv "
+                      "submission and the same ids for dev and test")
+    header = s.texts("header", default=("target",) if order else ("index", "prediction"),
+                     min_items=1 + (not order), max_items=1 + (not order),
                      max_chars=MAX_NAME_CHARS) if tsv else _absent(s, "header", fmt)
     fields = [s.text(k, default=d, max_chars=MAX_NAME_CHARS) if not tsv
               else _absent(s, k, fmt) for k, d in (("id_field", "idx"), ("label_field", "label"))]
-    ids = s.choice("ids", ("file", "position"), default="file")
-    dev_ids = s.choice("dev_ids", ("file", "position"), default=ids)
     booleans = s.choice("booleans", ("string", "json"), default="string")
     clip = s.boolean("clip_to_range", default=False)
     nested = s.texts("nested", default=(), max_items=MAX_ENTRIES, max_chars=MAX_NAME_CHARS)

@@ -3,7 +3,8 @@
 A prediction file has the layout of the suite's submission format: for ``jsonl``,
 ``{id_field: ID, label_field: LABEL}`` lines, or for an entry in ``nested`` one line per
 data line with the rows nested as in the data file (MultiRC: per paragraph, matched by
-the answers' split-global idx); for ``tsv``, a header and ``ID<TAB>LABEL`` rows.
+the answers' split-global idx); for ``tsv``, a header and ``ID<TAB>LABEL`` rows, or
+with ``ids = "order"`` a one-column header and one label per line (KLEJ).
 
 Label tokens are read as real submissions write them: for a ``("false", "true")``
 vocabulary JSON booleans and "true"/"false" in any case; a JSON integer as its decimal
@@ -46,9 +47,14 @@ def prediction_files(suite: Suite, pred_dir: str | os.PathLike) -> dict[str, Pat
 
 
 def read_aligned(suite: Suite, entry: Entry, gold: ExampleTable, path: Path):
-    """The predictions of ``path`` in the gold table's row order (ids, scores or texts)."""
-    rows = _read_rows(suite.submission, entry, gold, path)  # [(line, id, label value)]
-    position = {int(i): row for row, i in enumerate(gold.ids)}
+    """The predictions of ``path`` in the gold table's row order (ids, scores or texts).
+
+    A row the gold file leaves unscored (OCNLI's "-") may have a prediction or none.
+    """
+    mode = id_mode(suite.submission, entry, gold)
+    rows = _read_rows(suite.submission, entry, gold, path, mode)  # [(line, id, label value)]
+    ids = np.arange(len(gold)) if mode != "file" else gold.ids
+    position = {int(i): row for row, i in enumerate(ids)}
     out: list = [None] * len(gold)
     seen: dict[int, int] = {}
     for line, ident, value in rows:
@@ -56,22 +62,48 @@ def read_aligned(suite: Suite, entry: Entry, gold: ExampleTable, path: Path):
             raise DataError(path, f"duplicate id {ident} (first on line {seen[ident]}); "
                             "expected one prediction per id", line)
         if ident not in position:
-            raise DataError(path, f"unknown id {ident}: not in {gold.source}; expected the "
-                            "ids of the gold file", line)
+            raise DataError(path, f"{_unknown(mode, ident, gold)}; expected "
+                            f"{_id_space(mode, gold)}", line)
         seen[ident] = line
         out[position[ident]] = _label(gold, value, path, line)
-    missing = [int(gold.ids[r]) for r, v in enumerate(out) if v is None]
+    missing = [int(ids[r]) for r, v in enumerate(out) if v is None and gold.scored()[r]]
     if missing:
-        raise DataError(path, f"no prediction for id {missing[0]} ({len(missing)} of "
-                        f"{len(gold)} ids missing); expected one line per id of {gold.source}")
+        raise DataError(path, f"no prediction for {_row_name(mode)} {missing[0]} "
+                        f"({len(missing)} of {len(gold)} missing); expected one line per "
+                        f"{_row_name(mode)} of {gold.source}")
     if gold.task.target == "entity":
         return out
+    out = [0 if v is None else v for v in out]  # unscored rows: never read by the metrics
     return np.asarray(out, np.float64 if gold.task.target == "score" else np.int64)
 
 
-def _read_rows(sub: SubmissionFormat, entry: Entry, gold: ExampleTable, path: Path):
+def id_mode(sub: SubmissionFormat, entry: Entry, gold: ExampleTable) -> str:
+    """How ``gold``'s rows are named in a prediction file: "file", "position" or "order"."""
+    return sub.dev_ids if gold.split == entry.dev and gold.split != entry.test else sub.ids
+
+
+def _unknown(mode: str, ident: int, gold: ExampleTable) -> str:
+    if mode == "order":
+        return f"line {ident + 2} is beyond the {len(gold)} rows of {gold.source}"
+    return f"unknown id {ident}: not in {gold.source}"
+
+
+def _id_space(mode: str, gold: ExampleTable) -> str:
+    if mode == "file":
+        return "the ids of the gold file"
+    if mode == "position":
+        return f"the rows' 0-based positions in the gold file (0 to {len(gold) - 1})"
+    return f"one line per row of the gold file, {len(gold)} in all"
+
+
+def _row_name(mode: str) -> str:
+    return {"file": "id", "position": "id (row position)", "order": "row"}[mode]
+
+
+def _read_rows(sub: SubmissionFormat, entry: Entry, gold: ExampleTable, path: Path,
+               mode: str):
     if sub.format == "tsv":
-        return _tsv_rows(sub, path)
+        return _tsv_rows(sub, path, mode)
     spec = gold.task.files[entry.test]
     nested = entry.name in sub.nested and spec.rows
     rows = parse_path(spec.rows if nested else "")
@@ -101,11 +133,13 @@ def _layout(sub: SubmissionFormat, nested, spec) -> str:
     return f'{{"{sub.id_field}": ID, "{sub.label_field}": LABEL}} on every line'
 
 
-def _tsv_rows(sub: SubmissionFormat, path: Path):
+def _tsv_rows(sub: SubmissionFormat, path: Path, mode: str):
     columns, rows = read_tsv(path, None)
-    if tuple(columns[:2]) != tuple(sub.header) or len(columns) != 2:
+    if tuple(columns) != tuple(sub.header):
         raise DataError(path, f"header {quote(chr(9).join(columns))}; expected "
                         f"{quote(chr(9).join(sub.header))}", 1)
+    if mode == "order":  # no id column: the n-th data line predicts the n-th gold row
+        return [(line, n, fields[0]) for n, (line, fields) in enumerate(rows)]
     return [(line, _ident(fields[0], path, line), fields[1]) for line, fields in rows]
 
 

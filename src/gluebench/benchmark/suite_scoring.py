@@ -44,6 +44,9 @@ def score_entry(entry: Entry, gold: ExampleTable, pred, *,
     values = compute(entry.metrics, items)
     result: dict = {**values, "score": 100.0 * float(np.mean(list(values.values()))),
                     "n": len(items), "resample": entry.resample}
+    unscored = len(gold) - len(items)
+    if unscored:  # rows without a gold label (OCNLI's "-"): not in n, not in any metric
+        result["n_unscored"] = unscored
     if entry.resample != "example":
         result["n_units"] = int(items.unit_ids(entry.resample).max(initial=-1)) + 1
     result["ci"] = grouped_bootstrap_ci(entry.metrics, items, resample=entry.resample,
