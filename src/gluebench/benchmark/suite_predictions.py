@@ -67,6 +67,9 @@ def read_aligned(suite: Suite, entry: Entry, gold: ExampleTable, path: Path):
         seen[ident] = line
         out[position[ident]] = _label(gold, value, path, line)
     missing = [int(ids[r]) for r, v in enumerate(out) if v is None and gold.scored()[r]]
+    if missing and mode == "order":
+        raise DataError(path, f"{len(rows)} prediction lines for the {len(gold)} rows of "
+                        f"{gold.source}; expected one label per row, in the file's order")
     if missing:
         raise DataError(path, f"no prediction for {_row_name(mode)} {missing[0]} "
                         f"({len(missing)} of {len(gold)} missing); expected one line per "
