@@ -263,3 +263,30 @@ def test_bad_prediction_file_is_one_error_line(capsys, tmp_path, data, suite, ho
 def test_suite_check_passes_the_examples(capsys, suite):
     code, out, err = run(capsys, "suite", "check", suite)
     assert code == 0 and "OK" in out, err
+
+
+# ---- the submission's id modes in a suite file -------------------------------------------
+
+KLEJ_TEXT = KLEJ.read_text(encoding="utf-8")
+BAD_IDS = {
+    "order with an id column": (KLEJ_TEXT.replace('header = ["target"]',
+                                                  'header = ["index", "target"]'),
+                                "submission.header"),
+    "order for jsonl": (KLEJ_TEXT.replace('format = "tsv"\nfile', 'format = "jsonl"\nfile')
+                        .replace('header = ["target"]\n', ''), "submission.ids"),
+    "order for test only": (KLEJ_TEXT.replace('\nids = "order"', '\nids = "order"\n'
+                                              'dev_ids = "position"'), "submission.ids"),
+    "unknown mode": (KLEJ_TEXT.replace('\nids = "order"', '\nids = "line"'), "submission.ids"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_IDS))
+def test_suite_check_refuses_a_bad_id_mode_naming_the_key(capsys, tmp_path, case):
+    text, key = BAD_IDS[case]
+    assert text != KLEJ_TEXT
+    path = tmp_path / "klej.toml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "suite", "check", path)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1, err
+    assert lines[0].startswith("error:") and key in lines[0], lines[0]

@@ -271,8 +271,12 @@ def _submission(s: Table) -> SubmissionFormat:
         raise s.error("ids", "'order' (rows by line order, no id column) needs a tsv "
                       "submission and the same ids for dev and test")
     header = s.texts("header", default=("target",) if order else ("index", "prediction"),
-                     min_items=1 + (not order), max_items=1 + (not order),
+                     min_items=1, max_items=2,
                      max_chars=MAX_NAME_CHARS) if tsv else _absent(s, "header", fmt)
+    if header and len(header) != 2 - order:
+        raise s.error("header", f"{len(header)} column(s); expected " + (
+            "one, the label's (ids = 'order' has no id column)" if order
+            else "two, the id's and the label's"))
     fields = [s.text(k, default=d, max_chars=MAX_NAME_CHARS) if not tsv
               else _absent(s, k, fmt) for k, d in (("id_field", "idx"), ("label_field", "label"))]
     booleans = s.choice("booleans", ("string", "json"), default="string")
