@@ -126,7 +126,10 @@ def score(capsys, tmp_path, suite: Path, data: Path, pred: Path) -> dict:
     code, out, err = run(capsys, "score", "--suite", suite, "--data-dir", data, "--split",
                          "dev", "--predictions", pred, "--resamples", 200, "--json", out_json)
     assert code == 0, err
-    return json.loads(out_json.read_text(encoding="utf-8"))
+    results = json.loads(out_json.read_text(encoding="utf-8"))
+    unscored = "not scored (no gold label), not in n: OCNLI 50"
+    assert (unscored in " ".join(out.split())) == ("OCNLI" in results["tasks"]), out
+    return results
 
 
 def check_against_sklearn(results: dict, gold: dict, preds: dict, aggregate: str) -> None:

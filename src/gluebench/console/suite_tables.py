@@ -51,6 +51,10 @@ def details(suite: Suite, results: dict) -> Table:
             table.add_row(name if first else "", m, pct(r[m]), interval(r["ci"].get(m)),
                           str(r["n"]) if first else "", unit if first else "",
                           f"{r['score']:.1f}" if first else "")
+    unscored = [f"{name} {r['n_unscored']}" for name, r in results["tasks"].items()
+                if r.get("n_unscored")]
+    if unscored:  # OCNLI's "-" rows: in the file, not in n
+        table.caption = f"not scored (no gold label), not in n: {', '.join(unscored)}"
     return table
 
 
