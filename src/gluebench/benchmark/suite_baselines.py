@@ -41,10 +41,17 @@ def suite_baseline(kind: str, suite: Suite, data_dir: str | os.PathLike, split: 
                    out_dir: str | os.PathLike, *, entries: list[str] | None = None,
                    seed: int = 0, label: str | None = None,
                    train_suite: Suite | None = None) -> dict[str, str]:
-    """Write ``kind``'s prediction files; returns {entry: where its prediction came from}."""
+    """Write ``kind``'s prediction files; returns {entry: where its prediction came from}.
+
+    ``entries`` None: every entry whose ``split`` file is under ``data_dir``.
+    """
     if kind not in KINDS:
         raise UsageError(f"unknown baseline '{kind}'; expected one of: {', '.join(KINDS)}")
-    chosen = [suite.entry(n) for n in entries] if entries else list(suite.entries.values())
+    chosen = ([suite.entry(n) for n in entries] if entries
+              else [e for e in suite.entries.values() if _present(suite, e, split, data_dir)])
+    if not chosen:
+        raise UsageError(f"no {suite.title} {split} file under {data_dir}; expected the "
+                         f"folder holding the suite's data")
     # Read and predict everything before writing: bad data fails before any file exists.
     made = {}
     for entry in chosen:
@@ -57,6 +64,12 @@ def suite_baseline(kind: str, suite: Suite, data_dir: str | os.PathLike, split: 
     for name, (text, _) in made.items():
         atomic_write(out / suite.entry(name).submission_file, text)
     return {name: origin for name, (_, origin) in made.items()}
+
+
+def _present(suite: Suite, entry: Entry, split: str, data_dir) -> bool:
+    """Whether the entry's ``split`` file is there (``entries=None``: all that are)."""
+    spec = split_file(suite.task(entry.task), entry.file_key(split))
+    return suite.data_path(data_dir, spec.path).is_file()
 
 
 def _predict(kind: str, suite: Suite, entry: Entry, table: ExampleTable, data_dir, *, seed,

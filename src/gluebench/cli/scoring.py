@@ -185,7 +185,8 @@ def register(sub) -> None:
     p.add_argument("kind", choices=["majority", "constant", "random"])
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("--split", default="dev", choices=["dev", "test"])
-    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks")
+    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks "
+                   "(with --suite, default: every entry whose file is in --data-dir)")
     p.add_argument("--label", help="label for the constant baseline (default: the first label)")
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--seed", type=seed_int, default=0)
