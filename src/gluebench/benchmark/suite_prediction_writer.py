@@ -55,7 +55,8 @@ def json_label(sub: SubmissionFormat, table: ExampleTable, value):
 def _nested(sub: SubmissionFormat, table: ExampleTable, ids: list[int], values: list):
     """One record per top-level id, the rows nested along the data file's ``rows`` path."""
     spec = table.task.files[table.split]
-    lists = [part.strip(".") for part in spec.rows.split("[]")[:-1]]  # ["passage.questions", "answers"]
+    # "passage.questions[].answers[]" -> ["passage.questions", "answers"]
+    lists = [part.strip(".") for part in spec.rows.split("[]")[:-1]]
     level_ids = [_level_ids(table, _id_column(lists, depth, sub.id_field))
                  for depth in range(len(lists))]
     records: dict[int, dict] = {}
