@@ -99,7 +99,7 @@ def majority(suite: Suite, model_task: TaskDef, data_dir, train_suite: Suite | N
             data_dir, task.files["train"].path).is_file():
         key = "dev"  # the suite's training file is not here: its val labels, stated
     split_file(task, key)
-    table = load_split(owner, task, key, data_dir, check_size=train_suite is None)
+    table = load_split(owner, task, key, data_dir)
     labels = table.labels[table.labels != NO_GOLD] if task.target == "class" else table.labels
     if labels is None or not len(labels):
         raise UsageError(f"{table.source}: no labels to take a majority from")

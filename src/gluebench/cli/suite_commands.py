@@ -47,6 +47,9 @@ def baseline_suite(args) -> int:
           f"{args.output}:")
     for name, origin in origins.items():
         print(f"  {suite.entry(name).submission_file}: {origin}")
+    skipped = [n for n in suite.entries if n not in origins]
+    if entries is None and skipped:
+        print(f"not written (no {args.split} file under the data folder): {', '.join(skipped)}")
     return 0
 
 
