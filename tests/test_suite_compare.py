@@ -142,3 +142,37 @@ def test_bad_prediction_file_is_one_error_line_and_no_json(capsys, tmp_path, dat
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert "CB.jsonl" in err and "line 3" in err and "99999" in err
     assert not out.exists()
+
+
+def test_record_compare_resamples_queries_and_is_hand_worked(capsys, tmp_path):
+    """The official-layout ReCoRD fixture: 3 queries. A answers all three exactly; B gets
+    "The Eiffel Tower" (EM after normalisation), "Paris" (wrong) and "Messi" (a gold
+    alias): A - B = EM 1/3, F1 1/3; every resample is a draw of whole queries."""
+    data = tmp_path / "data"
+    (data / "superglue/ReCoRD").mkdir(parents=True)
+    shutil.copyfile(REPO / "tests/fixtures/superglue/ReCoRD/val.jsonl",
+                    data / "superglue/ReCoRD/val.jsonl")
+    for name, labels in (("a", ["Eiffel Tower", "France", "Lionel Messi"]),
+                         ("b", ["The Eiffel Tower", "Paris", "Messi"])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ReCoRD.jsonl").write_text(
+            "".join(json.dumps({"idx": i, "label": t}) + "\n" for i, t in enumerate(labels)),
+            encoding="utf-8")
+    result = compare(capsys, tmp_path, data, tmp_path / "a", tmp_path / "b",
+                     "--resamples", 300)
+    record = result["tasks"]["ReCoRD"]
+    assert (record["resample"], record["n_units"], record["n"]) == ("query", 3, 3)
+    assert record["record_em"]["diff"] == pytest.approx(1 / 3, abs=1e-12)
+    assert record["record_f1"]["diff"] == pytest.approx(1 / 3, abs=1e-12)
+    assert record["score"]["diff"] == pytest.approx(100 / 3, abs=1e-9)
+    # resampling 3 queries: the difference is k/3 for k = 0..3 drawn wrong answers
+    assert record["record_em"]["ci"][0] >= 0.0 and record["record_em"]["ci"][1] <= 1.0
+    # only one query differs: swapping it flips the sign half the time, so p is about 1
+    assert record["score"]["p_value"] > 0.5
+
+
+def test_compare_suite_needs_a_data_dir(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("GLUE_DIR", raising=False)
+    code, _, err = run(capsys, "compare", "--suite", "superglue", tmp_path, tmp_path)
+    assert code == 2 and err.startswith("error:") and "--data-dir" in err
+    assert len(err.strip().splitlines()) == 1
