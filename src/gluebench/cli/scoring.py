@@ -13,6 +13,7 @@ from gluebench.benchmark.submission import build_submission, validate_submission
 from gluebench.benchmark.suite_loader import DEFAULT_SUITE
 from gluebench.benchmark.tasks import registry, resolve_benchmarks
 from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
+from gluebench.cli.suite_commands import baseline_suite, compare_suite, tasks_suite
 from gluebench.cli.suites import SUITE_HELP, score_suite
 from gluebench.console import score_tables as tables
 from gluebench.errors import DataError
@@ -20,6 +21,8 @@ from gluebench.formats.atomic import atomic_write, write_json
 
 
 def cmd_tasks(args) -> int:
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return tasks_suite(args)
     from rich.table import Table
 
     rows = registry()
@@ -68,6 +71,8 @@ def cmd_score(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    if args.suite != DEFAULT_SUITE:
+        return compare_suite(args)
     from gluebench.benchmark.comparison import compare_predictions  # deferred: loads scipy
     a, b = _compared(args.a, args.split), _compared(args.b, args.split)
     result = compare_predictions(open_source(args.data_dir), a, b, split=args.split,
@@ -117,6 +122,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_baseline(args) -> int:
+    if args.suite != DEFAULT_SUITE:
+        return baseline_suite(args)
     from gluebench.baselines import write_baseline  # deferred: loads scipy
     written = write_baseline(args.kind, open_source(args.data_dir), args.split, args.output,
                              resolve_benchmarks(args.tasks), seed=args.seed, label=args.label)
@@ -128,6 +135,9 @@ def cmd_baseline(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("tasks", help="list the GLUE tasks, labels, metrics and sizes")
     p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    p.add_argument("--data-dir", help="with --suite: report each file's rows found there")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue)")
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("score", help="score a folder of prediction files")
@@ -149,6 +159,8 @@ def register(sub) -> None:
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("--split", default="dev", choices=["dev"])
     p.add_argument("--json", metavar="OUT")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue)")
     stats_flags(p)
     p.set_defaults(func=cmd_compare)
 
@@ -173,8 +185,13 @@ def register(sub) -> None:
     p.add_argument("kind", choices=["majority", "constant", "random"])
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("--split", default="dev", choices=["dev", "test"])
-    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks")
+    p.add_argument("--tasks", default="all", help="comma-separated entries or tasks "
+                   "(with --suite, default: every entry whose file is in --data-dir)")
     p.add_argument("--label", help="label for the constant baseline (default: the first label)")
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue)")
+    p.add_argument("--train-suite", metavar="NAME|PATH", help="with --suite: take the "
+                   "majority class from this suite's training files (e.g. fewglue)")
     p.set_defaults(func=cmd_baseline)
