@@ -189,6 +189,16 @@ def _bomb() -> bytes:
     return b" " * (64 << 20)   # deflates to ~64 KiB: a ratio of ~1000
 
 
+def _misnest(files: dict[str, bytes]) -> None:
+    """Move answer 0 of paragraph 0 from question 0 into question 1."""
+    lines = files["MultiRC.jsonl"].decode().splitlines()
+    first = json.loads(lines[0])
+    questions = first["passage"]["questions"]
+    questions[1]["answers"].append(questions[0]["answers"].pop(0))
+    lines[0] = json.dumps(first)
+    files["MultiRC.jsonl"] = ("\n".join(lines) + "\n").encode()
+
+
 BREAKS = {
     "missing member": (lambda f: f.pop("CB.jsonl"), "upload.zip: missing CB.jsonl"),
     "extra member": (lambda f: f.__setitem__("README.txt", b"hi\n"),
@@ -200,6 +210,8 @@ BREAKS = {
         b'"label": "true"', b'"label": "yes"', 1)), "unknown label 'yes'; expected one of: "
                           "false, true"),
     "bomb": (lambda f: f.__setitem__("BoolQ.jsonl", _bomb()), "(a zip bomb?)"),
+    "misnested MultiRC answer": (_misnest, "MultiRC.jsonl line 1: idx 0 is nested under idx "
+                                 "0/1; expected 0/0 as in the data file"),
 }
 
 

@@ -58,13 +58,28 @@ class Row:
     label: object
 
 
-def expected_ids(suite: Suite, entry: Entry, split: str, data_dir) -> np.ndarray:
-    """The ids an entry's ``split`` file must hold: its data file's, or ``0 .. size-1``."""
+@dataclass(frozen=True)
+class Expected:
+    """The ids a file must hold and, for a nested entry checked against its data file,
+    the ids each row is nested under there (MultiRC: paragraph, question)."""
+
+    ids: np.ndarray
+    enclosing: dict[int, tuple[int, ...]] | None = None
+
+
+def expected_rows(suite: Suite, entry: Entry, split: str, data_dir) -> Expected:
+    """What an entry's ``split`` file must hold: its data file's ids, or ``0 .. size-1``."""
     task = suite.task(entry.task)
     key = entry.file_key(split)
     if data_dir is None:
-        return np.arange(task.files[key].size)
-    return load_split(suite, task, key, data_dir).ids
+        return Expected(np.arange(task.files[key].size))
+    table = load_split(suite, task, key, data_dir)
+    if entry.name not in suite.submission.nested or not task.files[key].rows:
+        return Expected(table.ids)
+    names = {path: name for name, path in task.files[key].groups}
+    levels = [table.groups[names[p]] for p in _id_columns(task.files[key])[:-1]]
+    enclosing = {int(i): tuple(int(g[k]) for g in levels) for k, i in enumerate(table.ids)}
+    return Expected(table.ids, enclosing)
 
 
 def parse_member(suite: Suite, entry: Entry, raw: bytes, where: str) -> tuple[list[Row], list[str]]:
@@ -97,9 +112,11 @@ def _shape(suite: Suite, entry: Entry) -> str:
     return f'{{"{sub.id_field}": ID, "{sub.label_field}": LABEL}} on every line'
 
 
-def check_rows(rows: list[Row], expected: np.ndarray, where: str) -> list[str]:
-    """Duplicate, unknown and missing ids, one line each (beyond ``MAX_PER_KIND`` of a
-    kind, one line counting the rest; missing ones always summarised)."""
+def check_rows(rows: list[Row], wanted: Expected, where: str) -> list[str]:
+    """Duplicate, unknown and missing ids, rows nested under other ids than in the data
+    file, one line each (beyond ``MAX_PER_KIND`` of a kind, one line counting the rest;
+    missing ones always summarised)."""
+    expected = wanted.ids
     duplicates, unknown, first = [], [], {}
     known = set(expected.tolist())
     for row in rows:
@@ -112,11 +129,21 @@ def check_rows(rows: list[Row], expected: np.ndarray, where: str) -> list[str]:
                            f"{_range(expected)}")
         first.setdefault(ident, row.line)
     problems = _capped(duplicates, where, "duplicate") + _capped(unknown, where, "unknown")
+    problems += _capped(_misplaced(rows, wanted.enclosing, where), where, "misplaced")
     missing = [i for i in expected.tolist() if i not in first]
     if missing:
         problems.append(f"{where}: no prediction for idx {missing[0]} ({len(missing)} of "
                         f"{len(expected)} missing); expected one per idx {_range(expected)}")
     return problems
+
+
+def _misplaced(rows: list[Row], enclosing, where: str) -> list[str]:
+    if enclosing is None:
+        return []
+    return [f"{where} line {r.line}: idx {r.ids[-1]} is nested under idx "
+            f"{'/'.join(map(str, r.ids[:-1]))}; expected "
+            f"{'/'.join(map(str, enclosing[r.ids[-1]]))} as in the data file"
+            for r in rows if r.ids[-1] in enclosing and r.ids[:-1] != enclosing[r.ids[-1]]]
 
 
 def _capped(lines: list[str], where: str, kind: str) -> list[str]:
@@ -255,12 +282,12 @@ def build_suite_submission(suite: Suite, pred_dir: str | os.PathLike, out: str |
             problems.append(f"{entry.submission_file}: missing; the submission needs every file: "
                             + ", ".join(e.submission_file for e in suite.entries.values()))
             continue
-        expected = expected_ids(suite, entry, split, data_dir)
+        expected = expected_rows(suite, entry, split, data_dir)
         rows, found = parse_member(suite, entry, path.read_bytes(), entry.submission_file)
         found = found or check_rows(rows, expected, entry.submission_file)
         problems.extend(found)
         if not found:
-            contents[entry.submission_file] = (member_text(suite, entry, rows, expected),
+            contents[entry.submission_file] = (member_text(suite, entry, rows, expected.ids),
                                                len(rows))
     if problems:
         more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -282,13 +309,13 @@ def inspect_suite_submission(suite: Suite, source, *, split: str = "test", data_
     """
     if label is None:
         label = "upload" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    expected = {e.submission_file: (e, expected_ids(suite, e, split, data_dir))
+    expected = {e.submission_file: (e, expected_rows(suite, e, split, data_dir))
                 for e in suite.entries.values()}
     try:
         with safezip.open_archive(source) as archive:
             problems = _names(archive, label, expected)
-            for file, (entry, ids) in expected.items():
-                problems.extend(_member(archive, suite, entry, ids, f"{label}:{file}"))
+            for file, (entry, wanted) in expected.items():
+                problems.extend(_member(archive, suite, entry, wanted, f"{label}:{file}"))
     except ZipProblem as exc:
         return [f"{label}: {exc}"]
     if len(problems) > MAX_PROBLEMS:
@@ -311,7 +338,7 @@ def _names(archive: zipfile.ZipFile, label: str, expected: dict) -> list[str]:
     return problems
 
 
-def _member(archive, suite: Suite, entry: Entry, ids: np.ndarray, where: str) -> list[str]:
+def _member(archive, suite: Suite, entry: Entry, wanted: Expected, where: str) -> list[str]:
     names = [info.filename for info in archive.infolist()]
     if names.count(entry.submission_file) != 1:
         return []  # missing or duplicated: reported with the names
@@ -319,8 +346,8 @@ def _member(archive, suite: Suite, entry: Entry, ids: np.ndarray, where: str) ->
     try:
         if unreadable := safezip.member_problem(info):
             raise ZipProblem(unreadable)
-        raw = safezip.read_member(archive, info, 4096 + MAX_ROW_BYTES * len(ids))
+        raw = safezip.read_member(archive, info, 4096 + MAX_ROW_BYTES * len(wanted.ids))
     except ZipProblem as exc:
         return [f"{where}: {exc}"]
     rows, problems = parse_member(suite, entry, raw, where)
-    return problems or check_rows(rows, ids, where)
+    return problems or check_rows(rows, wanted, where)
