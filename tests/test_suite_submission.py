@@ -285,3 +285,27 @@ def test_bad_folder_is_one_error_line_and_nothing_written(capsys, tmp_path, data
     lines = [x for x in err.strip().splitlines() if not x.startswith("warning:")]
     assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], err
     assert not out_zip.exists() and list(tmp_path.glob("out.zip*")) == []
+
+
+# ---- label tokens as written --------------------------------------------------------------
+
+def test_output_label_tokens_follow_the_suite_format():
+    """SuperGLUE writes booleans as lower-case strings; a suite saying booleans = "json"
+    gets JSON booleans; 0/1 tokens are numbers; other tokens and entity texts are strings."""
+    from dataclasses import replace
+
+    from gluebench.benchmark.suite_loader import load_suite
+    from gluebench.benchmark.suite_submission import output_label
+
+    suite = load_suite("superglue")
+    sub, boolq = suite.submission, suite.task("BoolQ")
+    assert [output_label(boolq, sub, v) for v in (True, "FALSE", "true")] == ["true", "false",
+                                                                              "true"]
+    as_json = replace(sub, booleans="json")
+    assert [output_label(boolq, as_json, v) for v in (True, "False")] == [True, False]
+    assert output_label(suite.task("COPA"), sub, 1) == 1
+    assert output_label(suite.task("CB"), sub, "neutral") == "neutral"
+    assert output_label(suite.task("ReCoRD"), sub, "Paris") == "Paris"
+    for task, bad in (("BoolQ", "yes"), ("COPA", True), ("COPA", 1.0), ("ReCoRD", 3)):
+        with pytest.raises(ValueError, match="expected"):
+            output_label(suite.task(task), sub, bad)
