@@ -14,9 +14,9 @@ from gluebench.benchmark.suite_loader import DEFAULT_SUITE
 from gluebench.benchmark.tasks import registry, resolve_benchmarks
 from gluebench.cli.common import DATA_HELP, EXIT_USAGE, console, seed_int, stats_flags
 from gluebench.cli.suite_commands import baseline_suite, compare_suite, tasks_suite
-from gluebench.cli.suites import SUITE_HELP, score_suite
+from gluebench.cli.suites import SUITE_HELP, score_suite, submission_suite, validate_suite
 from gluebench.console import score_tables as tables
-from gluebench.errors import DataError
+from gluebench.errors import DataError, UsageError
 from gluebench.formats.atomic import atomic_write, write_json
 
 
@@ -102,6 +102,10 @@ def _compared(path: str, split: str):
 
 
 def cmd_submission(args) -> int:
+    args.predictions = _one_folder(args)
+    if args.suite != DEFAULT_SUITE:  # GLUE keeps the path below unchanged
+        return submission_suite(args)
+    _glue_only(args)
     counts = build_submission(args.predictions, args.output, fill_missing=args.fill_missing,
                               split=args.split)
     print(f"wrote {args.output} ({args.split}-sized): "
@@ -109,7 +113,23 @@ def cmd_submission(args) -> int:
     return 0
 
 
+def _one_folder(args) -> str:
+    given = [p for p in (args.pred_dir, args.predictions) if p]
+    if len(given) != 1:
+        raise UsageError("expected the prediction folder once: PRED_DIR or --predictions PRED_DIR")
+    return given[0]
+
+
+def _glue_only(args) -> None:
+    if args.data_dir:
+        raise UsageError("--data-dir is for --suite other than glue; GLUE zips are checked "
+                         "against the official sizes")
+
+
 def cmd_validate(args) -> int:
+    if args.suite != DEFAULT_SUITE:  # GLUE keeps the path below unchanged
+        return validate_suite(args)
+    _glue_only(args)
     problems = validate_submission(args.zip, split=args.split)
     for p in problems:
         print(p)
@@ -165,7 +185,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("submission", help="build the zip the GLUE server accepts")
-    p.add_argument("--predictions", required=True, metavar="PRED_DIR",
+    p.add_argument("pred_dir", nargs="?", metavar="PRED_DIR", help="same as --predictions")
+    p.add_argument("--predictions", metavar="PRED_DIR",
                    help="folder with the 11 prediction files (a run's predictions/test)")
     p.add_argument("--split", default="test", choices=["dev", "test"],
                    help="official sizes the files must have: test (the server's zip, default) "
@@ -173,12 +194,14 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="ZIP")
     p.add_argument("--fill-missing", action="store_true",
                    help="fill absent files with a constant prediction (partial submission)")
+    _suite_flags(p)
     p.set_defaults(func=cmd_submission, output_is_file=True)
 
     p = sub.add_parser("validate", help="list every problem in a submission zip")
     p.add_argument("zip")
     p.add_argument("--split", default="test", choices=["dev", "test"],
                    help="check against the official test sizes (default) or dev sizes")
+    _suite_flags(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("baseline", help="write predictions of a reference baseline")
@@ -195,3 +218,10 @@ def register(sub) -> None:
     p.add_argument("--train-suite", metavar="NAME|PATH", help="with --suite: take the "
                    "majority class from this suite's training files (e.g. fewglue)")
     p.set_defaults(func=cmd_baseline)
+
+
+def _suite_flags(p) -> None:
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue)")
+    p.add_argument("--data-dir", help="check ids and sizes against the suite's files in this "
+                   "folder instead of the official sizes (suites other than glue)")

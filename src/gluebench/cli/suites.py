@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -68,6 +69,40 @@ def score_suite(args) -> int:
     if args.markdown:
         atomic_write(args.markdown, "\n".join(to_markdown(t) for t in shown))
         out.print(f"wrote {args.markdown}")
+    return 0
+
+
+def submission_suite(args) -> int:
+    """``submission --suite NAME|PATH``: the suite's official zip."""
+    from gluebench.benchmark.suite_submission import build_suite_submission
+
+    suite = load_suite(args.suite)
+    if args.fill_missing:
+        raise UsageError(f"--fill-missing is for GLUE; a {suite.title} submission needs "
+                         "every file")
+    counts = build_suite_submission(suite, args.predictions, args.output, split=args.split,
+                                    data_dir=args.data_dir)
+    print(f"wrote {args.output} ({suite.title}, {args.split}-sized): "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def validate_suite(args) -> int:
+    """``validate --suite NAME|PATH ZIP``: every problem of a suite's submission zip."""
+    from gluebench.benchmark.suite_submission import inspect_suite_submission
+
+    suite = load_suite(args.suite)
+    problems = inspect_suite_submission(suite, args.zip, split=args.split,
+                                        data_dir=args.data_dir)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.zip}", file=sys.stderr)
+        return 2
+    against = (f"the files in {args.data_dir}" if args.data_dir
+               else f"the official {args.split} sizes")
+    print(f"{args.zip}: OK, all {len(suite.entries)} {suite.title} files, checked against "
+          f"{against}")
     return 0
 
 
