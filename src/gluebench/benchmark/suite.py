@@ -197,6 +197,10 @@ class Suite:
     def task(self, name: str) -> TaskDef:
         return _lookup(name, self.tasks, f"{self.title} task")
 
+    def record(self) -> dict[str, str]:
+        """What ``results.json`` records of the suite a run used: its name and content hash."""
+        return {"name": self.name, "sha256": self.sha256}
+
     def entry(self, name: str) -> Entry:
         return _lookup(name, self.entries, f"{self.title} entry")
 

@@ -10,7 +10,8 @@
       predictions/{dev,test}/<File>.tsv   the median seed's files (submission format)
       outputs/<Entry>.npz           the median seed's dev outputs
       checkpoints/<Task>/seed-<S>/  the fine-tuned model and tokenizer (a probe: its head)
-      results.json                  the ``score --json`` schema + config, environment, timings
+      results.json                  the ``score --json`` schema + the suite's name and hash,
+                                    config, environment, timings
 
 A restarted run skips every unit whose marker exists, so an interrupted run loses
 nothing already computed; every file is written atomically.
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.benchmark.scoring import scored_results
+from gluebench.benchmark.suite_loader import DEFAULT_SUITE, load_suite
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task
 from gluebench.errors import GlueBenchError, UsageError
 from gluebench.formats.atomic import atomic_write
@@ -310,12 +312,19 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
         **scored_results(header["data_source"], run.predictions / "dev", tasks,
                          n_resamples=n_resamples, seed=seed),
         "kind": header["kind"],
+        "suite": run_suite(header),
         "model": header["model"],
         "config": header["config"],
         "training": training,
         "files": dict(sorted(files.items())),
         **extra,
     }
+
+
+def run_suite(header: dict) -> dict[str, str]:
+    """The suite a run used (``run.json``'s ``suite``; runs started before it was recorded,
+    and every run today, are GLUE runs) as ``{"name", "sha256"}``."""
+    return load_suite(header.get("suite", DEFAULT_SUITE)).record()
 
 
 def _promoted_files(unit: dict) -> dict[str, str]:
