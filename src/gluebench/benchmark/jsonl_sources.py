@@ -13,6 +13,7 @@ record (AX-b's category keys appear only where a category applies).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from gluebench.benchmark.assemble import RawColumns, assemble
 from gluebench.benchmark.jsonpaths import MissingField, PathError, parse_path, value_for, walk_rows
@@ -24,6 +25,13 @@ from gluebench.formats.jsonl import read_jsonl
 
 def read_jsonl_split(task: TaskDef, key: str, path: str | os.PathLike) -> ExampleTable:
     """The table of a JSON-lines file laid out as the task's ``key`` file."""
+    return read_records(task, key, path, read_jsonl(path))
+
+
+def read_records(task: TaskDef, key: str, where, records: Iterable[tuple[int, dict]]
+                 ) -> ExampleTable:
+    """The table of (line number, record) pairs in the official layout of the ``key`` file
+    (from a file, or put back together from the hub's flattened rows: ``suite_hub``)."""
     spec = task.files[key]
     rows = parse_path(spec.rows)
     columns = {
@@ -36,13 +44,13 @@ def read_jsonl_split(task: TaskDef, key: str, path: str | os.PathLike) -> Exampl
     raw = RawColumns(labels=[] if label else None, ids=[] if index else None)
     for part in ("inputs", "groups", "meta"):
         setattr(raw, part, {name: [] for name in columns[part]})
-    for line, record in read_jsonl(path):
+    for line, record in records:
         try:
             _add_rows(raw, line, record, rows, columns, label, index)
         except PathError as exc:
-            raise DataError(path, f"{exc}; expected the layout of {task.name}'s {key} file",
+            raise DataError(where, f"{exc}; expected the layout of {task.name}'s {key} file",
                             line) from None
-    return assemble(task, key, path, raw)
+    return assemble(task, key, where, raw)
 
 
 def _add_rows(raw: RawColumns, line: int, record: dict, rows, columns, label, index) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from gluebench.benchmark.assemble import RawColumns, assemble
 from gluebench.benchmark.jsonl_sources import read_jsonl_split
 from gluebench.benchmark.suite import SplitFile, Suite, TaskDef
+from gluebench.benchmark.suite_hub import hub_split, is_hub
 from gluebench.benchmark.table import ExampleTable
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.formats.fields import line_break_note, quote
@@ -32,7 +33,10 @@ def split_file(task: TaskDef, key: str) -> SplitFile:
 
 def load_split(suite: Suite, task: TaskDef, key: str, data_dir: str | os.PathLike, *,
                check_size: bool = True) -> ExampleTable:
-    """The ``key`` file of ``task`` under ``--data-dir data_dir`` (see ``Suite.data_folder``)."""
+    """The ``key`` file of ``task`` under ``--data-dir data_dir`` (see ``Suite.data_folder``);
+    ``--data-dir hf`` reads the suite's hub dataset (``suite_hub``)."""
+    if is_hub(data_dir):
+        return hub_split(suite, task, key, data_dir)
     path = suite.data_path(data_dir, split_file(task, key).path)
     return read_split(task, key, path, check_size=check_size)
 
