@@ -281,3 +281,20 @@ def test_a_label_name_outside_the_vocabulary_is_refused(tmp_path):
         rows, features=features)}).save_to_disk(str(tmp_path / "rte"))
     with pytest.raises(DataError, match="label name 'neutral' is not a RTE label"):
         load_split(SUITE, SUITE.task("RTE"), "dev", f"hf:{tmp_path}")
+
+
+@pytest.mark.real_data
+def test_score_with_data_dir_hf_matches_the_files(real, hub, tmp_path, run_cli):
+    pred = tmp_path / "pred"
+    code, _, err = run_cli("baseline", "random", "--suite", "superglue", "--data-dir", real,
+                           "--split", "dev", "-o", pred)
+    assert code == 0, err
+    scored = {}
+    for name, data_dir in (("files", real), ("hub", f"hf:{hub}")):
+        code, _, err = run_cli("score", "--suite", "superglue", "--data-dir", data_dir,
+                               "--predictions", pred, "--json", tmp_path / f"{name}.json")
+        assert code == 0, err
+        scored[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert len(scored["hub"]["tasks"]) == 9            # every val/diagnostic entry but ReCoRD
+    for key in set(scored["files"]) - {"data_source", "timings"}:
+        assert scored["hub"][key] == scored["files"][key], key
