@@ -213,11 +213,13 @@ def test_serve_with_a_bad_suite_is_one_error_line_before_the_database(tmp_path, 
                "--port", free_port())
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error:") and "nosuchsuite" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error:") and "unknown suite 'nosuchsuite'" in err
+    assert len(err.strip().splitlines()) == 1
     assert not db.exists()
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n')
     code = cli("serve", "--suite", bad, "--db", db, "--data-dir", glue_dir, "--port", free_port())
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "bad.toml" in err and "missing key" in err
     assert not db.exists()

@@ -41,11 +41,12 @@ def cmd_serve(args) -> int:
 
 
 def _suite_arg(text: str) -> str:
-    """A built-in suite's name as given; a suite file as an absolute path (the web and
-    worker processes load it again)."""
+    """A built-in suite's name as given; an existing suite file as an absolute path (the
+    web and worker processes load it again); anything else as given, for ``load_suite``'s
+    error."""
     from gluebench.benchmark.suite_loader import list_suites
 
-    return text if text in list_suites() else os.path.abspath(text)
+    return os.path.abspath(text) if text not in list_suites() and os.path.exists(text) else text
 
 
 def _admin(args, action):
