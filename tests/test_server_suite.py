@@ -13,12 +13,15 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from gluebench.cli import main
+from gluebench.server.db import Tie
 from gluebench.server.settings import Settings
 
 from .server_support import (
@@ -86,19 +89,19 @@ def superglue_zip(tmp_path_factory, data) -> Path:
 @pytest.fixture(scope="module")
 def boards(tmp_path_factory, data, glue_dir):
     """A GLUE and a SuperGLUE board side by side: two processes, two SQLite databases."""
-    servers, dbs = {}, []
+    servers, dbs = {}, {}
     for name, data_dir in (("glue", glue_dir), ("superglue", data)):
         tmp = tmp_path_factory.mktemp(f"board-{name}")
         db = Backend("sqlite", tmp).database()
-        dbs.append(db)
+        dbs[name] = db
         token = make_user(db, "alice")
         settings = Settings(db_url=db.url, split="dev", n_resamples=TEST_RESAMPLES, suite=name,
                             per_day=20, per_month=20, concurrent=5)
         servers[name] = (LiveServer(settings, data_dir, log=tmp / "server.log").start(), token)
-    yield servers
+    yield servers, dbs
     for server, _ in servers.values():
         server.stop()
-    for db in dbs:
+    for db in dbs.values():
         db.dispose()
 
 
@@ -110,7 +113,7 @@ def _unzip(zip_path: Path, folder: Path) -> Path:
 
 
 def test_superglue_submission_row_equals_gluebench_score(boards, superglue_zip, data, tmp_path):
-    server, token = boards["superglue"]
+    server, token = boards[0]["superglue"]
     with server.client(token) as alice:
         accepted = submit(alice, superglue_zip.read_bytes(), "flips-3", public="true")
         assert accepted.status_code == 202, accepted.text
@@ -148,7 +151,7 @@ def test_superglue_submission_row_equals_gluebench_score(boards, superglue_zip, 
 
 
 def test_bad_superglue_zip_is_a_4xx_listing_the_problems(boards, superglue_zip):
-    server, token = boards["superglue"]
+    server, token = boards[0]["superglue"]
     with zipfile.ZipFile(superglue_zip) as zf:
         files = {n: zf.read(n) for n in zf.namelist()}
     del files["CB.jsonl"]
@@ -170,7 +173,7 @@ def test_bad_superglue_zip_is_a_4xx_listing_the_problems(boards, superglue_zip):
 
 
 def test_html_escapes_user_text_on_a_suite_board(boards, superglue_zip):
-    server, token = boards["superglue"]
+    server, token = boards[0]["superglue"]
     name = '<script>alert("x")</script>'
     with server.client(token) as alice:
         accepted = submit(alice, superglue_zip.read_bytes(), name, public="true",
@@ -185,8 +188,8 @@ def test_html_escapes_user_text_on_a_suite_board(boards, superglue_zip):
 
 
 def test_glue_and_superglue_boards_side_by_side(boards, glue_dir, superglue_zip, tmp_path):
-    glue, glue_token = boards["glue"]
-    superglue, sg_token = boards["superglue"]
+    glue, glue_token = boards[0]["glue"]
+    superglue, sg_token = boards[0]["superglue"]
     glue_zip = build_zip(tmp_path, "majority", 0, glue_dir)
     with glue.client(glue_token) as g, superglue.client(sg_token) as s:
         assert submit(g, superglue_zip.read_bytes(), "wrong board").status_code == 400
@@ -223,3 +226,48 @@ def test_serve_with_a_bad_suite_is_one_error_line_before_the_database(tmp_path, 
     assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert "bad.toml" in err and "missing key" in err
     assert not db.exists()
+
+
+def test_suite_board_ties_come_from_the_suite_score(boards, data, superglue_zip, tmp_path):
+    """Two copies of one zip are tied (difference 0); a gold system is not tied with them,
+    and its recorded difference is the SuperGLUE-score difference of the two rows."""
+    server, token = boards[0]["superglue"]
+    db = boards[1]["superglue"]
+    superglue_predictions(tmp_path / "gold", data, "gold", 0)
+    gold_zip = tmp_path / "gold.zip"
+    assert cli("submission", "--suite", "superglue", tmp_path / "gold", "--split", "dev",
+               "-o", gold_zip) == 0
+    with server.client(token) as alice:
+        ids = []
+        for name, body in (("copy-a", superglue_zip), ("copy-b", superglue_zip),
+                           ("gold", gold_zip)):
+            accepted = submit(alice, body.read_bytes(), name, public="true")
+            assert accepted.status_code == 202, accepted.text
+            ids.append(accepted.json()["id"])
+        for sub_id in ids:
+            assert wait_state(alice, sub_id, timeout=180)["state"] == "scored"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            rows = alice.get("/api/leaderboard").json()["rows"]
+            with db.read() as s:
+                known = {(t.above_id, t.below_id): t for t in s.scalars(select(Tie))}
+                pairs = list(zip((r["id"] for r in rows), (r["id"] for r in rows[1:]),
+                                 strict=False))
+                if all(p in known for p in pairs):
+                    ties = {p: (known[p].diff, known[p].ci_low, known[p].ci_high) for p in pairs}
+                    break
+            time.sleep(0.5)
+        else:
+            raise TimeoutError("ties not computed")
+        rows = alice.get("/api/leaderboard").json()["rows"]
+    assert rows[0]["model"] == "gold" and not rows[0]["tied_below"]
+    below = rows[1]
+    diff, low, high = ties[(rows[0]["id"], below["id"])]
+    assert diff == pytest.approx(rows[0]["superglue_score"] - below["superglue_score"],
+                                 abs=1e-9)
+    assert low > 0  # gold is separable from a system with flipped labels
+    same = [p for p in ties if {p[0], p[1]} == set(ids[:2])]
+    assert same and ties[same[0]] == (0.0, 0.0, 0.0)
+    by_id = {r["id"]: r for r in rows}
+    above, tied = by_id[same[0][0]], by_id[same[0][1]]
+    assert tied["tied_above"] and tied["rank"] == above["rank"]

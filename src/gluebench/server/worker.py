@@ -35,6 +35,7 @@ from gluebench.server.suite_host import (
     suite_headline,
     suite_summary,
 )
+from gluebench.server.suite_ties import SuiteItems, suite_difference
 
 IDLE_POLL_S = 0.25
 DATABASE_RETRY_S = 5.0
@@ -104,6 +105,12 @@ def score_claim(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings)
 def _compare_some(db, gold, cache, settings: Settings, log) -> int:
     """Ties are a nicety: a failure there is logged and never stops the worker."""
     try:
+        if isinstance(cache, SuiteItems):  # a suite board: the suite score's difference
+            def compare(above: int, below: int):
+                return suite_difference(cache.suite, cache.get(above), cache.get(below),
+                                        n_resamples=settings.n_resamples)
+            return ties.refresh(db, gold, cache, n_resamples=settings.n_resamples, log=log,
+                                compare=compare)
         return ties.refresh(db, gold, cache, n_resamples=settings.n_resamples, log=log)
     except Exception:  # noqa: BLE001
         traceback.print_exc()
@@ -124,9 +131,12 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
     """Score jobs until ``stop`` is set (or SIGTERM)."""
     db = Database(settings.db_url, create=False)  # `serve` made and migrated it
     gold = Gold(open_source(data_dir), settings.split, data_dir)
-    cache = ties.PredictionCache(db)
-    if hosted_suite(settings.suite) is None:
+    suite = hosted_suite(settings.suite)
+    if suite is None:
+        cache = ties.PredictionCache(db)
         gold.preload()  # read the labels before the first job, not during it
+    else:
+        cache = SuiteItems(db, suite, data_dir, settings.split)
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     stop = stop or threading.Event()
     log(f"worker {owner}: scoring {settings.split} submissions")
@@ -140,8 +150,7 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
         if claim is None:  # idle: compare neighbours, else wait for work
             with db.read() as session:
                 version = board_version(session)
-            if (version == compared_at or hosted_suite(settings.suite) is not None
-                    or not _compare_some(db, gold, cache, settings, log)):
+            if version == compared_at or not _compare_some(db, gold, cache, settings, log):
                 compared_at = version
                 stop.wait(IDLE_POLL_S)
             continue
