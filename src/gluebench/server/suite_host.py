@@ -17,7 +17,7 @@ from pathlib import Path
 from gluebench.benchmark.suite import Suite
 from gluebench.benchmark.suite_loader import DEFAULT_SUITE, load_suite
 from gluebench.benchmark.suite_scoring import score_suite_predictions
-from gluebench.benchmark.suite_submission import inspect_suite_submission
+from gluebench.benchmark.suite_submission import MAX_ROW_BYTES, inspect_suite_submission
 from gluebench.formats import safezip
 from gluebench.server.board import BoardSpec
 from gluebench.server.errors import Invalid
@@ -46,14 +46,18 @@ def check_suite_zip(data: bytes, suite: Suite, split: str) -> None:
         raise Invalid(problems)
 
 
-def unpack_zip(data: bytes, folder: Path, suite: Suite) -> None:
+def unpack_zip(data: bytes, folder: Path, suite: Suite, split: str) -> None:
     """The zip's submission files into ``folder`` (checked at upload; read through
     ``safezip`` again, so a stored zip can never write outside ``folder``)."""
-    wanted = {e.submission_file for e in suite.entries.values()}
+    wanted = {e.submission_file: e for e in suite.entries.values()}
     with safezip.open_archive(data) as archive:
         for info in archive.infolist():
-            if info.filename in wanted and not safezip.member_problem(info):
-                (folder / info.filename).write_bytes(archive.read(info))
+            entry = wanted.get(info.filename)
+            if entry is None or safezip.member_problem(info):
+                continue
+            size = suite.task(entry.task).files[entry.file_key(split)].size
+            limit = 4096 + MAX_ROW_BYTES * size  # the bound the upload check read it with
+            (folder / info.filename).write_bytes(safezip.read_member(archive, info, limit))
 
 
 def score_suite_zip(data: bytes, suite: Suite, data_dir: str, split: str, *,
@@ -62,7 +66,7 @@ def score_suite_zip(data: bytes, suite: Suite, data_dir: str, split: str, *,
     ``not_scored``: entries whose gold file this host lacks or holds without labels."""
     with tempfile.TemporaryDirectory(prefix="gluebench-suite-") as tmp:
         folder = Path(tmp)
-        unpack_zip(data, folder, suite)
+        unpack_zip(data, folder, suite, split)
         not_scored = [name for name, e in suite.entries.items()
                       if not _has_gold(suite, name, split, data_dir)]
         for name in not_scored:

@@ -56,7 +56,7 @@ class SuiteItems:
     def _read(self, data: bytes) -> dict:
         out = {}
         with tempfile.TemporaryDirectory(prefix="gluebench-ties-") as tmp:
-            unpack_zip(data, Path(tmp), self.suite)
+            unpack_zip(data, Path(tmp), self.suite, self.split)
             for name, entry in self.suite.entries.items():
                 path = Path(tmp) / entry.submission_file
                 if entry.group is None or not path.is_file():
