@@ -233,3 +233,19 @@ def grouped_paired_test(names: Sequence[str], items_a: Items, items_b: Items, *,
         out[key] = PairedResult(a, b, a - b, _interval(boot[key], confidence),
                                 (1 + extreme) / (1 + n_resamples))
     return out
+
+
+def paired_score_replicates(names: Sequence[str], items_a: Items, items_b: Items, *,
+                            resample: str = "example", n_resamples: int = DEFAULT_RESAMPLES,
+                            rng: np.random.Generator) -> np.ndarray:
+    """Score(A) - score(B) (x100) on ``n_resamples`` paired bootstrap resamples of the
+    ``resample`` unit: the replicates a suite-level paired CI averages across entries."""
+    _same_gold(items_a, items_b)
+    metrics = _metrics(names)
+    if metrics[0].additive:
+        boot, _ = _paired_draws(metrics, items_a, items_b, resample, n_resamples, rng)
+    else:
+        if resample != "example":
+            raise UsageError(f"{', '.join(names)} resample examples only, not '{resample}'")
+        boot, _ = _paired_by_index(metrics, items_a, items_b, n_resamples, rng)
+    return boot["score"]

@@ -10,6 +10,7 @@ import sys
 import time
 
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
+from gluebench.cli.suites import SUITE_HELP
 from gluebench.console import score_tables as tables
 from gluebench.errors import UsageError
 from gluebench.formats.names import check_name, for_terminal, printable, unsafe_character
@@ -33,9 +34,19 @@ def cmd_serve(args) -> int:
     settings = _settings(args, split=args.split, per_day=args.per_day,
                          per_month=args.per_month, concurrent=args.concurrent,
                          max_upload_bytes=args.max_upload_mb * 1024 * 1024,
-                         lease_s=args.lease, n_resamples=args.resamples)
+                         lease_s=args.lease, n_resamples=args.resamples,
+                         suite=_suite_arg(args.suite))
     return serve(settings, args.data_dir, host=args.host, port=args.port, workers=args.workers,
                  public=args.public, log=lambda line: print(line, flush=True))
+
+
+def _suite_arg(text: str) -> str:
+    """A built-in suite's name as given; an existing suite file as an absolute path (the
+    web and worker processes load it again); anything else as given, for ``load_suite``'s
+    error."""
+    from gluebench.benchmark.suite_loader import list_suites
+
+    return os.path.abspath(text) if text not in list_suites() and os.path.exists(text) else text
 
 
 def _admin(args, action):
@@ -164,6 +175,8 @@ def register(sub) -> None:
     _db_flag(p)
     p.add_argument("--split", default="test", choices=["test", "dev"],
                    help="score against the host's test labels (default) or dev labels")
+    p.add_argument("--suite", default="glue", metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default glue); one suite per server and database")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
     p.add_argument("--port", type=port_number, default=8000, help="1-65535 (default 8000)")
     p.add_argument("--workers", type=int, default=1, choices=range(0, 33), metavar="N",

@@ -17,12 +17,13 @@ from sqlalchemy.exc import OperationalError
 
 from gluebench import __version__
 from gluebench.server import health
-from gluebench.server.board import BoardCache
+from gluebench.server.board import GLUE, BoardCache, BoardSpec
 from gluebench.server.db import Database
 from gluebench.server.errors import ServerError, TooMany, Unauthorized, Unavailable
 from gluebench.server.routers import admin, leaderboard, pages, submissions
 from gluebench.server.security import FailureLimiter
 from gluebench.server.settings import Settings
+from gluebench.server.suite_host import hosted_suite, suite_spec
 
 # Pages load nothing from elsewhere and run no scripts.
 SECURITY_HEADERS = {
@@ -60,14 +61,24 @@ pre { background:#f3f4f6; border:1px solid var(--border); border-radius:6px; pad
 """
 
 
-def templates(settings: Settings) -> Jinja2Templates:
+def templates(settings: Settings, spec: BoardSpec = GLUE) -> Jinja2Templates:
     from gluebench.report.html import CSS  # deferred: loads matplotlib
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("gluebench.server", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals |= {"report_css": CSS, "server_css": SERVER_CSS, "version": __version__,
-                    "split": settings.split}
+                    "split": settings.split, "board_title": spec.title,
+                    "submit_files": spec.submit_files,
+                    "submission_command": submission_command(settings, spec)}
     return Jinja2Templates(env=env)
+
+
+def submission_command(settings: Settings, spec: BoardSpec) -> str:
+    """How the page tells submitters to build the zip this board takes."""
+    if spec is GLUE:
+        return f"gluebench submission --predictions PRED_DIR --split {settings.split}"
+    name = settings.suite if "/" not in settings.suite else "SUITE_FILE"
+    return f"gluebench submission --suite {name} PRED_DIR --split {settings.split}"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,8 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.limiter = FailureLimiter(settings.auth_failures, settings.auth_window_s)
-    app.state.templates = templates(settings)
+    suite = hosted_suite(settings.suite)
+    app.state.suite = suite
+    app.state.spec = GLUE if suite is None else suite_spec(suite)
+    app.state.templates = templates(settings, app.state.spec)
     app.state.board = BoardCache()
+    app.state.suite_id = None if suite is None else {"name": suite.name, "sha256": suite.sha256}
     for router in (submissions.router, leaderboard.router, admin.router, pages.router):
         app.include_router(router)
     app.add_exception_handler(ServerError, _server_error)

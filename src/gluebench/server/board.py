@@ -20,6 +20,25 @@ DEFAULT_ORDER = {"model": "asc", "user": "asc", "rank": "asc", "params": "asc"}
 
 
 @dataclass(frozen=True)
+class BoardSpec:
+    """What a board shows: its title, entry columns and the results key of its score
+    (GLUE's below; another suite's from ``suite_host.suite_spec``)."""
+
+    title: str = "GLUE"
+    entries: tuple[str, ...] = ENTRIES
+    aggregate: str = "glue_score"
+    subs: dict[str, str] | None = None   # column sub-headings; None: GLUE's metric labels
+    submit_files: str = "the 11 prediction files"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("rank", "model", "user", "score", *self.entries, "params", "date")
+
+
+GLUE = BoardSpec()
+
+
+@dataclass(frozen=True)
 class Query:
     """What a viewer asks of the board: sort column and order, filters, page."""
 
@@ -31,15 +50,15 @@ class Query:
     flagged: str = "any"   # any / hide / only
     page: int = 1
 
-    def checked(self) -> Query:
-        sort = self.sort if self.sort in COLUMNS else "score"
+    def checked(self, columns: tuple[str, ...] = COLUMNS) -> Query:
+        sort = self.sort if self.sort in columns else "score"
         order = self.order if self.order in ("asc", "desc") else "desc"
         flagged = self.flagged if self.flagged in ("any", "hide", "only") else "any"
         return Query(sort, order, self.q[:100], self.user[:64], self.max_params, flagged,
                      max(1, self.page))
 
 
-def visible_rows(session: Session, viewer: User | None) -> list[dict]:
+def visible_rows(session: Session, viewer: User | None, spec: BoardSpec = GLUE) -> list[dict]:
     """Every scored entry ``viewer`` may see, ranked by score, with tie marks."""
     query = (select(Submission.id, Submission.name, Submission.description, Submission.url,
                     Submission.params, Submission.public, Submission.hidden,
@@ -52,18 +71,18 @@ def visible_rows(session: Session, viewer: User | None) -> list[dict]:
     elif not viewer.is_admin:
         query = query.where(or_((Submission.public & Submission.hidden.is_(False)),
                                 Submission.user_id == viewer.id))
-    rows = [_row(r) for r in session.execute(query)]
+    rows = [_row(r, spec.aggregate) for r in session.execute(query)]
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["id"]))
     _rank(rows, _ties(session, rows))
     return rows
 
 
-def _row(r) -> dict:
+def _row(r, aggregate: str = "glue_score") -> dict:
     summary = r.summary or {}
     return {"id": r.id, "model": r.name, "description": r.description, "url": r.url,
             "params": r.params, "public": r.public, "hidden": r.hidden, "flag": r.flag_reason,
             "date": r.created_at, "score": r.score, "user": r[-1],
-            "partial": summary.get("glue_score") is None,
+            "partial": summary.get(aggregate) is None,
             "tasks": summary.get("tasks", {}), "not_scored": summary.get("not_scored", []),
             "tasks_missing": summary.get("tasks_missing", [])}
 
@@ -97,9 +116,9 @@ class BoardCache:
         self._items: OrderedDict[tuple, list[dict]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rows(self, session: Session, viewer: User | None) -> list[dict]:
+    def rows(self, session: Session, viewer: User | None, spec: BoardSpec = GLUE) -> list[dict]:
         return self.memo(("rows", *self.key(session, viewer)),
-                         lambda: visible_rows(session, viewer))
+                         lambda: visible_rows(session, viewer, spec))
 
     @staticmethod
     def key(session: Session, viewer: User | None) -> tuple:
@@ -121,23 +140,23 @@ class BoardCache:
         return value
 
 
-def select_rows(rows: list[dict], query: Query) -> list[dict]:
+def select_rows(rows: list[dict], query: Query, spec: BoardSpec = GLUE) -> list[dict]:
     """Filter and sort (ranks stay those of the default order)."""
-    q = query.checked()
+    q = query.checked(spec.columns)
     text = q.q.lower()
     out = [r for r in rows
            if (not text or text in r["model"].lower() or text in r["description"].lower())
            and (not q.user or r["user"] == q.user)
            and (q.max_params is None or (r["params"] is not None and r["params"] <= q.max_params))
            and (q.flagged == "any" or (q.flagged == "only") == bool(r["flag"]))]
-    missing = [r for r in out if sort_key(r, q.sort) is None]
-    present = sorted((r for r in out if sort_key(r, q.sort) is not None),
-                     key=lambda r: sort_key(r, q.sort), reverse=q.order == "desc")
+    missing = [r for r in out if sort_key(r, q.sort, spec.entries) is None]
+    present = sorted((r for r in out if sort_key(r, q.sort, spec.entries) is not None),
+                     key=lambda r: sort_key(r, q.sort, spec.entries), reverse=q.order == "desc")
     return present + missing  # entries without a value last, either way
 
 
-def sort_key(row: dict, column: str):
-    if column in ENTRIES:
+def sort_key(row: dict, column: str, entries: tuple[str, ...] = ENTRIES):
+    if column in entries:
         return (row["tasks"].get(column) or {}).get("score")
     value = row.get(column)
     return value.lower() if isinstance(value, str) else value
@@ -147,24 +166,24 @@ def page(rows: list[dict], number: int, size: int) -> list[dict]:
     return rows[(number - 1) * size: number * size]
 
 
-def api_row(row: dict) -> dict:
+def api_row(row: dict, aggregate: str = "glue_score") -> dict:
     """A row as ``GET /api/leaderboard`` returns it (the shape ``report.tables`` reads)."""
     keep = ("rank", "id", "model", "user", "description", "url", "params", "date", "public",
             "hidden", "flag", "tied_above", "tied_below", "not_scored", "tasks_missing")
     partial = row["partial"]
     return {k: row[k] for k in keep} | {
-        "glue_score": None if partial else row["score"],
+        aggregate: None if partial else row["score"],
         "partial_average": row["score"] if partial else None,
         "tasks": row["tasks"]}
 
 
-def to_csv(rows: list[dict]) -> str:
+def to_csv(rows: list[dict], entries: tuple[str, ...] = ENTRIES) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "tied_with_above", "model", "user", "score", "partial", *ENTRIES,
+    writer.writerow(["rank", "tied_with_above", "model", "user", "score", "partial", *entries,
                      "params", "date", "url", "flag"])
     for r in rows:
-        scores = [(r["tasks"].get(e) or {}).get("score") for e in ENTRIES]
+        scores = [(r["tasks"].get(e) or {}).get("score") for e in entries]
         writer.writerow([r["rank"], int(r["tied_above"]), _cell(r["model"]), _cell(r["user"]),
                          _num(r["score"]), int(r["partial"]), *map(_num, scores),
                          r["params"] or "", f"{r['date']:.0f}", _cell(r["url"]),

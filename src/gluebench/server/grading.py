@@ -21,8 +21,8 @@ class SubmissionProblem(Exception):
 class Gold:
     """The gold labels of one split, loaded once per worker process."""
 
-    def __init__(self, source: DataSource, split: str):
-        self.source, self.split = source, split
+    def __init__(self, source: DataSource, split: str, data_dir: str | None = None):
+        self.source, self.split, self.data_dir = source, split, data_dir
         self._cache: dict[str, Examples | None] = {}
 
     def preload(self) -> None:

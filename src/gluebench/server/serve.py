@@ -19,6 +19,7 @@ from gluebench.benchmark.sources import open_source
 from gluebench.server.health import open_database
 from gluebench.server.security import check_bind, check_port
 from gluebench.server.settings import ENV, Settings
+from gluebench.server.suite_host import hosted_suite
 
 POLL_S = 0.5
 RESTART_BACKOFF_S = 1.0
@@ -58,13 +59,15 @@ def serve(settings: Settings, data_dir: str, *, host: str = "127.0.0.1", port: i
     check_bind(host, public)
     check_port(host, port)
     open_source(data_dir)  # a missing data directory fails before anything starts
+    hosted_suite(settings.suite)  # a bad suite is one line, before the database is touched
     open_database(settings.db_url).dispose()  # checked and migrated, or one line
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
     procs = Processes(start_web(settings, host, port),
                       [start_worker(settings, data_dir) for _ in range(workers)])
-    log(f"gluebench leaderboard on http://{host}:{port}/ ({settings.split} labels, "
+    hosted = "" if settings.suite == "glue" else f"suite {settings.suite}, "
+    log(f"gluebench leaderboard on http://{host}:{port}/ ({hosted}{settings.split} labels, "
         f"{workers} worker(s), web pid {procs.web.pid}, worker pids "
         f"{', '.join(str(w.pid) for w in procs.workers) or 'none'})")
     try:

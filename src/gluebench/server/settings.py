@@ -40,6 +40,7 @@ class Settings:
     n_resamples: int = 1000              # bootstrap resamples (CIs and ties)
     score_pause_s: float = 0.0           # testing the lease: pause before writing results
     page_size: int = 50                  # leaderboard rows per page
+    suite: str = "glue"                  # the suite hosted: a built-in name or a suite file
 
     def __post_init__(self) -> None:
         if self.split not in ("dev", "test"):

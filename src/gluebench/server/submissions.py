@@ -16,6 +16,7 @@ from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
 from gluebench.server.packing import pack
 from gluebench.server.settings import Settings
+from gluebench.server.suite_host import check_suite_zip, hosted_suite
 
 MAX_NAME, MAX_DESCRIPTION, MAX_URL = 200, 5000, 500
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
@@ -80,9 +81,13 @@ def parse_params(text: str) -> int | None:
     return value
 
 
-def check_zip(data: bytes, settings: Settings) -> bytes:
+def check_zip(data: bytes, settings: Settings) -> bytes | None:
     """The same validator as ``gluebench validate``: every problem, or the parsed
     predictions (packed)."""
+    suite = hosted_suite(settings.suite)
+    if suite is not None:  # a suite's zip: checked here, parsed by the worker
+        check_suite_zip(data, suite, settings.split)
+        return None
     if not data:
         raise Invalid(["file: required (the submission zip)"])
     check = inspect_submission(data, split=settings.split, label="upload")

@@ -85,10 +85,16 @@ def ranking(session, *, public_only: bool) -> list[int]:
 
 
 def refresh(db: Database, gold: Gold, cache: PredictionCache, *, n_resamples: int,
-            limit: int = 2, log=print) -> int:
+            limit: int = 2, log=print, compare=None) -> int:
     """Compare up to ``limit`` pairs of neighbours (on the public board and the admins')
     not compared yet; return how many were compared. Workers call it when the queue is
-    empty, so ties never delay scoring."""
+    empty, so ties never delay scoring. ``compare(above, below)`` gives (difference, CI);
+    by default GLUE's ``glue_difference`` (a suite board passes ``suite_ties``')."""
+    if compare is None:
+        def compare(above: int, below: int):
+            return glue_difference(gold, cache.get(above), cache.get(below),
+                                   n_resamples=n_resamples)
+
     with db.read() as session:
         pairs = []
         for public_only in (True, False):
@@ -98,8 +104,7 @@ def refresh(db: Database, gold: Gold, cache: PredictionCache, *, n_resamples: in
     todo = [p for p in dict.fromkeys(pairs) if p not in known][:limit]
     for above, below in todo:
         try:
-            diff, ci = glue_difference(gold, cache.get(above), cache.get(below),
-                                       n_resamples=n_resamples)
+            diff, ci = compare(above, below)
         except Exception as exc:  # noqa: BLE001 - recorded as "not comparable", never retried
             log(f"ties: {above} vs {below} not comparable: {exc}")
             diff, ci = None, [None, None]

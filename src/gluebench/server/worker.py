@@ -29,6 +29,13 @@ from gluebench.server.grading import (
     summary,
 )
 from gluebench.server.settings import Settings
+from gluebench.server.suite_host import (
+    hosted_suite,
+    score_suite_zip,
+    suite_headline,
+    suite_summary,
+)
+from gluebench.server.suite_ties import SuiteItems, suite_difference
 
 IDLE_POLL_S = 0.25
 DATABASE_RETRY_S = 5.0
@@ -59,14 +66,29 @@ class Heartbeat:
                 return
 
 
+def _grade(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings):
+    """(results, summary, headline) of a claimed submission: GLUE's path, or the suite's."""
+    label = f"submission {claim.submission_id}"
+    suite = hosted_suite(settings.suite)
+    with db.read() as session:
+        sub = session.get(Submission, claim.submission_id)
+        if suite is not None:
+            data, split = sub.zip_data, sub.split
+        else:
+            predictions = stored_predictions(sub)
+    if suite is not None:
+        results = score_suite_zip(data, suite, gold.data_dir, split,
+                                  n_resamples=settings.n_resamples, label=label)
+        return results, suite_summary(results, suite), suite_headline(results, suite)
+    results = score(predictions, gold, n_resamples=settings.n_resamples, label=label)
+    return results, summary(results), headline(results)
+
+
 def score_claim(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings) -> str:
     """Score one claimed job and record the outcome: "scored", "failed" or "lost"."""
     with Heartbeat(db, claim, settings.lease_s) as beat:
         try:
-            with db.read() as session:
-                predictions = stored_predictions(session.get(Submission, claim.submission_id))
-            results = score(predictions, gold, n_resamples=settings.n_resamples,
-                            label=f"submission {claim.submission_id}")
+            results, row, rank_score = _grade(db, claim, gold, settings)
         except SubmissionProblem as exc:
             return "failed" if jobs.fail(db, claim, f"invalid submission: {exc}") else "lost"
         except Exception:  # noqa: BLE001 - a worker must survive and report a bad job
@@ -76,13 +98,19 @@ def score_claim(db: Database, claim: jobs.Claim, gold: Gold, settings: Settings)
             time.sleep(settings.score_pause_s)
     if beat.lost:
         return "lost"
-    ok = jobs.complete(db, claim, results, summary(results), headline(results))
+    ok = jobs.complete(db, claim, results, row, rank_score)
     return "scored" if ok else "lost"
 
 
 def _compare_some(db, gold, cache, settings: Settings, log) -> int:
     """Ties are a nicety: a failure there is logged and never stops the worker."""
     try:
+        if isinstance(cache, SuiteItems):  # a suite board: the suite score's difference
+            def compare(above: int, below: int):
+                return suite_difference(cache.suite, cache.get(above), cache.get(below),
+                                        n_resamples=settings.n_resamples)
+            return ties.refresh(db, gold, cache, n_resamples=settings.n_resamples, log=log,
+                                compare=compare)
         return ties.refresh(db, gold, cache, n_resamples=settings.n_resamples, log=log)
     except Exception:  # noqa: BLE001
         traceback.print_exc()
@@ -102,9 +130,13 @@ def run_worker(settings: Settings, data_dir: str, *, owner: str | None = None,
                stop: threading.Event | None = None, log=print) -> None:
     """Score jobs until ``stop`` is set (or SIGTERM)."""
     db = Database(settings.db_url, create=False)  # `serve` made and migrated it
-    gold = Gold(open_source(data_dir), settings.split)
-    cache = ties.PredictionCache(db)
-    gold.preload()  # read the labels before the first job, not during it
+    gold = Gold(open_source(data_dir), settings.split, data_dir)
+    suite = hosted_suite(settings.suite)
+    if suite is None:
+        cache = ties.PredictionCache(db)
+        gold.preload()  # read the labels before the first job, not during it
+    else:
+        cache = SuiteItems(db, suite, data_dir, settings.split)
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     stop = stop or threading.Event()
     log(f"worker {owner}: scoring {settings.split} submissions")

@@ -15,15 +15,17 @@ from gluebench.server.submissions import parse_params
 router = APIRouter(prefix="/api", tags=["leaderboard"])
 
 
-def board_query(sort: str = "score", order: str = "", q: str = "", user: str = "",
-                max_params: str = "", flagged: str = "any", page: int = 1) -> board.Query:
+def board_query(request: Request, sort: str = "score", order: str = "", q: str = "",
+                user: str = "", max_params: str = "", flagged: str = "any", page: int = 1
+                ) -> board.Query:
     """The query parameters the page and the API share (bad values fall back to defaults)."""
     try:
         limit = parse_params(max_params)
     except ValueError:
         limit = None
     order = order or board.DEFAULT_ORDER.get(sort, "desc")
-    return board.Query(sort, order, q, user, limit, flagged, page).checked()
+    columns = request.app.state.spec.columns
+    return board.Query(sort, order, q, user, limit, flagged, page).checked(columns)
 
 
 @router.get("/leaderboard", summary="The leaderboard (JSON; ?format=csv for CSV)")
@@ -32,7 +34,8 @@ def leaderboard(request: Request, format: str = "json", query: board.Query = Dep
     cache: board.BoardCache = request.app.state.board
     wants_csv = format == "csv" or "text/csv" in request.headers.get("accept", "")
     key = ("api", wants_csv, query, *cache.key(s, who))
-    body = cache.memo(key, lambda: _body(request, cache.rows(s, who), query, wants_csv))
+    spec = request.app.state.spec
+    body = cache.memo(key, lambda: _body(request, cache.rows(s, who, spec), query, wants_csv))
     if wants_csv:
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="leaderboard.csv"'})
@@ -41,9 +44,12 @@ def leaderboard(request: Request, format: str = "json", query: board.Query = Dep
 
 def _body(request: Request, rows: list[dict], query: board.Query, as_csv: bool) -> bytes:
     """The answer, serialised once per board version and query."""
-    rows = board.select_rows(rows, query)
+    spec: board.BoardSpec = request.app.state.spec
+    rows = board.select_rows(rows, query, spec)
     if as_csv:
-        return board.to_csv(rows).encode()
+        return board.to_csv(rows, spec.entries).encode()
     split = request.app.state.settings.split
-    return json.dumps({"split": split, "entries": list(board.ENTRIES), "count": len(rows),
-                       "rows": [board.api_row(r) for r in rows]}).encode()
+    head = {"split": split} if spec is board.GLUE else {
+        "split": split, "suite": request.app.state.suite_id}
+    return json.dumps({**head, "entries": list(spec.entries), "count": len(rows),
+                       "rows": [board.api_row(r, spec.aggregate) for r in rows]}).encode()

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from gluebench.benchmark.tasks import BENCHMARKS
-from gluebench.console.score_tables import METRIC_LABELS, entry_cell
+from gluebench.console.score_tables import METRIC_LABELS, entry_cell, interval, pct
 from gluebench.report.collect import RunView
 from gluebench.server import board, submissions
 from gluebench.server.accounts import authenticate
@@ -37,28 +37,31 @@ def params(value: int | None) -> str:
     return str(value)
 
 
-def columns() -> list[dict]:
+def columns(spec: board.BoardSpec = board.GLUE) -> list[dict]:
     heads = [{"key": "rank", "label": "Rank", "sub": ""},
              {"key": "model", "label": "Model", "sub": "submitter"},
-             {"key": "score", "label": "Score", "sub": "GLUE"}]
+             {"key": "score", "label": "Score", "sub": spec.title}]
     heads += [{"key": e, "label": e,
-               "sub": "/".join(METRIC_LABELS[m] for m in BENCHMARKS[e].metrics)}
-              for e in board.ENTRIES]
+               "sub": spec.subs[e] if spec.subs is not None
+               else "/".join(METRIC_LABELS[m] for m in BENCHMARKS[e].metrics)}
+              for e in spec.entries]
     return heads + [{"key": "params", "label": "Params", "sub": ""},
                     {"key": "date", "label": "Date", "sub": ""}]
 
 
-def cells(row: dict) -> list[dict]:
+def cells(row: dict, spec: board.BoardSpec = board.GLUE) -> list[dict]:
     """The entry cells of a row: text, and why a cell is empty."""
     out = []
-    for e in board.ENTRIES:
+    for e in spec.entries:
         result = row["tasks"].get(e)
         if result is None:
             why = ("not scored: this host holds no labels for it" if e in row["not_scored"]
                    else "not submitted")
             out.append({"text": "–", "title": why, "muted": True})
         else:
-            out.append({"text": entry_cell(result, e), "title": "", "muted": False})
+            text = (entry_cell(result, e) if spec.subs is None
+                    else "/".join(pct(result[m]) for m in spec.subs[e].split("/")))
+            out.append({"text": text, "title": "", "muted": False})
     return out
 
 
@@ -72,14 +75,15 @@ def sort_link(request: Request, query: board.Query, key: str) -> str:
 @router.get("/", response_class=HTMLResponse)
 def leaderboard_page(request: Request, query: board.Query = Depends(board_query),
                      who: User | None = Depends(viewer), s: Session = Depends(session)):
-    settings = request.app.state.settings
-    rows = board.select_rows(request.app.state.board.rows(s, who), query)
+    settings, spec = request.app.state.settings, request.app.state.spec
+    rows = board.select_rows(request.app.state.board.rows(s, who, spec), query, spec)
     shown = board.page(rows, query.page, settings.page_size)
     pages = max(1, -(-len(rows) // settings.page_size))
     return request.app.state.templates.TemplateResponse(request, "leaderboard.html", {
         "who": who, "rows": shown,
         "server_url": str(request.base_url).rstrip("/"), "count": len(rows),
-        "query": query, "columns": columns(), "cells": cells, "day": day, "params": params,
+        "query": query, "columns": columns(spec), "cells": lambda row: cells(row, spec),
+        "day": day, "params": params,
         "sort_link": lambda key: sort_link(request, query, key), "pages": pages,
         "page_link": lambda n: str(request.url.include_query_params(page=n)),
         "by_score": query.sort == "score" and query.order == "desc",
@@ -97,7 +101,11 @@ def entry_page(request: Request, sub_id: int, who: User | None = Depends(viewer)
     sub = submissions.get_visible(s, sub_id, who)
     owner_view = who is not None and (who.is_admin or who.id == sub.user_id)
     sections = []
-    if sub.results:
+    suite = request.app.state.suite
+    if sub.results and suite is not None:
+        sections.append({"title": f"{suite.title} scores", "html": None,
+                         "rows": suite_score_rows(suite, sub.results)})
+    elif sub.results:
         run = RunView(sub.name, Path("."), sub.results)
         for section in (task_scores_section([run], False), ax_section([run], False)):
             for block in section.blocks:
@@ -109,8 +117,21 @@ def entry_page(request: Request, sub_id: int, who: User | None = Depends(viewer)
         "who": who, "sub": sub, "status": status, "sections": sections,
         "owner": status.get("user"), "day": day, "params": params,
         "not_scored": (sub.results or {}).get("not_scored", []),
-        "headline": (sub.results or {}).get("glue_score"),
+        "headline": (sub.results or {}).get(request.app.state.spec.aggregate),
         "partial": (sub.results or {}).get("partial_average")})
+
+
+def suite_score_rows(suite, results: dict) -> list[dict]:
+    """Every metric of every entry with its CI, as the entry page's table shows them."""
+    rows = []
+    for name, r in results["tasks"].items():
+        unit = r["resample"] + (f" ({r['n_units']})" if "n_units" in r else "")
+        for i, m in enumerate(suite.entry(name).metrics):
+            rows.append({"entry": name if i == 0 else "", "metric": m, "value": pct(r[m]),
+                         "ci": interval(r["ci"].get(m)), "n": r["n"] if i == 0 else "",
+                         "unit": unit if i == 0 else "",
+                         "score": f"{r['score']:.1f}" if i == 0 else ""})
+    return rows
 
 
 @router.get("/login", response_class=HTMLResponse)
