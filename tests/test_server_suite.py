@@ -43,7 +43,7 @@ RECORD_PASSAGE = {"text": "Lionel Messi scored twice for Barcelona.\n@highlight\
                                {"start": 52, "end": 56}]}
 RECORD_ANSWERS = [{"start": 0, "end": 11, "text": "Lionel Messi"},
                   {"start": 52, "end": 56, "text": "Messi"}]
-pytestmark = pytest.mark.real_data
+pytestmark = [pytest.mark.real_data, pytest.mark.slow]   # live servers over real HTTP
 
 
 def cli(*argv) -> int:
