@@ -219,6 +219,7 @@ def test_a_probe_run_trains_on_the_stratified_subsample(tmp_path):
 
 # ---- the ridge head ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_ridge_head_reports_negative_mse_as_such_and_picks_the_lowest_error():
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import LeaveOneOut, cross_val_score

@@ -41,6 +41,7 @@ def test_any_bytes_as_a_toml_file(tmp_path_factory, raw):
 @FAST
 @given(settings_=st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=10),
                                  json_values, max_size=4))
+@pytest.mark.slow
 def test_any_json_settings(tmp_path_factory, settings_):
     path = tmp_path_factory.mktemp("cfg") / "recipe.json"
     path.write_text(json.dumps(settings_), encoding="utf-8")

@@ -280,6 +280,7 @@ def _no_long_numeric_lists(value) -> None:
             _no_long_numeric_lists(v)
 
 
+@pytest.mark.slow
 def test_failed_token_checks_are_rate_limited(live):
     server, _, tokens = live
     # From another loopback address, so this client's failures are its own.

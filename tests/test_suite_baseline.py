@@ -105,6 +105,7 @@ def sklearn_metrics(task: str, y: dict[int, str], p: dict[int, str]) -> dict[str
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.parametrize("kind", ["majority", "random", "constant"])
 def test_baseline_files_score_unchanged_and_match_scikit_learn(capsys, tmp_path, data, kind):

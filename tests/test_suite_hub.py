@@ -283,6 +283,7 @@ def test_a_label_name_outside_the_vocabulary_is_refused(tmp_path):
         load_split(SUITE, SUITE.task("RTE"), "dev", f"hf:{tmp_path}")
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_score_with_data_dir_hf_matches_the_files(real, hub, tmp_path, run_cli):
     pred = tmp_path / "pred"

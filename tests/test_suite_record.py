@@ -57,6 +57,7 @@ def old_run(tmp_path, request) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_report_reads_runs_with_and_without_the_suite(old_run, tmp_path, request, run_cli):
     new = tmp_path / "new"
     _methods(request)["baseline"][1](new)

@@ -92,6 +92,7 @@ def rezip(files: dict[str, bytes], path: Path) -> Path:
 
 # ---- round trip on the real val files ----------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.parametrize("kind,seed", [("gold", 0), ("flips", 1), ("random", 7)])
 def test_round_trip_submission_validate_score(capsys, tmp_path, data, kind, seed):
@@ -151,6 +152,7 @@ def _check_official_layout(files: dict[str, bytes], data: Path) -> None:
             for a in q["answers"]} <= {0, 1}
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_test_sized_zip_against_official_sizes_without_data_dir(capsys, tmp_path, data):
     """No --data-dir: ids 0..size-1 at the official test sizes from the suite file."""
@@ -215,6 +217,7 @@ BREAKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.parametrize("case", sorted(BREAKS))
 def test_validate_lists_each_problem(capsys, tmp_path, data, good_zip, case):
@@ -229,6 +232,7 @@ def test_validate_lists_each_problem(capsys, tmp_path, data, good_zip, case):
     assert "1 problem(s) found" in err, out
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_validate_lists_every_problem_of_one_zip(capsys, tmp_path, data, good_zip):
     files = members(good_zip)
