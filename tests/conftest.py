@@ -219,3 +219,12 @@ def tiny_lm(tiny_llama):
     from gluebench.lm.hf_backend import HFBackend, resolve_model
 
     return HFBackend(resolve_model(str(tiny_llama)), "cpu")
+
+
+def suite_data_roots() -> list[Path]:
+    """Folders that may hold every suite's data (``superglue/``, ``fewglue/``, ``clue/``, ...), in
+    order: ``$GLUEBENCH_TEST_DATA`` (which names the GLUE folder for the GLUE tests, so its parent
+    too), then ``../shared/data``."""
+    env = os.environ.get("GLUEBENCH_TEST_DATA")
+    found = [Path(env), Path(env).parent] if env else []
+    return [*found, Path(__file__).resolve().parents[2] / "shared" / "data"]

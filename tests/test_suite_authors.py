@@ -27,6 +27,7 @@ import pytest
 from sklearn.metrics import accuracy_score
 
 from gluebench.cli import main
+from tests.conftest import suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 CLUE = REPO / "examples/suites/clue.toml"
@@ -53,7 +54,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     real = next((Path(c) for c in filter(None, candidates)
                  if (Path(c) / "clue/ocnli/dev.json").is_file()
                  and (Path(c) / "klej/nkjp-ner/dev.tsv").is_file()), None)

@@ -6,7 +6,6 @@ majority class taken from FewGLUE's training files (``--train-suite fewglue``)."
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from gluebench.cli import main
-from tests.conftest import real_data_missing
+from tests.conftest import real_data_missing, suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ("BoolQ", "CB", "COPA", "MultiRC", "RTE", "WiC", "WSC", "AX-b", "AX-g")
@@ -42,7 +41,8 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     """The real SuperGLUE val/diagnostic files, FewGLUE's train files, the ReCoRD fixture."""
-    real = Path(os.environ.get("GLUEBENCH_TEST_DATA") or REPO.parent / "shared" / "data")
+    real = next((r for r in suite_data_roots() if (r / "superglue" / "CB" / "val.jsonl").is_file()),
+                suite_data_roots()[-1])
     if not (real / "superglue" / "CB" / "val.jsonl").is_file():
         real_data_missing(f"real SuperGLUE data not found under {real}")
     root = tmp_path_factory.mktemp("data")

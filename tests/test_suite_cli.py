@@ -19,6 +19,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from gluebench.cli import main
+from tests.conftest import suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -109,7 +110,7 @@ def test_suite_check_rejects_non_utf8(capsys, tmp_path):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     """A data folder: the real SuperGLUE val files plus the official-layout ReCoRD fixture."""
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     real = next((Path(c) for c in filter(None, candidates)
                  if (Path(c) / "superglue" / "CB" / "val.jsonl").is_file()), None)
     if real is None:

@@ -6,7 +6,6 @@ unit (MultiRC paragraphs, AX-g pairs); a bad file is one error line."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from gluebench import SCHEMA_VERSION
 from gluebench.cli import main
-from tests.conftest import real_data_missing
+from tests.conftest import real_data_missing, suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ("BoolQ", "CB", "COPA", "MultiRC", "RTE", "WiC", "WSC", "AX-b", "AX-g")
@@ -31,7 +30,8 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    real = Path(os.environ.get("GLUEBENCH_TEST_DATA") or REPO.parent / "shared" / "data")
+    real = next((r for r in suite_data_roots() if (r / "superglue" / "CB" / "val.jsonl").is_file()),
+                suite_data_roots()[-1])
     if not (real / "superglue" / "CB" / "val.jsonl").is_file():
         real_data_missing(f"real SuperGLUE data not found under {real}")
     root = tmp_path_factory.mktemp("data")

@@ -26,6 +26,7 @@ from gluebench.benchmark.grouped_stats import (
 from gluebench.benchmark.metric_registry import Items, compute, get_metric
 from gluebench.benchmark.stats import bootstrap_ci, rng_for
 from gluebench.errors import UsageError
+from tests.conftest import suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -194,7 +195,7 @@ def real_multirc() -> tuple[Items, list[str], list[str]] | None:
     from gluebench.benchmark.split_reader import load_split
     from gluebench.benchmark.suite_loader import load_suite
 
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     for c in filter(None, candidates):
         for root in (Path(c), Path(c).parent):
             if (root / "superglue" / "MultiRC" / "val.jsonl").is_file():

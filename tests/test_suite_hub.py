@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import suite_data_roots
+
 datasets = pytest.importorskip("datasets")
 
 from gluebench.benchmark.split_reader import load_split, read_split  # noqa: E402
@@ -48,7 +50,7 @@ INTS = {"start1", "start2", "end1", "end2", "span1_index", "span2_index"}
 
 @pytest.fixture(scope="module")
 def real() -> Path:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     found = next((Path(c) for c in filter(None, candidates)
                   if (Path(c) / "superglue" / "CB" / "val.jsonl").is_file()), None)
     if found is None:

@@ -26,6 +26,7 @@ from gluebench.benchmark.item_metrics import (
 )
 from gluebench.benchmark.metric_registry import METRICS, Items, compute, get_metric
 from gluebench.errors import UsageError
+from tests.conftest import suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -133,7 +134,7 @@ def test_flat_metrics_equal_sklearn_on_synthetic_sets(n, shares, seed):
 
 
 def real_root() -> Path | None:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     for c in filter(None, candidates):
         for path in (Path(c), Path(c).parent):
             if (path / "superglue" / "CB" / "val.jsonl").is_file():

@@ -24,6 +24,7 @@ from gluebench.benchmark.split_reader import load_split, read_split
 from gluebench.benchmark.suite_loader import check_suite, load_suite
 from gluebench.benchmark.table import NO_GOLD
 from gluebench.errors import DataError
+from tests.conftest import suite_data_roots
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -33,7 +34,7 @@ EXAMPLES = REPO / "examples" / "suites"
 @pytest.fixture(scope="module")
 def root() -> Path:
     """The real data root (../shared/data): skipped without it, failed under CI's flag."""
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     for c in filter(None, candidates):
         for path in (Path(c), Path(c).parent):
             if (path / "superglue" / "CB" / "val.jsonl").is_file():

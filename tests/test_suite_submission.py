@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import suite_data_roots
 from tests.test_suite_cli import TASKS, expected_metrics, run, write_predictions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ RECORD_PREDICTIONS = [{"idx": 2, "label": "Lionel"}, {"idx": 0, "label": "the Ei
 
 
 def _real() -> Path:
-    candidates = [os.environ.get("GLUEBENCH_TEST_DATA"), REPO.parent / "shared" / "data"]
+    candidates = suite_data_roots()
     real = next((Path(c) for c in filter(None, candidates)
                  if (Path(c) / "superglue" / "CB" / "val.jsonl").is_file()), None)
     if real is None:
