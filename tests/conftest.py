@@ -228,3 +228,25 @@ def suite_data_roots() -> list[Path]:
     env = os.environ.get("GLUEBENCH_TEST_DATA")
     found = [Path(env), Path(env).parent] if env else []
     return [*found, Path(__file__).resolve().parents[2] / "shared" / "data"]
+
+
+# The SuperGLUE tasks with val files in the shared data (ReCoRD's is not there), and where the
+# diagnostics' files are.
+SUPERGLUE_VAL_TASKS = ("BoolQ", "CB", "COPA", "MultiRC", "RTE", "WiC", "WSC", "AX-b", "AX-g")
+SUPERGLUE_VAL_FILES = {"AX-b": "AX-b/AX-b.jsonl", "AX-g": "AX-g/AX-g.jsonl"}
+
+
+def superglue_val_copy(tmp_path_factory) -> tuple[Path, Path]:
+    """``(real, root)``: the real data folder, and a new folder holding copies of its SuperGLUE
+    val and diagnostic files (fails under GLUEBENCH_REQUIRE_REAL_DATA=1 without them)."""
+    import shutil
+
+    found = [r for r in suite_data_roots() if (r / "superglue" / "CB" / "val.jsonl").is_file()]
+    if not found:
+        real_data_missing(f"real SuperGLUE data not found under {suite_data_roots()[-1]}")
+    real, root = found[0], tmp_path_factory.mktemp("data")
+    for task in SUPERGLUE_VAL_TASKS:
+        rel = SUPERGLUE_VAL_FILES.get(task, f"{task}/val.jsonl")
+        (root / "superglue" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(real / "superglue" / rel, root / "superglue" / rel)
+    return real, root

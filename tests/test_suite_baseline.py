@@ -15,11 +15,10 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from gluebench.cli import main
-from tests.conftest import real_data_missing, suite_data_roots
+from tests.conftest import SUPERGLUE_VAL_FILES, SUPERGLUE_VAL_TASKS, superglue_val_copy
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = ("BoolQ", "CB", "COPA", "MultiRC", "RTE", "WiC", "WSC", "AX-b", "AX-g")
-FILES = {"AX-b": "AX-b/AX-b.jsonl", "AX-g": "AX-g/AX-g.jsonl"}
+TASKS, FILES = SUPERGLUE_VAL_TASKS, SUPERGLUE_VAL_FILES
 MODEL = {"AX-b": "RTE", "AX-g": "RTE"}
 VOCAB = {"BoolQ": ["false", "true"], "WiC": ["false", "true"], "WSC": ["false", "true"],
          "COPA": ["0", "1"], "MultiRC": ["0", "1"],
@@ -41,15 +40,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     """The real SuperGLUE val/diagnostic files, FewGLUE's train files, the ReCoRD fixture."""
-    real = next((r for r in suite_data_roots() if (r / "superglue" / "CB" / "val.jsonl").is_file()),
-                suite_data_roots()[-1])
-    if not (real / "superglue" / "CB" / "val.jsonl").is_file():
-        real_data_missing(f"real SuperGLUE data not found under {real}")
-    root = tmp_path_factory.mktemp("data")
-    for task in TASKS:
-        rel = FILES.get(task, f"{task}/val.jsonl")
-        (root / "superglue" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(real / "superglue" / rel, root / "superglue" / rel)
+    real, root = superglue_val_copy(tmp_path_factory)
     for task in (*TASKS[:7], "ReCoRD"):
         (root / "fewglue" / task).mkdir(parents=True)
         shutil.copyfile(real / "fewglue" / task / "train.jsonl",

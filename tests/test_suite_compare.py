@@ -15,11 +15,10 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from gluebench import SCHEMA_VERSION
 from gluebench.cli import main
-from tests.conftest import real_data_missing, suite_data_roots
+from tests.conftest import SUPERGLUE_VAL_FILES, SUPERGLUE_VAL_TASKS, superglue_val_copy
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = ("BoolQ", "CB", "COPA", "MultiRC", "RTE", "WiC", "WSC", "AX-b", "AX-g")
-FILES = {"AX-b": "AX-b/AX-b.jsonl", "AX-g": "AX-g/AX-g.jsonl"}
+TASKS, FILES = SUPERGLUE_VAL_TASKS, SUPERGLUE_VAL_FILES
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -30,16 +29,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    real = next((r for r in suite_data_roots() if (r / "superglue" / "CB" / "val.jsonl").is_file()),
-                suite_data_roots()[-1])
-    if not (real / "superglue" / "CB" / "val.jsonl").is_file():
-        real_data_missing(f"real SuperGLUE data not found under {real}")
-    root = tmp_path_factory.mktemp("data")
-    for task in TASKS:
-        rel = FILES.get(task, f"{task}/val.jsonl")
-        (root / "superglue" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(real / "superglue" / rel, root / "superglue" / rel)
-    return root
+    return superglue_val_copy(tmp_path_factory)[1]
 
 
 @pytest.fixture(scope="module")

@@ -31,11 +31,10 @@ from gluebench.runs.recording import (
     eval_splits,
     score_dev,
     tasks_to_run,
-    unit_line,
     write_prediction_file,
 )
 from gluebench.runs.rundir import RunDir, entries_of, environment, results_document
-from gluebench.runs.units import run_units, writing
+from gluebench.runs.units import UnitMethod, run_units, writing
 
 KINDS = ("majority", "constant", "random")
 
@@ -180,7 +179,7 @@ def _with_eval_data(source: DataSource, tasks: list[Task], splits) -> list[Task]
 
 
 @dataclass
-class BaselineUnits:
+class BaselineUnits(UnitMethod):
     """A baseline in the unit loop (``gluebench.runs.units``): a unit predicts one seed."""
 
     source: DataSource
@@ -216,12 +215,6 @@ class BaselineUnits:
         return {"task": task.name, "seed": seed, "model": self.header["model"],
                 "inference": {"examples": n, "seconds": seconds}, "entries": entries,
                 "seconds": seconds}
-
-    def unit_line(self, unit: dict) -> str:
-        return unit_line(unit)
-
-    def promote(self, run: RunDir, task: Task, seed: int) -> None:
-        run.promote(task, seed)
 
     def write_results(self, run: RunDir) -> dict:
         units = run.units()

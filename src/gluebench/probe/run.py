@@ -34,7 +34,7 @@ from gluebench.runs.recording import (
     write_results,
 )
 from gluebench.runs.rundir import RunDir
-from gluebench.runs.units import is_current, run_units, writing
+from gluebench.runs.units import UnitMethod, is_current, run_units, writing
 from gluebench.train import loop
 from gluebench.train.config import TrainConfig
 
@@ -90,7 +90,7 @@ def probe(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | No
 
 
 @dataclass
-class Probing:
+class Probing(UnitMethod):
     """The probe in the unit loop (``gluebench.runs.units``): a unit fits one seed's head.
 
     ``datas`` holds only the tasks with a unit to run (the others were not embedded).
@@ -121,9 +121,6 @@ class Probing:
 
     def unit_line(self, unit: dict) -> str:
         return unit_line(unit) + _cosine_note(unit)
-
-    def promote(self, run: RunDir, task: Task, seed: int) -> None:
-        run.promote(task, seed)
 
     def write_results(self, run: RunDir) -> dict:
         return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,

@@ -24,6 +24,7 @@ from typing import Protocol
 from gluebench.benchmark.tasks import Task
 from gluebench.runs.lock import RunLock
 from gluebench.runs.progress import RunProgress
+from gluebench.runs.recording import unit_line
 from gluebench.runs.rundir import RunDir, median_seed
 
 UnitKey = int | str   # what a unit's files are stored under: a seed, "eval", "<template>.s<seed>"
@@ -49,6 +50,17 @@ class Method(Protocol):
 
     def write_results(self, run: RunDir) -> dict:
         """Rewrite ``results.json`` from the run's finished units; return what was written."""
+
+
+class UnitMethod:
+    """The parts of a ``Method`` most methods share: the standard log line, and promotion of the
+    chosen unit's files alone. Subclass it and override what differs."""
+
+    def unit_line(self, unit: dict) -> str:
+        return unit_line(unit)
+
+    def promote(self, run: RunDir, task: Task, key: UnitKey) -> None:
+        run.promote(task, key)
 
 
 @contextlib.contextmanager

@@ -32,11 +32,10 @@ from gluebench.runs.recording import (
     run_header,
     tasks_to_run,
     training_examples,
-    unit_line,
     write_results,
 )
 from gluebench.runs.rundir import RunDir, entries_of, prediction_profile
-from gluebench.runs.units import run_units, writing
+from gluebench.runs.units import UnitMethod, run_units, writing
 from gluebench.train import features, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.hooks import Unit
@@ -102,7 +101,7 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
 
 
 @dataclass
-class FineTuning:
+class FineTuning(UnitMethod):
     """Fine-tuning in the unit loop (``gluebench.runs.units``): a unit trains one seed."""
 
     ref: ModelRef
@@ -127,12 +126,6 @@ class FineTuning:
         return _finetune_unit(task, seed, self.ref, self.tokenizer, self.source, self.config,
                               self.engine, self.run, self.bars, self.n_resamples,
                               self.stats_seed)
-
-    def unit_line(self, unit: dict) -> str:
-        return unit_line(unit)
-
-    def promote(self, run: RunDir, task: Task, seed: int) -> None:
-        run.promote(task, seed)
 
     def write_results(self, run: RunDir) -> dict:
         return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,
@@ -261,7 +254,7 @@ def evaluate(source: DataSource, models: list[str] | None, config: TrainConfig, 
 
 
 @dataclass
-class Evaluation:
+class Evaluation(UnitMethod):
     """``evaluate`` in the unit loop: each task's one unit ("eval") predicts with its model."""
 
     refs: dict[str, ModelRef]
@@ -298,12 +291,6 @@ class Evaluation:
                 "parameters": count_parameters(model), "checkpoint": ref.path,
                 "checkpoint_source": "hub" if ref.description.endswith("(hub)") else "folder",
                 **evaluated}
-
-    def unit_line(self, unit: dict) -> str:
-        return unit_line(unit)
-
-    def promote(self, run: RunDir, task: Task, key: str) -> None:
-        run.promote(task, key)
 
     def write_results(self, run: RunDir) -> dict:
         return write_results(run, self.header, self.engine, self.n_resamples, self.stats_seed,
