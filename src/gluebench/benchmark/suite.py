@@ -27,12 +27,12 @@ symlinks that lead outside when a file is opened (``data_path``).
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from gluebench.benchmark.tasks import lookup_name
 from gluebench.errors import DataError, UsageError
 
 
@@ -195,14 +195,14 @@ class Suite:
     sha256: str
 
     def task(self, name: str) -> TaskDef:
-        return _lookup(name, self.tasks, f"{self.title} task")
+        return lookup_name(name, self.tasks, f"{self.title} task")
 
     def record(self) -> dict[str, str]:
         """What ``results.json`` records of the suite a run used: its name and content hash."""
         return {"name": self.name, "sha256": self.sha256}
 
     def entry(self, name: str) -> Entry:
-        return _lookup(name, self.entries, f"{self.title} entry")
+        return lookup_name(name, self.entries, f"{self.title} entry")
 
     def beside(self) -> tuple[str, ...]:
         """Entries reported beside the suite score (GLUE's AX; SuperGLUE's AX-b, AX-g)."""
@@ -228,16 +228,3 @@ def data_path(folder: str | os.PathLike, relative: str) -> Path:
         raise DataError(path, f"resolves to {real}, outside the data folder {root} (through "
                         "a symbolic link); expected a file inside the data folder")
     return path
-
-
-def _fold(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "")
-
-
-def _lookup(name: str, table: dict, kind: str):
-    folded = {_fold(k): v for k, v in table.items()}
-    if _fold(name) in folded:
-        return folded[_fold(name)]
-    close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise UsageError(f"Unknown {kind} '{name}'.{hint} Known: {', '.join(table)}")

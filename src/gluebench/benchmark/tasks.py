@@ -254,7 +254,8 @@ def _fold(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
 
 
-def _lookup(name: str, table: dict, kind: str):
+def lookup_name(name: str, table: dict, kind: str):
+    """``table[name]`` with case, "-" and "_" ignored; else a UsageError with a close match."""
     folded = {_fold(k): v for k, v in table.items()}
     if _fold(name) in folded:
         return folded[_fold(name)]
@@ -265,12 +266,12 @@ def _lookup(name: str, table: dict, kind: str):
 
 def get_task(name: str) -> Task:
     """The task called ``name`` (case and dashes are forgiven: ``sst2`` -> ``SST-2``)."""
-    return _lookup(name, TASKS, "task")
+    return lookup_name(name, TASKS, "task")
 
 
 def get_benchmark(name: str) -> Benchmark:
     """The leaderboard entry called ``name`` (``MNLI-m``, ``AX``, ...)."""
-    return _lookup(name, BENCHMARKS, "benchmark entry")
+    return lookup_name(name, BENCHMARKS, "benchmark entry")
 
 
 def benchmark_for_file(filename: str) -> Benchmark | None:
