@@ -21,6 +21,7 @@ from gluebench.benchmark.metric_registry import compute
 from gluebench.benchmark.split_reader import load_split
 from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from gluebench.benchmark.suite import Entry, Suite
+from gluebench.benchmark.suite_categories import entry_categories
 from gluebench.benchmark.suite_predictions import prediction_files, read_aligned
 from gluebench.benchmark.table import ExampleTable
 from gluebench.errors import DataError
@@ -51,6 +52,9 @@ def score_entry(entry: Entry, gold: ExampleTable, pred, *,
         result["n_units"] = int(items.unit_ids(entry.resample).max(initial=-1)) + 1
     result["ci"] = grouped_bootstrap_ci(entry.metrics, items, resample=entry.resample,
                                         n_resamples=n_resamples, seed=seed, name=entry.name)
+    if entry.categories:  # a diagnostic (AX-b): its first metric per linguistic category
+        result["categories"] = entry_categories(entry, gold, pred, n_resamples=n_resamples,
+                                                seed=seed)
     return result
 
 
