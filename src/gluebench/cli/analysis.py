@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from gluebench.benchmark.sources import default_source, open_source
+from gluebench.benchmark.suite_loader import load_suite
 from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.cli.common import DATA_HELP, console, int_in, positive_int, stats_flags
 from gluebench.console import analysis_tables as tables
@@ -22,6 +23,7 @@ from gluebench.models.device import resolve_device
 from gluebench.models.hf import parse_label_map
 from gluebench.report.collect import load_run, load_study, load_sweep
 from gluebench.report.screenshot import screenshot
+from gluebench.report.suite_view import report_suite, suite_record
 from gluebench.run_models import RunModels
 from gluebench.runs.progress import RunProgress
 from gluebench.runs.readers import read_results
@@ -161,15 +163,18 @@ def cmd_report(args) -> int:
         if is_sweep_dir(run_dir):
             sweeps.append(load_sweep(run_dir, n_resamples=args.resamples, seed=args.seed))
             continue
-        if not (Path(run_dir) / "analysis" / "quality.json").is_file() and \
-                (Path(run_dir) / "outputs").is_dir():
+        run = load_run(run_dir)
+        if suite_record(run) is None and run.quality is None and \
+                (Path(run_dir) / "outputs").is_dir():  # calibration: GLUE runs' outputs
             _quality(run_dir, 10, args.resamples, args.seed)
-        runs.append(load_run(run_dir))
+            run = load_run(run_dir)
+        runs.append(run)
+    suite = report_suite(runs, load_suite(args.suite) if args.suite else None)
     for out in args.output:
         if out.endswith((".md", ".markdown")):
-            atomic_write(out, render_markdown(runs, sweeps, studies))
+            atomic_write(out, render_markdown(runs, sweeps, studies, suite=suite))
         else:
-            atomic_write(out, render_html(runs, sweeps, studies))
+            atomic_write(out, render_html(runs, sweeps, studies, suite=suite))
         print(f"wrote {out}")
     if args.screenshot:
         html = next((o for o in args.output if o.endswith((".html", ".htm"))), None)
@@ -232,10 +237,14 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="one self-contained HTML (or Markdown) report of runs, "
                                       "sweeps and studies")
-    p.add_argument("runs", metavar="RUN_SWEEP_OR_STUDY_DIR", nargs="+")
+    p.add_argument("runs", metavar="RUN_SWEEP_OR_STUDY_DIR", nargs="+",
+                   help="run, sweep or study folders, or results documents (score --json OUT)")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="report.html or report.md (repeatable)")
     p.add_argument("--screenshot", metavar="PNG", help="render the HTML in headless Chromium")
+    p.add_argument("--suite", metavar="NAME|PATH",
+                   help="the definition of the suite the results were scored on (default: "
+                        "the one they record, when built in; GLUE results need none)")
     stats_flags(p)
     p.set_defaults(func=cmd_report, output_is_file=True)
 

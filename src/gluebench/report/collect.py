@@ -41,8 +41,11 @@ class RunView:
 
 
 def load_run(run_dir: str | Path, name: str | None = None) -> RunView:
-    """Load ``RUN_DIR/results.json`` and whichever of ``RUN_DIR/analysis/*.json`` exist."""
+    """Load ``RUN_DIR/results.json`` and whichever of ``RUN_DIR/analysis/*.json`` exist;
+    a ``.json`` file instead of a folder is a results document (``score --json OUT``)."""
     path = Path(run_dir)
+    if path.is_file() and path.suffix == ".json":
+        return RunView(name=name or path.stem, path=path, results=read_json(path))
     view = RunView(name=name or path.resolve().name or str(path), path=path,
                    results=read_results(path))
     for attr, filename in ANALYSIS_FILES.items():

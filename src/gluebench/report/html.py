@@ -218,7 +218,7 @@ self-contained file: no scripts, fonts or images are loaded from elsewhere</foot
 """
 
 
-def render_html(runs: list[RunView], sweeps=(), studies=()) -> str:
+def render_html(runs: list[RunView], sweeps=(), studies=(), suite=None) -> str:
     """One self-contained HTML document comparing ``runs`` (plots inline as SVG)."""
     return render_report(build_report(runs, figures=True, sweeps=list(sweeps),
-                                      studies=list(studies)))
+                                      studies=list(studies), suite=suite))

@@ -66,7 +66,7 @@ def render_report(report: Report) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_markdown(runs: list[RunView], sweeps=(), studies=()) -> str:
+def render_markdown(runs: list[RunView], sweeps=(), studies=(), suite=None) -> str:
     """The report as Markdown tables (figures omitted: their numbers are in the tables)."""
     return render_report(build_report(runs, figures=False, sweeps=list(sweeps),
-                                      studies=list(studies)))
+                                      studies=list(studies), suite=suite))

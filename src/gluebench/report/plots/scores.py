@@ -76,7 +76,7 @@ def task_bars(names: list[str], tasks: list[str], scores: list[dict]) -> str | N
 
 @styled
 def ax_heatmap(names: list[str], rows: list[tuple[str, str, int | None]],
-               values: list[list[float | None]]) -> str | None:
+               values: list[list[float | None]], scale_label: str = "R3 (×100)") -> str | None:
     """R3 (×100) per AX category (rows) and run (columns), diverging around 0.
 
     ``rows`` are ``(name, level, n)`` with level "all", "coarse" or "fine"; ``values[r][c]``.
@@ -116,7 +116,7 @@ def ax_heatmap(names: list[str], rows: list[tuple[str, str, int | None]],
         if level != "fine" and r:
             ax.axhline(r - 0.5, color="white", linewidth=2.5)
     bar = fig.colorbar(image, ax=ax, shrink=min(1.0, 12 / max(len(rows), 1)), pad=0.02)
-    bar.set_label("R3 (×100)")
+    bar.set_label(scale_label)  # a suite's diagnostic names its own metric (AX-b: mcc)
     return to_svg(fig, "AX diagnostic R3 by category and run")
 
 

@@ -8,7 +8,8 @@ blocks are in :mod:`.blocks`, helpers several sections use in :mod:`.shared`, an
 formatting in :mod:`gluebench.console.format`. To add a section, write a module with a function
 ``runs -> Section`` and list it in :func:`build_report`. A sweep directory gets its own
 section (:mod:`.sweep`) before the run sections, and so does a study directory
-(:mod:`.study`).
+(:mod:`.study`). Runs of a suite other than GLUE get that suite's sections
+(:mod:`.suite_scores`, :mod:`.suite_diagnostics`; see ``report.suite_view``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ from gluebench.report.sections.robustness import robustness_section
 from gluebench.report.sections.scores import leaderboard_section, task_scores_section
 from gluebench.report.sections.statistics import statistics_section
 from gluebench.report.sections.study import study_section
+from gluebench.report.sections.suite_diagnostics import suite_diagnostics_section
+from gluebench.report.sections.suite_scores import (
+    suite_leaderboard_section,
+    suite_metrics_section,
+    suite_overview_section,
+)
 from gluebench.report.sections.sweep import sweep_section
+from gluebench.report.suite_view import SuiteLayout
 
 __all__ = [
     "COLLAPSED_MARK", "DASH", "NAV", "SUBSAMPLE_MARK", "Cell", "Figure", "Grid", "Heading",
@@ -65,12 +73,14 @@ __all__ = [
 
 def build_report(runs: list[RunView], *, figures: bool = True,
                  now: datetime | None = None, sweeps: list[SweepView] = (),
-                 studies: list[StudyView] = ()) -> Report:
+                 studies: list[StudyView] = (), suite: SuiteLayout | None = None) -> Report:
+    """``suite``: the layout of the suite the runs were scored on (None: GLUE's report)."""
     now = now or datetime.now(timezone.utc)
     sections = [study_section(st, figures) for st in studies]
     sections += [sweep_section(sw, figures) for sw in sweeps]
     if runs:
-        sections += _run_sections(runs, figures)
+        sections += (_run_sections(runs, figures) if suite is None
+                     else _suite_sections(runs, suite, figures))
     for s in sections:  # "not measured" lines after what was measured
         s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
     return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -87,5 +97,16 @@ def _run_sections(runs: list[RunView], figures: bool) -> list[Section]:
         efficiency_section(runs, figures),
         quality_section(runs, figures),
         statistics_section(runs, figures),
+        environment_section(runs),
+    ]
+
+
+def _suite_sections(runs: list[RunView], suite: SuiteLayout, figures: bool) -> list[Section]:
+    """A suite other than GLUE: its own tables (entries, metrics, diagnostics)."""
+    return [
+        suite_overview_section(runs, suite),
+        suite_leaderboard_section(runs, suite),
+        suite_metrics_section(runs, suite, figures),
+        suite_diagnostics_section(runs, suite, figures),
         environment_section(runs),
     ]
