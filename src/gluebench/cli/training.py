@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from gluebench.benchmark.sources import default_source, open_source
+from gluebench.benchmark.suite_loader import DEFAULT_SUITE
 from gluebench.cli.common import (
     DATA_HELP,
     config_flags,
@@ -13,6 +14,7 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
+from gluebench.cli.suite_run import run_suite
 from gluebench.models import hf
 from gluebench.models.device import resolve_device
 from gluebench.models.hf import parse_label_map
@@ -45,6 +47,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_run(args) -> int:
     """The main job: what fits this machine (GPU: fine-tuning; CPU: the probe), then a report."""
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return run_suite(args)
     from gluebench.runs.recording import tasks_to_run, with_train_data  # deferred: loads scipy
     base = train_config(args)   # every flag checked before any work
     method = args.method or (base.method if args.config else None)
@@ -101,5 +105,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default="runs/latest", metavar="RUN_DIR")
     p.add_argument("--budget", type=positive_float, metavar="MINUTES",
                    help="time budget (default: 4 on a CPU, 60 on a GPU)")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help="a built-in suite (see `gluebench suites`) or a suite file (.toml)")
     config_flags(p)
     p.set_defaults(func=cmd_run)

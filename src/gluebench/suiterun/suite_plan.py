@@ -1,0 +1,187 @@
+"""What ``gluebench run --suite NAME|PATH`` runs for each task of a suite, and why.
+
+A suite's tasks come in *shapes* (``task_shape``): classification of a text or a pair
+(BoolQ, CB, RTE), multiple choice (COPA), marked spans (WiC's word, WSC's coreference
+spans), one decision per answer option of a question (MultiRC), choosing an entity for a
+cloze (ReCoRD), a score (STS-B-like regression). A method supports some shapes on some
+devices; ``METHODS`` is that table, in order of preference, and the plan gives each task
+the first method that supports its shape on this device. A new method (fine-tuning,
+the probe, a prompted LM for SuperGLUE's shapes) plugs in as one more ``MethodSpec`` row,
+ahead of the majority baseline, which supports every shape everywhere and is the
+reference row of every table.
+
+A task is planned when it has training data (the model is trained or its majority
+class taken from it) and some entry it predicts has a dev file under ``--data-dir``
+(AX-b and AX-g are predicted by RTE's model); a task without either is listed with the
+reason it is left out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gluebench.benchmark.split_reader import split_file
+from gluebench.benchmark.suite import Entry, Suite, TaskDef
+from gluebench.benchmark.suite_baselines import suite_baseline
+from gluebench.benchmark.suite_hub import is_hub
+from gluebench.errors import UsageError
+
+SHAPES = ("classification", "multiple_choice", "spans", "multi_answer", "entity_choice",
+          "regression")
+
+
+#: A method's runner: (suite, data_dir, entries, predictions folder, seed) -> writes the
+#: entries' dev prediction files in the suite's format; returns {entry: how it was made}.
+Runner = Callable[[Suite, "str | os.PathLike", list[str], "str | os.PathLike", int],
+                  dict[str, str]]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One row of the method table: what a method supports, the line that says why, and
+    the function that writes its predictions."""
+
+    name: str
+    shapes: frozenset[str]
+    devices: frozenset[str]          # "cpu", "cuda"
+    why: str
+    run: Runner
+
+
+def majority_runner(suite: Suite, data_dir, entries: list[str], pred_dir, seed: int
+                    ) -> dict[str, str]:
+    return suite_baseline("majority", suite, data_dir, "dev", pred_dir, entries=entries,
+                          seed=seed)
+
+
+METHODS: list[MethodSpec] = [
+    MethodSpec("majority", frozenset(SHAPES), frozenset({"cpu", "cuda"}),
+               "the majority class of the task's training labels (an entity task: the "
+               "entity its passage mentions most); the reference row of every table",
+               majority_runner),
+]
+
+
+def register_method(spec: MethodSpec) -> None:
+    """Add a method ahead of the majority baseline (the last resort stays last)."""
+    if any(m.name == spec.name for m in METHODS):
+        raise ValueError(f"method '{spec.name}' is registered already")
+    METHODS.insert(len(METHODS) - 1, spec)
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    task: str
+    shape: str
+    method: str | None               # None: left out (``why`` says why)
+    entries: tuple[str, ...]         # the entries its model predicts on dev
+    why: str
+
+
+@dataclass(frozen=True)
+class SuitePlan:
+    suite: Suite
+    device: str
+    tasks: tuple[PlannedTask, ...]
+
+    @property
+    def planned(self) -> list[PlannedTask]:
+        return [t for t in self.tasks if t.method is not None]
+
+    def record(self) -> list[dict]:
+        """The plan as plain JSON, for ``results.json``."""
+        return [{"task": t.task, "shape": t.shape, "method": t.method,
+                 "entries": list(t.entries), "why": t.why} for t in self.tasks]
+
+
+def task_shape(task: TaskDef) -> str:
+    """The task's shape, read off its definition (see the module docstring)."""
+    if task.target == "entity":
+        return "entity_choice"
+    if task.target == "score":
+        return "regression"
+    if any("question" in f.group_names for f in task.files.values()):
+        return "multi_answer"
+    if task.label_names and set(task.label_names) <= set(task.input_fields):
+        return "multiple_choice"   # COPA: each label names an input field (choice1, choice2)
+    if task.spans:
+        return "spans"
+    return "classification"
+
+
+def choose_method(shape: str, device: str) -> MethodSpec:
+    return next(m for m in METHODS if shape in m.shapes and device in m.devices)
+
+
+def method_named(name: str) -> MethodSpec:
+    return next(m for m in METHODS if m.name == name)
+
+
+def make_suite_plan(suite: Suite, data_dir: str | os.PathLike, device: str,
+                    tasks_spec: str = "all") -> SuitePlan:
+    """Each model task of ``suite`` (``tasks_spec``: "all" or comma-separated names) with
+    its method, or the reason it is left out; UsageError when nothing can run."""
+    wanted = (None if tasks_spec == "all" else
+              {suite.task(n.strip()).name for n in tasks_spec.split(",") if n.strip()})
+    rows = []
+    for task in _model_tasks(suite):
+        if wanted is not None and task.name not in wanted:
+            continue
+        rows.append(_plan_task(suite, task, data_dir, device))
+    plan = SuitePlan(suite, device, tuple(rows))
+    if not plan.planned:
+        reasons = "; ".join(f"{t.task}: {t.why}" for t in rows) or "no task chosen"
+        raise UsageError(f"nothing to run for {suite.title} under {data_dir} ({reasons}); "
+                         "expected the suite's training and dev files there")
+    return plan
+
+
+def _model_tasks(suite: Suite) -> list[TaskDef]:
+    """The tasks a model is made for: each entry's ``model`` task, in the suite's order."""
+    names = dict.fromkeys(e.model for e in suite.entries.values())
+    return [suite.task(n) for n in names]
+
+
+def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str) -> PlannedTask:
+    shape = task_shape(task)
+    entries = [e for e in suite.entries.values() if e.model == task.name]
+    scored = tuple(e.name for e in entries if _has_file(suite, e, data_dir))
+    if "train" not in task.files or not _present(suite, task.files["train"].path, data_dir):
+        where = task.files["train"].path if "train" in task.files else "none defined"
+        return PlannedTask(task.name, shape, None, scored,
+                           f"no training file ({where}) under the data folder")
+    if not scored:
+        files = ", ".join(split_file(suite.task(e.task), e.dev).path for e in entries)
+        return PlannedTask(task.name, shape, None, (), f"no dev file ({files}) under the "
+                           "data folder to score")
+    method = choose_method(shape, device)
+    why = (f"no other method supports {shape} tasks on the {device} yet"
+           if method is METHODS[-1] else f"the first method for {shape} tasks on the {device}")
+    return PlannedTask(task.name, shape, method.name, scored, why)
+
+
+def _has_file(suite: Suite, entry: Entry, data_dir) -> bool:
+    spec = suite.task(entry.task).files.get(entry.dev)
+    return spec is not None and _present(suite, spec.path, data_dir)
+
+
+def _present(suite: Suite, relative: str, data_dir) -> bool:
+    return is_hub(data_dir) or suite.data_path(data_dir, relative).is_file()
+
+
+def describe_suite_plan(plan: SuitePlan) -> list[str]:
+    """The plan as lines: one per task (shape, method, why), then what is left out."""
+    where = "GPU" if plan.device == "cuda" else "CPU"
+    lines = [f"plan: {plan.suite.title} on the {where}, one method per task by its shape "
+             "(the first in the method table that supports it here):"]
+    for t in plan.tasks:
+        if t.method is None:
+            lines.append(f"  {t.task} ({t.shape}): not run: {t.why}")
+            continue
+        lines.append(f"  {t.task} ({t.shape}) -> {t.method}, scored on {', '.join(t.entries)}"
+                     f": {t.why}")
+    used = dict.fromkeys(t.method for t in plan.planned)
+    lines += [f"  {m.name}: {m.why}" for m in METHODS if m.name in used]
+    return lines
