@@ -162,3 +162,22 @@ def test_nothing_to_run_is_one_error_line_and_no_files(tmp_path, capsys):
     assert stderr.startswith("error: nothing to run for FewGLUE") and "no training file" in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.real_data
+def test_a_bad_val_file_fails_before_any_file_is_written(data, tmp_path, capsys):
+    bad = tmp_path / "data"
+    shutil.copytree(data, bad)
+    path = bad / "superglue/WSC/val.jsonl"
+    lines = path.read_text("utf-8").splitlines()
+    row = json.loads(lines[5])
+    row["label"] = "maybe"
+    lines[5] = json.dumps(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, stderr = run(capsys, "run", "--suite", "fewglue", "--data-dir", bad, "-o",
+                          tmp_path / "out")
+    assert code == 2
+    error = stderr.strip().splitlines()[-1]
+    assert error.startswith("error: ") and "WSC/val.jsonl" in error and "line 6" in error
+    assert "'maybe'" in error and "expected one of: false, true" in error
+    assert not (tmp_path / "out").exists()

@@ -11,8 +11,8 @@ entries as the reference row, and ``report.html`` shows both with the suite's ta
       baselines/majority.json    ... and its scores
       report.html                self-contained: the run beside the majority baseline
 
-Every input is read and every prediction made before a file is written (the runners and
-``suite_baseline`` check their data first); files are written atomically.
+Every file the run reads is read and checked before the first file is written
+(``check_inputs``); files are written atomically.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from gluebench.benchmark.split_reader import load_split
 from gluebench.benchmark.suite import Suite
 from gluebench.benchmark.suite_baselines import suite_baseline
 from gluebench.benchmark.suite_scoring import score_suite_predictions
@@ -38,12 +39,24 @@ def run_suite_job(plan: SuitePlan, data_dir, out_dir, *, n_resamples: int, seed:
     """The run's results, the majority baseline's, and the report's path."""
     started = time.perf_counter()
     out = Path(out_dir)
+    check_inputs(plan, data_dir)
     origins = predict(plan, data_dir, out / PREDICTIONS, seed=seed, log=log)
     results = score_run(plan, data_dir, out, origins, n_resamples=n_resamples, seed=seed)
     majority = majority_reference(plan, data_dir, out, n_resamples=n_resamples, seed=seed)
     results["timings"] = {"run_seconds": time.perf_counter() - started}
     write_json(out / "results.json", results)
     return results, majority, write_report(plan.suite, out, majority)
+
+
+def check_inputs(plan: SuitePlan, data_dir) -> None:
+    """Read every file the run needs (strict readers: one line naming file and row), so bad
+    data fails before the first file is written."""
+    suite = plan.suite
+    for task in plan.planned:
+        load_split(suite, suite.task(task.task), "train", data_dir)
+        for name in task.entries:
+            entry = suite.entry(name)
+            load_split(suite, suite.task(entry.task), entry.dev, data_dir)
 
 
 def predict(plan: SuitePlan, data_dir, pred_dir: Path, *, seed: int, log) -> dict[str, str]:
