@@ -199,3 +199,18 @@ def test_superglue_report_in_chromium(report, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
         browser.close()
+
+
+@pytest.mark.real_data
+def test_results_scored_with_another_definition_say_so(docs, tmp_path, capsys):
+    doc = load(docs["majority"])
+    doc["suite"]["sha256"] = "0" * 64
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = run(capsys, "report", other, docs["random"], "-o", tmp_path / "o.md")
+    assert code == 0, err
+    md = (tmp_path / "o.md").read_text("utf-8")
+    sha = load_suite("superglue").sha256[:12]
+    assert f"> other: scored with a SuperGLUE definition other than the one this report lays " \
+           f"out (sha256 {sha})" in md
+    assert "random: scored" not in md

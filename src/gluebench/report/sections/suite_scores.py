@@ -55,6 +55,12 @@ def suite_overview_section(runs: list[RunView], layout: SuiteLayout) -> Section:
         f"partial average, marked {PARTIAL_MARK}, and not comparable to the suite score. "
         "Brackets give 95% bootstrap confidence intervals; each entry's bootstrap resamples "
         "the unit its metrics are defined over (see the per-entry table).")
+    differ = [r.name for r in runs if layout.sha256 and
+              (r.results.get("suite") or {}).get("sha256") not in (None, layout.sha256)]
+    if differ:
+        s.blocks.append(Note(f"{', '.join(differ)}: scored with a {layout.title} definition "
+                             f"other than the one this report lays out (sha256 "
+                             f"{layout.sha256[:12]}); entries, metrics and groups may differ"))
     if not layout.from_definition:
         s.blocks.append(Note(f"the definition of suite '{layout.name}' was not given: entries "
                              "and metrics are read off the results (pass `--suite PATH` for "
