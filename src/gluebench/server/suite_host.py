@@ -88,9 +88,9 @@ def _has_gold(suite: Suite, name: str, split: str, data_dir: str) -> bool:
 
 
 def suite_summary(results: dict, suite: Suite) -> dict:
-    """A board row's data: each entry's metrics and score (no CIs), the aggregate; a
-    diagnostic's per-category values (AX-b) stay with its entry."""
-    tasks = {name: {k: v for k, v in t.items() if k != "ci"}
+    """A board row's data: each entry's metrics and score (no CIs), the aggregate."""
+    keep = ("ci", "categories")
+    tasks = {name: {k: v for k, v in t.items() if k not in keep}
              for name, t in results["tasks"].items()}
     names = (suite.aggregate.name, "partial_average", "partial_average_tasks", "tasks_missing")
     return {"tasks": tasks, **{k: results.get(k) for k in names},
