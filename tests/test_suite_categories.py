@@ -11,6 +11,7 @@ from sklearn.metrics import matthews_corrcoef
 
 from gluebench.benchmark.suite_loader import load_suite
 from gluebench.benchmark.suite_scoring import load_gold, score_entry
+from gluebench.cli import main
 from tests.conftest import superglue_val_copy
 
 COARSE = ("lexical-semantics", "predicate-argument-structure", "logic", "knowledge")
@@ -45,7 +46,8 @@ def test_axb_categories_match_scikit_learn_per_category(axb, seed):
     # a system that is right 70% of the time, so categories have real signal
     rng = np.random.default_rng(seed)
     pred = np.where(rng.random(len(rows)) < 0.7, gold_ids, 1 - gold_ids)
-    result = score_entry(entry, gold, pred, n_resamples=200, seed=seed)
+    result = score_entry(entry, gold, pred, n_resamples=200, seed=seed, categories=True)
+    assert "categories" not in score_entry(entry, gold, pred, n_resamples=10)  # opt-in
     cats = result["categories"]
     masks = oracle_masks(rows)
     assert set(cats) == set(masks)
@@ -62,17 +64,17 @@ def test_axb_categories_match_scikit_learn_per_category(axb, seed):
 
 
 @pytest.mark.real_data
-def test_axb_in_a_score_document_carries_its_categories(axb, tmp_path):
-    from gluebench.benchmark.suite_scoring import score_suite_predictions
-
+def test_score_categories_flag_puts_them_in_the_json(axb, tmp_path):
     entry, gold, rows = axb
-    suite = load_suite("superglue")
     pred = tmp_path / "pred"
     pred.mkdir()
     pred.joinpath("AX-b.jsonl").write_text("".join(
         json.dumps({"idx": r["idx"], "label": "not_entailment"}) + "\n" for r in rows))
     data = gold.source.rsplit("/superglue/", 1)[0]
-    doc = score_suite_predictions(suite, data, pred, n_resamples=50)
+    out = tmp_path / "s.json"
+    assert main(["score", "--suite", "superglue", "--data-dir", data, "--predictions",
+                 str(pred), "--categories", "--resamples", "50", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text("utf-8"))
     cats = doc["tasks"]["AX-b"]["categories"]
     assert cats["logic"]["mcc"] == 0.0  # one class predicted: scikit-learn's defined 0
     assert json.loads(json.dumps(doc)) == doc  # plain JSON

@@ -46,7 +46,8 @@ def docs(tmp_path_factory) -> dict[str, Path]:
         suite_baseline(kind, suite, root, "dev", pred, seed=3)
         if kind == "random":
             (pred / "ReCoRD.jsonl").unlink()
-        doc = score_suite_predictions(suite, root, pred, n_resamples=RESAMPLES)
+        doc = score_suite_predictions(suite, root, pred, n_resamples=RESAMPLES,
+                                      categories=True)
         paths[kind] = out / f"{kind}.json"
         paths[kind].write_text(json.dumps(doc), encoding="utf-8")
     return paths
@@ -214,3 +215,17 @@ def test_results_scored_with_another_definition_say_so(docs, tmp_path, capsys):
     assert f"> other: scored with a SuperGLUE definition other than the one this report lays " \
            f"out (sha256 {sha})" in md
     assert "random: scored" not in md
+
+
+@pytest.mark.real_data
+def test_results_without_categories_name_the_flag_that_adds_them(docs, tmp_path, capsys):
+    doc = load(docs["random"])
+    del doc["tasks"]["AX-b"]["categories"]
+    plain_doc = tmp_path / "plain.json"
+    plain_doc.write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = run(capsys, "report", plain_doc, "-o", tmp_path / "p.md")
+    assert code == 0, err
+    md = (tmp_path / "p.md").read_text("utf-8")
+    assert "> plain: no AX-b scores per category in these results — score with `gluebench " \
+           "score --suite superglue --categories`" in md
+    assert "gender parity" in md  # AX-g's table is still there

@@ -39,8 +39,11 @@ def load_gold(suite: Suite, entry: Entry, split: str, data_dir) -> ExampleTable:
 
 
 def score_entry(entry: Entry, gold: ExampleTable, pred, *,
-                n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """Metrics, score (x100), counts and bootstrap CIs of one entry."""
+                n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                categories: bool = False) -> dict:
+    """Metrics, score (x100), counts and bootstrap CIs of one entry; with ``categories``,
+    a diagnostic entry's first metric per linguistic category too (``suite_categories``:
+    opt-in, since a copy of the data may lack the category columns, as the hub's AX-b does)."""
     items = gold.items(pred)
     values = compute(entry.metrics, items)
     result: dict = {**values, "score": 100.0 * float(np.mean(list(values.values()))),
@@ -52,7 +55,7 @@ def score_entry(entry: Entry, gold: ExampleTable, pred, *,
         result["n_units"] = int(items.unit_ids(entry.resample).max(initial=-1)) + 1
     result["ci"] = grouped_bootstrap_ci(entry.metrics, items, resample=entry.resample,
                                         n_resamples=n_resamples, seed=seed, name=entry.name)
-    if entry.categories:  # a diagnostic (AX-b): its first metric per linguistic category
+    if categories and entry.categories:  # a diagnostic (AX-b): its metric per category
         result["categories"] = entry_categories(entry, gold, pred, n_resamples=n_resamples,
                                                 seed=seed)
     return result
@@ -77,8 +80,10 @@ def suite_score(suite: Suite, tasks: dict[str, dict]) -> dict:
 
 def score_suite_predictions(suite: Suite, data_dir: str | os.PathLike,
                             pred_dir: str | os.PathLike, *, split: str = "dev",
-                            n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """Score every submission-named file in ``pred_dir`` against the suite's gold files."""
+                            n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                            categories: bool = False) -> dict:
+    """Score every submission-named file in ``pred_dir`` against the suite's gold files
+    (``categories``: see ``score_entry``)."""
     # Read and check every file before scoring any: a bad file fails before any output.
     checked = {}
     for name, path in prediction_files(suite, pred_dir).items():
@@ -86,7 +91,8 @@ def score_suite_predictions(suite: Suite, data_dir: str | os.PathLike,
         gold = load_gold(suite, entry, split, data_dir)
         checked[name] = (gold, read_aligned(suite, entry, gold, path))
     tasks = {name: score_entry(suite.entry(name), gold, pred, n_resamples=n_resamples,
-                               seed=seed) for name, (gold, pred) in checked.items()}
+                               seed=seed, categories=categories)
+             for name, (gold, pred) in checked.items()}
     return {
         "schema_version": SCHEMA_VERSION,
         "gluebench_version": __version__,

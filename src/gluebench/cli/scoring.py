@@ -168,6 +168,9 @@ def register(sub) -> None:
     p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
     p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
                    help=SUITE_HELP + " (default: glue)")
+    p.add_argument("--categories", action="store_true",
+                   help="with --suite: also each diagnostic entry's metric per linguistic "
+                        "category (AX-b), for the report (GLUE's AX always has them)")
     stats_flags(p)
     p.set_defaults(func=cmd_score)
 

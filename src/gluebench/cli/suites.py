@@ -55,7 +55,8 @@ def score_suite(args) -> int:
                          "expected the folder holding the suite's data")
     start = time.perf_counter()
     results = score_suite_predictions(suite, data_dir, args.predictions, split=args.split,
-                                      n_resamples=args.resamples, seed=args.seed)
+                                      n_resamples=args.resamples, seed=args.seed,
+                                      categories=args.categories)
     results["timings"] = {"score_seconds": time.perf_counter() - start}
     label = Path(args.predictions).name or "predictions"
     shown = [suite_tables.details(suite, results),

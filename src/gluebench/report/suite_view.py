@@ -24,6 +24,7 @@ class EntryLayout:
     name: str
     metrics: tuple[str, ...]
     in_score: bool                    # False: reported beside the suite score (AX-b, AX-g)
+    categorised: bool = False         # a diagnostic with category columns (AX-b)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def report_suite(runs: list[RunView], given: Suite | None = None) -> SuiteLayout
 
 
 def layout_of(suite: Suite) -> SuiteLayout:
-    entries = tuple(EntryLayout(n, e.metrics, e.group is not None)
+    entries = tuple(EntryLayout(n, e.metrics, e.group is not None, bool(e.categories))
                     for n, e in suite.entries.items())
     return SuiteLayout(suite.name, suite.title, suite.aggregate.name, entries, suite.sha256,
                        True)
@@ -86,7 +87,8 @@ def layout_from_document(record: dict, runs: list[RunView]) -> SuiteLayout:
     for run in runs:
         for name, result in run.tasks.items():
             metrics = tuple(k for k in (result.get("ci") or {}) if k != "score")
-            entries.setdefault(name, EntryLayout(name, metrics or ("score",), True))
+            entries.setdefault(name, EntryLayout(name, metrics or ("score",), True,
+                                                 "categories" in result))
     return SuiteLayout(record["name"], str(record.get("title") or record["name"]),
                        str(record.get("aggregate") or f"{record['name']}_score"),
                        tuple(entries.values()), None, False)

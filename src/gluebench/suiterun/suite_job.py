@@ -77,7 +77,7 @@ def score_run(plan: SuitePlan, data_dir, out: Path, origins: dict[str, str], *,
               n_resamples: int, seed: int) -> dict:
     """``score --suite``'s document of the run's predictions, with what made them."""
     doc = score_suite_predictions(plan.suite, data_dir, out / PREDICTIONS, split="dev",
-                                  n_resamples=n_resamples, seed=seed)
+                                  n_resamples=n_resamples, seed=seed, categories=True)
     methods = {t.task: t.method for t in plan.planned}
     return {**doc, "kind": "run", "device": plan.device, "plan": plan.record(),
             "model": methods, "origins": origins,
@@ -91,7 +91,7 @@ def majority_reference(plan: SuitePlan, data_dir, out: Path, *, n_resamples: int
     suite_baseline("majority", plan.suite, data_dir, "dev", folder, entries=_entries(plan),
                    seed=seed)
     doc = {**score_suite_predictions(plan.suite, data_dir, folder, split="dev",
-                                     n_resamples=n_resamples, seed=seed),
+                                     n_resamples=n_resamples, seed=seed, categories=True),
            "kind": "baseline", "model": "majority class of train",
            "config": {"method": "majority baseline"}}
     write_json(out / f"{MAJORITY}.json", doc)

@@ -28,9 +28,16 @@ def suite_diagnostics_section(runs: list[RunView], layout: SuiteLayout,
     parity = [e for e in entries if PARITY in metrics_of(layout, e)]
     for e in categorised:
         _category_blocks(s, runs, e, metrics_of(layout, e)[0], figures)
+    for e in entries:
+        spec = layout.entry(e)
+        lacking = [r.name for r in runs if e in r.tasks and "categories" not in r.tasks[e]]
+        if spec and spec.categorised and lacking:
+            s.blocks.append(Note(f"{', '.join(lacking)}: no {e} scores per category in these "
+                                 f"results — score with `gluebench score --suite "
+                                 f"{layout.name} --categories`", tail=True))
     for e in parity:
         _parity_blocks(s, runs, e, metrics_of(layout, e))
-    if not categorised and not parity:
+    if not categorised and not parity and not s.blocks:
         s.blocks.append(Note(f"no diagnostic entry (categories, gender parity) in these "
                              f"{layout.title} results"))
     return s
