@@ -97,8 +97,13 @@ class Results:
         rows = [_row(name, r) for name, r in self.tasks.items()]
         return pd.DataFrame(rows).set_index("entry")
 
-    def submission(self, path: str | os.PathLike) -> Path:
+    def submission(self, path: str | os.PathLike, *, fill_missing: bool = False) -> Path:
         """Write the official submission zip of these test predictions to ``path``.
+
+        Args:
+            path: The zip to write (atomically).
+            fill_missing: GLUE only: fill absent entries with a constant prediction (a
+                partial submission), as ``gluebench submission --fill-missing``.
 
         Raises:
             UsageError: these are not test predictions.
@@ -110,8 +115,11 @@ class Results:
         if self.suite is None:
             from gluebench.benchmark.submission import build_submission
 
-            build_submission(self.predictions, path, split="test")
+            build_submission(self.predictions, path, fill_missing=fill_missing, split="test")
         else:
+            if fill_missing:
+                raise UsageError(f"fill_missing is for GLUE; a {self.suite.title} submission "
+                                 "needs every file")
             from gluebench.benchmark.suite_submission import build_suite_submission
 
             build_suite_submission(self.suite, self.predictions, path, split="test",
