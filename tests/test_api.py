@@ -279,3 +279,51 @@ def test_results_repr_and_path_types(tmp_path):
         gluebench.api.evaluation.__file__).parents[1] / "sample_data" / "glue", n_resamples=10)
     assert repr(results).startswith("Results(GLUE dev: partial_average")
     assert isinstance(results.predictions, Path)
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory) -> Path:
+    """A random-baseline run directory on the bundled sample: RTE and CoLA x 3 seeds."""
+    from gluebench.baselines import BaselineConfig, run_baseline
+    from gluebench.benchmark.sources import open_source
+
+    out = tmp_path_factory.mktemp("baseline-run")
+    run_baseline(open_source("sample"), BaselineConfig(kind="random", seeds=(1, 2, 3),
+                                                       splits=("dev",)),
+                 out, "RTE,CoLA", progress=False, n_resamples=50)
+    return out
+
+
+def test_run_directory_is_scored_as_its_predictions_with_seed_summary(baseline_run, run_cli,
+                                                                      tmp_path):
+    from gluebench.benchmark.seed_stats import seed_interval
+
+    results = gluebench.evaluate(baseline_run, data_dir="sample", n_resamples=100)
+    cli = _cli_json(run_cli, tmp_path, "--data-dir", "sample", "--predictions",
+                    baseline_run / "predictions" / "dev", "--resamples", "100")
+    assert _untimed(results.document) == _untimed(cli)
+    assert list(results.per_seed) == ["1", "2", "3"]
+    for name, one in results.per_seed.items():
+        alone = _cli_json(run_cli, tmp_path, "--data-dir", "sample", "--predictions",
+                          baseline_run / "seeds" / name / "predictions" / "dev",
+                          "--resamples", "100")
+        assert _untimed(one.document) == _untimed(alone)
+    rte = results.seed_summary["RTE"]
+    accuracies = [s.tasks["RTE"]["accuracy"] for s in results.per_seed.values()]
+    assert rte["accuracy"]["mean"] == pytest.approx(np.mean(accuracies), abs=1e-12)
+    assert rte["accuracy"]["sd"] == pytest.approx(np.std(accuracies, ddof=1), abs=1e-12)
+    assert rte["accuracy"]["seeds"] == 3 and rte["accuracy"]["n"] == 100
+    # the seed-aware interval is seed_stats' own, on the three seeds' aligned predictions
+    gold = np.array([int(r.split("\t")[-1] == "not_entailment") for r in (Path(
+        gluebench.api.evaluation.__file__).parents[1] / "sample_data" / "glue" / "RTE" /
+        "dev.tsv").read_text().splitlines()[1:]])
+    preds = np.stack([[int(line.split("\t")[1] == "not_entailment") for line in (
+        baseline_run / "seeds" / s / "predictions" / "dev" / "RTE.tsv").read_text()
+        .splitlines()[1:]] for s in ("1", "2", "3")])
+    expected = seed_interval(["accuracy"], gold, preds, n_resamples=100, seed=0, name="RTE")
+    assert rte["accuracy"]["ci"] == pytest.approx(expected["accuracy"]["ci"])
+    with pytest.raises(UsageError, match=r"no dev predictions for seed\(s\) 9; the run has: "
+                                         r"1, 2, 3"):
+        gluebench.evaluate(baseline_run, data_dir="sample", seeds=[9])
+    two = gluebench.evaluate(baseline_run, data_dir="sample", seeds=[1, 3], n_resamples=20)
+    assert list(two.per_seed) == ["1", "3"] and two.seed_summary["RTE"]["accuracy"]["seeds"] == 2
