@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gluebench.api.predict import Predictor, write_files
 from gluebench.api.prediction_sets import glue_entries, glue_texts, suite_entries, suite_texts
@@ -56,8 +58,10 @@ def score(predictions_dir: str | os.PathLike, *, suite: str | os.PathLike = DEFA
     return Results(document, Path(predictions_dir), "dev", definition, data)
 
 
-def evaluate(model, *, suite: str | os.PathLike = DEFAULT_SUITE, tasks=None,
-             split: str = "dev", data_dir: str | os.PathLike | None = None, seeds=None,
+def evaluate(model: Any, *, suite: str | os.PathLike = DEFAULT_SUITE,
+             tasks: str | Sequence[str] | None = None, split: str = "dev",
+             data_dir: str | os.PathLike | None = None,
+             seeds: int | str | Sequence[int | str] | None = None,
              n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Results:
     """Predict a split with ``model`` and score it (dev), or keep test predictions.
 
