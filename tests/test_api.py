@@ -327,3 +327,16 @@ def test_run_directory_is_scored_as_its_predictions_with_seed_summary(baseline_r
         gluebench.evaluate(baseline_run, data_dir="sample", seeds=[9])
     two = gluebench.evaluate(baseline_run, data_dir="sample", seeds=[1, 3], n_resamples=20)
     assert list(two.per_seed) == ["1", "3"] and two.seed_summary["RTE"]["accuracy"]["seeds"] == 2
+
+
+@pytest.mark.slow
+def test_model_folder_is_predicted_by_the_evaluate_command_code(tiny_run):
+    checkpoint = tiny_run / "checkpoints" / "RTE" / "seed-1"
+    results = gluebench.evaluate(str(checkpoint), tasks="RTE", data_dir="sample",
+                                 n_resamples=20)
+    # the fine-tuned model predicts what it predicted when its run scored seed 1
+    recorded = tiny_run / "seeds" / "1" / "predictions" / "dev" / "RTE.tsv"
+    assert (results.predictions / "RTE.tsv").read_text() == recorded.read_text()
+    assert list(results.tasks) == ["RTE"]
+    with pytest.raises(UsageError, match="seeds is for a run directory"):
+        gluebench.evaluate(str(checkpoint), tasks="RTE", data_dir="sample", seeds=[1])
