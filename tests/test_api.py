@@ -267,8 +267,15 @@ def test_text_classification_pipeline_labels_map_by_config_order(tiny_model, run
                                  n_resamples=20)
     raw = classifier([{"text": "a b", "text_pair": "c"}])
     assert raw[0]["label"].startswith("LABEL_")
-    rte = (results.predictions / "RTE.tsv").read_text().splitlines()[1:]
-    assert {line.split("\t")[1] for line in rte} <= {"entailment", "not_entailment"}
+    rte = [line.split("\t")[1]
+           for line in (results.predictions / "RTE.tsv").read_text().splitlines()[1:]]
+    # LABEL_i is the task's i-th official label: RTE 0 = entailment, 1 = not_entailment
+    with open(Path(gluebench.api.evaluation.__file__).parents[1] / "sample_data" / "glue" /
+              "RTE" / "dev.tsv", encoding="utf-8", newline="") as f:
+        pairs = [{"text": r["sentence1"], "text_pair": r["sentence2"]}
+                 for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    names = ("entailment", "not_entailment")
+    assert rte == [names[int(o["label"].split("_")[1])] for o in classifier(pairs)]
     cli = _cli_json(run_cli, tmp_path, "--data-dir", "sample", "--predictions",
                     results.predictions, "--resamples", "20")
     assert _untimed(results.document) == _untimed(cli)
