@@ -46,6 +46,10 @@ class PipelinePredictor:
 
     def predict(self, task: str, inputs: list[dict[str, str]]) -> list:
         labels = self.vocabulary(task)
+        if inputs and len(inputs[0]) > 2:
+            raise UsageError(f"{task}: a text-classification pipeline takes one text or a pair; "
+                             f"{task} has {len(inputs[0])} input fields ({', '.join(inputs[0])}); "
+                             "wrap the model in an object with predict(task, inputs)")
         texts = [_pipeline_input(row) for row in inputs]
         if labels is None:
             outputs = self.pipeline(texts, function_to_apply="none")
@@ -66,7 +70,7 @@ class PipelinePredictor:
 
 
 def _pipeline_input(row: dict[str, str]):
-    """One example: one text, or the first two fields as a pair (premise, hypothesis)."""
+    """One example: one text, or its two fields as a pair (premise, hypothesis)."""
     values = list(row.values())
     if len(values) == 1:
         return values[0]
