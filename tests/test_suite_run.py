@@ -95,7 +95,8 @@ def test_run_prints_its_plan_table_and_report(data, tmp_path, capsys):
         assert f"  {task} ({shape}) -> majority, scored on {task}: no other method supports " \
                f"{shape} tasks on the cpu yet" in plan
     assert "ReCoRD (entity_choice): not run: no dev file (superglue/ReCoRD/val.jsonl)" in plan
-    assert "majority baseline" in stdout and "partial average" in stdout
+    assert "│ majority" in stdout and "partial average" in stdout  # the reference row
+    assert "RTE (classification) -> majority, scored on RTE, AX-b, AX-g" in plan
     assert stdout.strip().endswith(f"report: {out / 'report.html'}")
 
 
@@ -115,7 +116,8 @@ def test_results_match_hand_counts_and_scikit_learn(data, job):
     majority = json.loads((job / "baselines/majority.json").read_text("utf-8"))
     assert majority["tasks"]["CB"]["f1_macro"] == results["tasks"]["CB"]["f1_macro"]
     names = sorted(p.name for p in (job / "predictions").iterdir())
-    assert names == sorted(f"{t}.jsonl" for t in TASKS)
+    assert names == sorted(f"{t}.jsonl" for t in (*TASKS, "AX-b", "AX-g"))
+    assert "categories" in results["tasks"]["AX-b"]  # the report's AX-b table
 
 
 @pytest.mark.real_data
