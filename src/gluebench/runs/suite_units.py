@@ -181,7 +181,8 @@ def record_suite_split(pred_root: Path, suite: Suite, entry: Entry, split: str,
         return None
     if outputs is not None:
         save_outputs(Path(pred_root).parent / "outputs" / f"{entry.name}.npz", table, outputs)
-    result = score_entry(entry, table, pred, n_resamples=n_resamples, seed=seed)
+    result = score_entry(entry, table, pred, n_resamples=n_resamples, seed=seed,
+                         categories=True)  # a run's AX-b by category, for the report
     if n_available is not None and len(table) < n_available:
         result["subsample"] = {"n": len(table), "of": n_available}
     return {**result, **prediction_profile(table.task, pred)}
