@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gluebench.benchmark.split_reader import split_file
-from gluebench.benchmark.suite import Entry, Suite, TaskDef
+from gluebench.benchmark.suite import Suite, TaskDef
 from gluebench.benchmark.suite_baselines import suite_baseline
-from gluebench.benchmark.suite_hub import is_hub
 from gluebench.errors import UsageError
+from gluebench.runs.suite_units import has_split, model_entries, suite_model_tasks
+from gluebench.shapes.framing import shape_of
 
 SHAPES = ("classification", "multiple_choice", "spans", "multi_answer", "entity_choice",
           "regression")
@@ -98,14 +99,15 @@ class SuitePlan:
 
 def task_shape(task: TaskDef) -> str:
     """The task's shape, read off its definition (see the module docstring)."""
-    if task.target == "entity":
+    framing = shape_of(task)   # how an encoder reads it: classify, or choose among options
+    if framing == "choose-entities":
         return "entity_choice"
+    if framing == "choose-fields":
+        return "multiple_choice"   # COPA: each label names an input field (choice1, choice2)
     if task.target == "score":
         return "regression"
     if any("question" in f.group_names for f in task.files.values()):
         return "multi_answer"
-    if task.label_names and set(task.label_names) <= set(task.input_fields):
-        return "multiple_choice"   # COPA: each label names an input field (choice1, choice2)
     if task.spans:
         return "spans"
     return "classification"
@@ -123,13 +125,8 @@ def make_suite_plan(suite: Suite, data_dir: str | os.PathLike, device: str,
                     tasks_spec: str = "all") -> SuitePlan:
     """Each model task of ``suite`` (``tasks_spec``: "all" or comma-separated names) with
     its method, or the reason it is left out; UsageError when nothing can run."""
-    wanted = (None if tasks_spec == "all" else
-              {suite.task(n.strip()).name for n in tasks_spec.split(",") if n.strip()})
-    rows = []
-    for task in _model_tasks(suite):
-        if wanted is not None and task.name not in wanted:
-            continue
-        rows.append(_plan_task(suite, task, data_dir, device))
+    rows = [_plan_task(suite, task, data_dir, device)
+            for task in suite_model_tasks(suite, tasks_spec)]
     plan = SuitePlan(suite, device, tuple(rows))
     if not plan.planned:
         reasons = "; ".join(f"{t.task}: {t.why}" for t in rows) or "no task chosen"
@@ -138,17 +135,12 @@ def make_suite_plan(suite: Suite, data_dir: str | os.PathLike, device: str,
     return plan
 
 
-def _model_tasks(suite: Suite) -> list[TaskDef]:
-    """The tasks a model is made for: each entry's ``model`` task, in the suite's order."""
-    names = dict.fromkeys(e.model for e in suite.entries.values())
-    return [suite.task(n) for n in names]
-
-
 def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str) -> PlannedTask:
     shape = task_shape(task)
-    entries = [e for e in suite.entries.values() if e.model == task.name]
-    scored = tuple(e.name for e in entries if _has_file(suite, e, data_dir))
-    if "train" not in task.files or not _present(suite, task.files["train"].path, data_dir):
+    entries = model_entries(suite, task)
+    scored = tuple(e.name for e in entries if has_split(suite, suite.task(e.task), e.dev,
+                                                        data_dir))
+    if not has_split(suite, task, "train", data_dir):
         where = task.files["train"].path if "train" in task.files else "none defined"
         return PlannedTask(task.name, shape, None, scored,
                            f"no training file ({where}) under the data folder")
@@ -160,15 +152,6 @@ def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str) -> PlannedTas
     why = (f"no other method supports {shape} tasks on the {device} yet"
            if method is METHODS[-1] else f"the first method for {shape} tasks on the {device}")
     return PlannedTask(task.name, shape, method.name, scored, why)
-
-
-def _has_file(suite: Suite, entry: Entry, data_dir) -> bool:
-    spec = suite.task(entry.task).files.get(entry.dev)
-    return spec is not None and _present(suite, spec.path, data_dir)
-
-
-def _present(suite: Suite, relative: str, data_dir) -> bool:
-    return is_hub(data_dir) or suite.data_path(data_dir, relative).is_file()
 
 
 def describe_suite_plan(plan: SuitePlan) -> list[str]:
