@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from gluebench.benchmark.suite_loader import load_suite
 from gluebench.cli import main
 from gluebench.suiterun import suite_plan
+from gluebench.suiterun.baseline_units import SuiteBaselineUnits
 from gluebench.suiterun.suite_plan import MethodSpec, task_shape
 from tests.conftest import superglue_val_copy
 
@@ -115,7 +117,7 @@ def test_results_match_hand_counts_and_scikit_learn(data, job):
     assert results["tasks_missing"] == ["ReCoRD"]
     majority = json.loads((job / "baselines/majority.json").read_text("utf-8"))
     assert majority["tasks"]["CB"]["f1_macro"] == results["tasks"]["CB"]["f1_macro"]
-    names = sorted(p.name for p in (job / "predictions").iterdir())
+    names = sorted(p.name for p in (job / "predictions" / "dev").iterdir())
     assert names == sorted(f"{t}.jsonl" for t in (*TASKS, "AX-b", "AX-g"))
     assert "categories" in results["tasks"]["AX-b"]  # the report's AX-b table
 
@@ -134,12 +136,7 @@ def test_report_html_has_the_suite_tables(job):
 def test_a_registered_method_takes_the_shapes_it_supports(data, tmp_path, capsys,
                                                           monkeypatch):
     """A method plugs in as one row of the table; here the constant baseline for span tasks."""
-    from gluebench.benchmark.suite_baselines import suite_baseline
-
-    def constant(suite, data_dir, entries, pred_dir, seed):
-        return suite_baseline("constant", suite, data_dir, "dev", pred_dir, entries=entries,
-                              label="true")
-
+    constant = partial(SuiteBaselineUnits, kind="constant", label="true")
     monkeypatch.setattr(suite_plan, "METHODS", list(suite_plan.METHODS))
     suite_plan.register_method(MethodSpec("always-true", frozenset({"spans"}),
                                           frozenset({"cpu", "cuda"}), "says true", constant))
@@ -183,3 +180,17 @@ def test_a_bad_val_file_fails_before_any_file_is_written(data, tmp_path, capsys)
     assert error.startswith("error: ") and "WSC/val.jsonl" in error and "line 6" in error
     assert "'maybe'" in error and "expected one of: false, true" in error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.real_data
+def test_a_second_run_resumes_its_finished_units(data, job, capsys):
+    before = json.loads((job / "results.json").read_text("utf-8"))
+    code, _, stderr = run(capsys, "run", "--suite", "fewglue", "--data-dir", data, "-o", job,
+                          "--resamples", 200)
+    assert code == 0, stderr
+    for task in TASKS:
+        assert f"{task} seed 0: already done, skipped (resume)" in stderr
+    after = json.loads((job / "results.json").read_text("utf-8"))
+    assert after["tasks"] == before["tasks"]
+    header = json.loads((job / "run.json").read_text("utf-8"))
+    assert header["suite"] == "fewglue" and header["config"]["plan"] == before["plan"]

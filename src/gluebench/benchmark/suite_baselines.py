@@ -72,6 +72,17 @@ def _present(suite: Suite, entry: Entry, split: str, data_dir) -> bool:
     return suite.data_path(data_dir, spec.path).is_file()
 
 
+def baseline_predictions(kind: str, suite: Suite, entry: Entry, table: ExampleTable,
+                         data_dir, *, seed: int = 0, label: str | None = None,
+                         train_suite: Suite | None = None) -> tuple[list, str]:
+    """``kind``'s predictions for the rows of ``table`` (class ids, scores or entity texts,
+    in row order) and where they came from; what ``suite_baseline`` writes, for a run."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown baseline '{kind}'; expected one of: {', '.join(KINDS)}")
+    return _predict(kind, suite, entry, table, data_dir, seed=seed, label=label,
+                    train_suite=train_suite)
+
+
 def _predict(kind: str, suite: Suite, entry: Entry, table: ExampleTable, data_dir, *, seed,
              label, train_suite):
     task = table.task

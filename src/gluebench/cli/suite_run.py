@@ -31,8 +31,8 @@ def run_suite(args) -> int:
     for line in describe_suite_plan(plan):
         say(line)
     results, majority, report = run_suite_job(plan, data_dir, args.output,
-                                              n_resamples=args.resamples, seed=args.seed,
-                                              log=say)
+                                              overwrite=args.overwrite, progress=args.progress,
+                                              n_resamples=args.resamples, seed=args.seed)
     out = console()
     out.print(suite_tables.details(suite, results))
     out.print(suite_tables.leaderboard(suite, [(os.path.basename(os.path.normpath(

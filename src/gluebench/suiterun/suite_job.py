@@ -1,12 +1,13 @@
-"""Carry out a ``SuitePlan``: each planned task's method writes its entries' dev predictions,
-the run is scored with the suite's scoring, the majority baseline is scored on the same
-entries as the reference row, and ``report.html`` shows both with the suite's tables.
+"""Carry out a ``SuitePlan``: each planned task's method runs its units in the unit loop
+(``runs.units``; the run directory of every suite method, ``runs.suite_units``), the majority
+baseline is scored on the same entries as the reference row, and ``report.html`` shows both
+with the suite's tables.
 
 ::
 
-    RUN_DIR/
-      predictions/<Entry file>   the suite's prediction files (BoolQ.jsonl, ...), dev split
-      results.json               score --suite's document + the suite record, plan, timings
+    RUN_DIR/                     a suite run directory (run.json, units/, seeds/<key>/,
+      predictions/dev/<Entry>    promoted predictions, results.json with the suite score
+      results.json               and the plan), resumable like any run, plus
       baselines/majority/        the reference row's prediction files
       baselines/majority.json    ... and its scores
       report.html                self-contained: the run beside the majority baseline
@@ -27,25 +28,49 @@ from gluebench.benchmark.suite_scoring import score_suite_predictions
 from gluebench.formats.atomic import atomic_write, write_json
 from gluebench.report.collect import RunView, load_run
 from gluebench.report.suite_view import layout_of
+from gluebench.runs.suite_units import suite_reference, suite_run_dir
+from gluebench.runs.units import run_units, writing
 from gluebench.suiterun.suite_plan import SuitePlan, method_named
 
 REPORT = "report.html"
-PREDICTIONS = "predictions"
 MAJORITY = Path("baselines") / "majority"
 
 
-def run_suite_job(plan: SuitePlan, data_dir, out_dir, *, n_resamples: int, seed: int,
-                  log) -> tuple[dict, dict, Path]:
+def run_suite_job(plan: SuitePlan, data_dir, out_dir, *, overwrite: bool, progress,
+                  n_resamples: int, seed: int) -> tuple[dict, dict, Path]:
     """The run's results, the majority baseline's, and the report's path."""
     started = time.perf_counter()
-    out = Path(out_dir)
     check_inputs(plan, data_dir)
-    origins = predict(plan, data_dir, out / PREDICTIONS, seed=seed, log=log)
-    results = score_run(plan, data_dir, out, origins, n_resamples=n_resamples, seed=seed)
-    majority = majority_reference(plan, data_dir, out, n_resamples=n_resamples, seed=seed)
-    results["timings"] = {"run_seconds": time.perf_counter() - started}
-    write_json(out / "results.json", results)
-    return results, majority, write_report(plan.suite, out, majority)
+    run = suite_run_dir(out_dir, plan.suite)
+    run.check_target(overwrite=overwrite)
+    header = run_header(plan, data_dir)
+    skipped = [f"{t.task}: not run: {t.why}" for t in plan.tasks if t.method is None]
+    with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, _):
+        for name, tasks in by_method(plan).items():
+            method = method_named(name).units(
+                suite=plan.suite, data_dir=data_dir, run=run, header=header,
+                n_resamples=n_resamples, stats_seed=seed, started=started,
+                more={"plan": plan.record(), "device": plan.device})
+            results = run_units(run, tasks, method, bars)
+    majority = majority_reference(plan, data_dir, run.root, n_resamples=n_resamples, seed=seed)
+    return results, majority, write_report(plan.suite, run.root, majority)
+
+
+def run_header(plan: SuitePlan, data_dir) -> dict:
+    """``run.json``: what a resumed run must match (the suite, its data, the plan)."""
+    methods = {t.task: t.method for t in plan.planned}
+    return {"kind": "run", "suite": suite_reference(plan.suite),
+            "data_source": str(plan.suite.data_folder(data_dir)), "model": methods,
+            "config": {"method": ", ".join(dict.fromkeys(methods.values())),
+                       "plan": plan.record(), "splits": ["dev"]}}
+
+
+def by_method(plan: SuitePlan) -> dict[str, list]:
+    """The planned tasks grouped by method, in plan order."""
+    groups: dict[str, list] = {}
+    for t in plan.planned:
+        groups.setdefault(t.method, []).append(plan.suite.task(t.task))
+    return groups
 
 
 def check_inputs(plan: SuitePlan, data_dir) -> None:
@@ -59,29 +84,8 @@ def check_inputs(plan: SuitePlan, data_dir) -> None:
             load_split(suite, suite.task(entry.task), entry.dev, data_dir)
 
 
-def predict(plan: SuitePlan, data_dir, pred_dir: Path, *, seed: int, log) -> dict[str, str]:
-    """Each planned task's entries predicted by its method; {entry: how it was made}."""
-    origins: dict[str, str] = {}
-    for task in plan.planned:
-        method = method_named(task.method)
-        log(f"{task.task}: {method.name} -> {', '.join(task.entries)}")
-        origins.update(method.run(plan.suite, data_dir, list(task.entries), pred_dir, seed))
-    return origins
-
-
 def _entries(plan: SuitePlan) -> list[str]:
     return [e for t in plan.planned for e in t.entries]
-
-
-def score_run(plan: SuitePlan, data_dir, out: Path, origins: dict[str, str], *,
-              n_resamples: int, seed: int) -> dict:
-    """``score --suite``'s document of the run's predictions, with what made them."""
-    doc = score_suite_predictions(plan.suite, data_dir, out / PREDICTIONS, split="dev",
-                                  n_resamples=n_resamples, seed=seed, categories=True)
-    methods = {t.task: t.method for t in plan.planned}
-    return {**doc, "kind": "run", "device": plan.device, "plan": plan.record(),
-            "model": methods, "origins": origins,
-            "config": {"method": ", ".join(dict.fromkeys(methods.values()))}}
 
 
 def majority_reference(plan: SuitePlan, data_dir, out: Path, *, n_resamples: int,

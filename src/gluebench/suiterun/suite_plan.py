@@ -24,44 +24,39 @@ from dataclasses import dataclass
 
 from gluebench.benchmark.split_reader import split_file
 from gluebench.benchmark.suite import Suite, TaskDef
-from gluebench.benchmark.suite_baselines import suite_baseline
 from gluebench.errors import UsageError
 from gluebench.runs.suite_units import has_split, model_entries, suite_model_tasks
+from gluebench.runs.units import Method
 from gluebench.shapes.framing import shape_of
+from gluebench.suiterun.baseline_units import SuiteBaselineUnits
 
 SHAPES = ("classification", "multiple_choice", "spans", "multi_answer", "entity_choice",
           "regression")
 
 
-#: A method's runner: (suite, data_dir, entries, predictions folder, seed) -> writes the
-#: entries' dev prediction files in the suite's format; returns {entry: how it was made}.
-Runner = Callable[[Suite, "str | os.PathLike", list[str], "str | os.PathLike", int],
-                  dict[str, str]]
+#: A method for the unit loop (``runs.units.Method``), made from the run's context:
+#: ``units(suite=, data_dir=, run=, header=, n_resamples=, stats_seed=, started=, more=)``.
+UnitsFactory = Callable[..., Method]
 
 
 @dataclass(frozen=True)
 class MethodSpec:
     """One row of the method table: what a method supports, the line that says why, and
-    the function that writes its predictions."""
+    how it runs a task's units (a ``Method`` of ``runs.units``, writing through
+    ``runs.suite_units``)."""
 
     name: str
     shapes: frozenset[str]
     devices: frozenset[str]          # "cpu", "cuda"
     why: str
-    run: Runner
-
-
-def majority_runner(suite: Suite, data_dir, entries: list[str], pred_dir, seed: int
-                    ) -> dict[str, str]:
-    return suite_baseline("majority", suite, data_dir, "dev", pred_dir, entries=entries,
-                          seed=seed)
+    units: UnitsFactory
 
 
 METHODS: list[MethodSpec] = [
     MethodSpec("majority", frozenset(SHAPES), frozenset({"cpu", "cuda"}),
                "the majority class of the task's training labels (an entity task: the "
                "entity its passage mentions most); the reference row of every table",
-               majority_runner),
+               SuiteBaselineUnits),
 ]
 
 
