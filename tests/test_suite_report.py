@@ -171,6 +171,7 @@ def test_runs_of_two_suites_or_a_wrong_definition_are_refused(docs, capsys, tmp_
     assert not (tmp_path / "x.html").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="Debian's chromium is not installed (apt-get install chromium)")

@@ -85,6 +85,7 @@ def test_task_shapes_come_from_the_definitions():
     assert task_shape(load_suite("glue").task("STS-B")) == "regression"
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_run_prints_its_plan_table_and_report(data, tmp_path, capsys):
     out = tmp_path / "r"
@@ -182,6 +183,7 @@ def test_a_bad_val_file_fails_before_any_file_is_written(data, tmp_path, capsys)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_a_second_run_resumes_its_finished_units(data, job, capsys):
     before = json.loads((job / "results.json").read_text("utf-8"))
