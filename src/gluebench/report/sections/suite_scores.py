@@ -70,7 +70,10 @@ def suite_overview_section(runs: list[RunView], layout: SuiteLayout) -> Section:
 
 def _model(results: dict) -> str:
     model = results.get("model")
-    if isinstance(model, dict):
+    if isinstance(model, dict):  # per task; one value when every task used the same
+        distinct = list(dict.fromkeys(str(v) for v in model.values()))
+        if len(distinct) == 1:
+            return distinct[0]
         return "; ".join(f"{k}: {v}" for k, v in model.items()) or DASH
     return DASH if model in (None, "") else str(model)
 
