@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gluebench.cli.common import DATA_HELP
+from gluebench.errors import UsageError
 
 
 def cmd_export_samples(args) -> int:
@@ -11,6 +12,17 @@ def cmd_export_samples(args) -> int:
     paths = export_samples(args.run_dir, args.output, data_dir=args.data_dir)
     for path in paths:
         print(path)
+    return 0
+
+
+def cmd_export_model_card(args) -> int:
+    from gluebench.export.model_card import card_text, write_card  # deferred: huggingface_hub
+
+    if args.output is None and args.push is None:
+        raise UsageError("export model-card: expected -o README.md, --push REPO, or both")
+    card = card_text(args.run_dir, existing=args.output, model_name=args.model_name)
+    write_card(card, args.output, args.push)
+    print(f"model card: {', '.join(filter(None, [args.output, args.push and 'hub ' + args.push]))}")
     return 0
 
 
@@ -25,3 +37,13 @@ def register(sub) -> None:
     s.add_argument("--data-dir", metavar="DIR",
                    help=f"{DATA_HELP} (default: the data the run recorded)")
     s.set_defaults(func=cmd_export_samples)
+
+    m = actions.add_parser("model-card", help="write (or update) a Hugging Face model card whose "
+                                              "model-index lists the run's dev results")
+    m.add_argument("run_dir", metavar="RUN_DIR")
+    m.add_argument("-o", "--output", metavar="README.md",
+                   help="the card to write; an existing card keeps its prose and other metadata")
+    m.add_argument("--push", metavar="REPO", help="also upload it to this hub model repo")
+    m.add_argument("--model-name", metavar="NAME",
+                   help="the model's name in the card (default: the run's model folder name)")
+    m.set_defaults(func=cmd_export_model_card, output_is_file=True)
