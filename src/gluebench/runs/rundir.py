@@ -38,7 +38,7 @@ from gluebench.runs.lock import LOCK_NAME
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
 RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_checkpoints",
-                     "device", "compile", "concurrency"}
+                     "device", "compile", "concurrency", "report_to"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
 
