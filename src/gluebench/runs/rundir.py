@@ -51,7 +51,7 @@ def entries_of(task: Task) -> list[str]:
 
 RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted
 RUN_PARTS = ("run.json", "results.json", "units", "seeds", "predictions", "outputs",
-             "checkpoints", "analysis")
+             "checkpoints", "analysis", "samples", "tensorboard", "wandb", "mlflow.db")
 # What a driver (the sweep) may keep beside a run in its folder: not ours to delete, not in
 # the way of starting the run there.
 COMPANIONS = ("attempts", "log.txt")
