@@ -149,3 +149,20 @@ def test_where_a_trial_reports_is_not_part_of_its_key():
     a = make_trial("RTE", "m", "full", 1, {}, plain, {"train": "x"})
     b = make_trial("RTE", "m", "full", 1, {}, reported, {"train": "x"})
     assert a.key == b.key and a.config_id == b.config_id
+
+
+def test_probe_refuses_report_to(run_cli, tmp_path):
+    code, _, err = run_cli("finetune", "--method", "probe", "--data-dir", "sample", "--tasks",
+                           "RTE", "-o", tmp_path / "run", "--report-to", "tensorboard")
+    assert code == 2 and err.count("\n") == 1 and "--method probe" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_report_to_values():
+    from gluebench.errors import UsageError
+    from gluebench.tracking.base import parse_report_to
+
+    assert parse_report_to("none") == () and parse_report_to(None) == ()
+    assert parse_report_to("TensorBoard, mlflow,tensorboard") == ("tensorboard", "mlflow")
+    with pytest.raises(UsageError, match="cannot be combined"):
+        parse_report_to("none,wandb")
