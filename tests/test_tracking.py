@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gluebench.formats.atomic import read_json
+from tests.sweep_support import write_spec
 
 STEPS = 3     # 96 training examples, batch 32, one epoch
 
@@ -166,3 +167,23 @@ def test_report_to_values():
     assert parse_report_to("TensorBoard, mlflow,tensorboard") == ("tensorboard", "mlflow")
     with pytest.raises(UsageError, match="cannot be combined"):
         parse_report_to("none,wandb")
+
+
+@pytest.mark.slow
+def test_sweep_trials_report_their_own_curves(tiny_model, run_cli, tmp_path):
+    """--report-to on a sweep reaches every trial: each trial's run has its own events, and
+    its first step ran at that trial's learning rate (no warm-up at 2 steps)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    spec = write_spec(tmp_path / "spec.toml", tiny_model, tasks=("RTE",))
+    code, _, err = run_cli("sweep", spec, "--data-dir", "sample", "-o", tmp_path / "sweep",
+                           "--report-to", "tensorboard", "--no-progress")
+    assert code == 0, err
+    first_lr = {}
+    for trial in (tmp_path / "sweep" / "trials").iterdir():
+        config = read_json(trial / "results.json")["config"]
+        events = EventAccumulator(str(trial / "tensorboard" / "RTE-seed1")).Reload()
+        first_lr[config["learning_rate"]] = events.Scalars("train/learning_rate")[0].value
+        assert config["report_to"] == ["tensorboard"]
+    assert sorted(first_lr) == [1e-4, 1e-3]
+    assert all(v == pytest.approx(lr, rel=1e-6) for lr, v in first_lr.items())
