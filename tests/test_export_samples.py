@@ -125,3 +125,13 @@ def test_prompted_samples_have_lm_eval_shape_and_rescore(tmp_path_factory, tiny_
     results = read_json(run / "results.json")
     assert np.mean([x["acc"] for x in lines]) == pytest.approx(
         results["tasks"]["RTE"]["accuracy"])
+
+
+def test_a_run_of_another_suite_is_refused_in_one_line(run_cli, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps(
+        {"suite": {"name": "superglue", "sha256": "0" * 64}, "tasks": {}}))
+    code, _, err = run_cli("export", "samples", run)
+    assert code == 2 and err.count("\n") == 1 and "suite 'superglue'" in err
+    assert not (run / "samples").exists()
