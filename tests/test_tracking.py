@@ -187,3 +187,16 @@ def test_sweep_trials_report_their_own_curves(tiny_model, run_cli, tmp_path):
         assert config["report_to"] == ["tensorboard"]
     assert sorted(first_lr) == [1e-4, 1e-3]
     assert all(v == pytest.approx(lr, rel=1e-6) for lr, v in first_lr.items())
+
+
+def test_a_run_resumes_with_another_report_to(tiny_model, run_cli, tmp_path):
+    args = ["finetune", "--model", tiny_model, "--data-dir", "sample", "--tasks", "RTE",
+            "--epochs", "1", "--batch-size", "16", "--max-seq-length", "64",
+            "--max-train-examples", "32", "--max-eval-examples", "32", "--splits", "dev",
+            "--resamples", "20", "--no-progress", "-o", tmp_path / "run"]
+    assert run_cli(*args)[0] == 0
+    before = read_json(tmp_path / "run" / "units" / "RTE-seed1.json")
+    code, _, err = run_cli(*args, "--report-to", "tensorboard")
+    assert code == 0, err                                  # resumed: nothing retrained
+    assert read_json(tmp_path / "run" / "units" / "RTE-seed1.json") == before
+    assert (tmp_path / "run" / "tensorboard" / "results").is_dir()
