@@ -16,11 +16,11 @@ def cmd_export_samples(args) -> int:
 
 
 def cmd_export_model_card(args) -> int:
-    from gluebench.export.model_card import card_text, write_card  # deferred: huggingface_hub
+    from gluebench.export.model_card import build_card, write_card  # deferred: huggingface_hub
 
     if args.output is None and args.push is None:
         raise UsageError("export model-card: expected -o README.md, --push REPO, or both")
-    card = card_text(args.run_dir, existing=args.output, model_name=args.model_name)
+    card = build_card(args.run_dir, existing=args.output, model_name=args.model_name)
     write_card(card, args.output, args.push)
     print(f"model card: {', '.join(filter(None, [args.output, args.push and 'hub ' + args.push]))}")
     return 0

@@ -27,7 +27,7 @@ HF_METRICS = {"accuracy": "accuracy", "f1": "f1", "f1_macro": "f1", "mcc": "matt
 TASK_TYPE = "text-classification"
 
 
-def card_text(run_dir: str | os.PathLike, *, existing: str | os.PathLike | None = None,
+def build_card(run_dir: str | os.PathLike, *, existing: str | os.PathLike | None = None,
               model_name: str | None = None):
     """The card (a ``huggingface_hub.ModelCard``) for the run, updating ``existing`` if given."""
     from huggingface_hub import ModelCard, ModelCardData  # deferred: the hub client

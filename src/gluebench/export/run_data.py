@@ -69,14 +69,15 @@ def dev_entries(results: dict) -> list[str]:
 def entry_outputs(run_dir, results: dict, entry: str, source: DataSource) -> EntryOutputs:
     """One entry's dev outputs, predictions and examples, checked to agree with each other."""
     benchmark = BENCHMARKS[entry]
-    saved = np.load(run_file(run_dir, results, f"outputs/{entry}.npz"))
+    with np.load(run_file(run_dir, results, f"outputs/{entry}.npz")) as npz:
+        saved = dict(npz)
     rel = f"predictions/dev/{benchmark.submission_file}"
     written = read_predictions(run_file(run_dir, results, rel), benchmark)
     index = saved["index"]
     examples = _examples_at(source, benchmark, index, saved["gold"])
     values = _values_at(written.index, written.values, index, f"{run_dir}/{rel}")
-    ll = saved["loglikelihoods"] if "loglikelihoods" in saved.files else None
-    return EntryOutputs(benchmark, examples, values, saved["outputs"], ll)
+    return EntryOutputs(benchmark, examples, values, saved["outputs"],
+                        saved.get("loglikelihoods"))
 
 
 def _examples_at(source: DataSource, benchmark: Benchmark, index: np.ndarray,
