@@ -38,7 +38,7 @@ from gluebench.runs.lock import LOCK_NAME
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
 RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_checkpoints",
-                     "device", "compile", "concurrency"}
+                     "device", "compile", "concurrency", "report_to"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
 
@@ -51,7 +51,7 @@ def entries_of(task: Task) -> list[str]:
 
 RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted
 RUN_PARTS = ("run.json", "results.json", "units", "seeds", "predictions", "outputs",
-             "checkpoints", "analysis")
+             "checkpoints", "analysis", "samples", "tensorboard", "wandb", "mlflow.db")
 # What a driver (the sweep) may keep beside a run in its folder: not ours to delete, not in
 # the way of starting the run there.
 COMPANIONS = ("attempts", "log.txt")
