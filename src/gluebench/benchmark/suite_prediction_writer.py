@@ -17,6 +17,7 @@ import json
 import numpy as np
 
 from gluebench.benchmark.suite import Entry, SubmissionFormat, Suite
+from gluebench.benchmark.suite_predictions import id_mode
 from gluebench.benchmark.table import BOOLEAN_LABELS, ExampleTable
 from gluebench.errors import UsageError
 
@@ -27,7 +28,10 @@ def prediction_text(suite: Suite, entry: Entry, table: ExampleTable, pred) -> st
         raise ValueError(f"{len(pred)} predictions for {len(table)} rows of {table.source}")
     sub = suite.submission
     values = [json_label(sub, table, p) for p in pred]
-    ids = [int(i) for i in table.ids]
+    mode = id_mode(sub, entry, table)
+    ids = [int(i) for i in (table.row_positions() if mode == "position" else table.ids)]
+    if sub.format == "tsv" and mode == "order":  # the label column alone, rows in file order
+        return "\n".join(["\t".join(sub.header), *map(str, values)]) + "\n"
     if sub.format == "tsv":
         rows = [f"{i}\t{v}" for i, v in zip(ids, values, strict=True)]
         return "\n".join(["\t".join(sub.header), *rows]) + "\n"
