@@ -26,8 +26,8 @@ from gluebench.errors import UsageError
 from gluebench.formats.fields import parse_number, quote
 
 __all__ = ["BENCHMARKS", "GLUE", "GLUE_GROUPS", "TASKS", "Benchmark", "SplitFile", "Task",
-           "benchmark_for_file", "get_benchmark", "get_task", "lookup_name", "registry",
-           "resolve_benchmarks"]
+           "benchmark_for_file", "get_benchmark", "get_task", "lookup_name", "model_task",
+           "registry", "resolve_benchmarks"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ class Task:
 class Benchmark:
     """One entry of the official leaderboard: a submission file and its metrics."""
 
-    name: str                          # "MNLI-m"
-    task: str                          # "MNLI"
+    name: str                          # e.g. MNLI-m
+    task: str                          # e.g. MNLI
     metrics: tuple[str, ...]           # official metrics; the entry's score is their mean
     dev: str                           # key into Task.files used for dev scoring
     test: str                          # key into Task.files used for the submission
@@ -121,6 +121,13 @@ AX_COARSE_CATEGORIES: tuple[str, ...] = next(b.categories for b in BENCHMARKS.va
 def get_task(name: str) -> Task:
     """The task called ``name`` (case and dashes are forgiven: ``sst2`` -> ``SST-2``)."""
     return lookup_name(name, TASKS, "task")
+
+
+def model_task(task: Task) -> Task:
+    """The task whose model predicts ``task``'s entries: the definition's ``model`` (AX is
+    predicted by the MNLI model); ``task`` itself for every other task."""
+    models = {b.model for b in BENCHMARKS.values() if b.task == task.name} - {task.name}
+    return TASKS[models.pop()] if len(models) == 1 else task
 
 
 def get_benchmark(name: str) -> Benchmark:
