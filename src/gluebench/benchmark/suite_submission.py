@@ -262,15 +262,20 @@ def build_suite_submission(suite: Suite, pred_dir: str | os.PathLike, out: str |
 
 
 def inspect_suite_submission(suite: Suite, source, *, split: str = "test", data_dir=None,
-                             label: str | None = None) -> list[str]:
+                             label: str | None = None,
+                             known: dict[str, Expected] | None = None) -> list[str]:
     """Every problem of a suite's submission zip, one line each (empty when it is fine).
 
-    The zip is read through ``formats.safezip`` (bounded members, no bombs, no unsafe
-    names); never raises for a bad zip.
+    Ids are checked against ``known[entry]`` where given (what a server read from its gold
+    files), else the ``data_dir`` files, else the official sizes. The zip is read through
+    ``formats.safezip`` (bounded members, no bombs, no unsafe names); never raises for a
+    bad zip.
     """
     if label is None:
         label = "upload" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    expected = {e.submission_file: (e, expected_rows(suite, e, split, data_dir))
+    known = known or {}
+    expected = {e.submission_file: (e, known.get(e.name) or expected_rows(suite, e, split,
+                                                                            data_dir))
                 for e in suite.entries.values()}
     try:
         with safezip.open_archive(source) as archive:
