@@ -1,8 +1,8 @@
 """gluebench: the GLUE benchmark, scored exactly as the official platform scores it."""
 
-__version__ = "0.1.0"
-SCHEMA_VERSION = 1
+from gluebench.about import SCHEMA_VERSION, __version__
 
+__all__ = ["SCHEMA_VERSION", "__version__", "evaluate", "score", "Results"]
 _API = ("evaluate", "score", "Results")
 
 

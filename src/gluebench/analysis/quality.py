@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION
+from gluebench.about import SCHEMA_VERSION
 from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, regression_report
 from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
 from gluebench.benchmark.logits import predictions_from_logits

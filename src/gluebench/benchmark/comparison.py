@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION, __version__
+from gluebench.about import SCHEMA_VERSION, __version__
 from gluebench.benchmark.scoring import load_gold, prediction_files, read_aligned
 from gluebench.benchmark.seed_stats import (
     CI_NAME,

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION, __version__
+from gluebench.about import SCHEMA_VERSION, __version__
 from gluebench.benchmark.diagnostic import ax_categories
 from gluebench.benchmark.metrics import compute, task_score
 from gluebench.benchmark.predictions import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from gluebench import SCHEMA_VERSION, __version__
+from gluebench.about import SCHEMA_VERSION, __version__
 from gluebench.benchmark.grouped_stats import grouped_paired_test
 from gluebench.benchmark.seed_stats import holm
 from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION, __version__
+from gluebench.about import SCHEMA_VERSION, __version__
 from gluebench.benchmark.grouped_stats import grouped_bootstrap_ci
 from gluebench.benchmark.metric_registry import compute
 from gluebench.benchmark.split_reader import load_split

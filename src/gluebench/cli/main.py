@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gluebench import __version__
+from gluebench.about import __version__
 from gluebench.cli import (
     analysis,
     export,

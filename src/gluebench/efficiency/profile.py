@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION
+from gluebench.about import SCHEMA_VERSION
 from gluebench.benchmark.logits import predictions_from_logits
 from gluebench.benchmark.scoring import evaluation_examples, score_entry
 from gluebench.benchmark.sources import Examples, sample_source

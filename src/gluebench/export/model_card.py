@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gluebench import __version__
+from gluebench.about import __version__
 from gluebench.benchmark.suite import Suite
 from gluebench.benchmark.suite_loader import load_suite
 from gluebench.errors import UsageError

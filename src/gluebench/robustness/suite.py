@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench import SCHEMA_VERSION
+from gluebench.about import SCHEMA_VERSION
 from gluebench.benchmark.scoring import evaluation_examples, score_entry
 from gluebench.benchmark.sources import Examples, read_split
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 
-from gluebench import __version__
+from gluebench.about import __version__
 from gluebench.server import health
 from gluebench.server.board import GLUE, BoardCache, BoardSpec
 from gluebench.server.db import Database

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gluebench import SCHEMA_VERSION
+from gluebench.about import SCHEMA_VERSION
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json, write_json

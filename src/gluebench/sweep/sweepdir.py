@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gluebench import SCHEMA_VERSION
+from gluebench.about import SCHEMA_VERSION
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json, write_json
 from gluebench.runs.lock import LOCK_NAME, RunLock

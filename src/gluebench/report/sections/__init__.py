@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import gluebench
+from gluebench.about import __version__
 from gluebench.console.format import (
     COLLAPSED_MARK,
     DASH,
@@ -84,7 +84,7 @@ def build_report(runs: list[RunView], *, figures: bool = True,
     for s in sections:  # "not measured" lines after what was measured
         s.blocks.sort(key=lambda b: isinstance(b, Note) and b.tail)
     return Report("gluebench report", now.strftime("%Y-%m-%d %H:%M UTC"),
-                  gluebench.__version__, runs, sections, [*studies, *sweeps])
+                  __version__, runs, sections, [*studies, *sweeps])
 
 
 def _run_sections(runs: list[RunView], figures: bool) -> list[Section]:
