@@ -23,7 +23,7 @@ from gluebench.benchmark.predictions import write_predictions
 from gluebench.benchmark.scoring import evaluation_examples, glue_score, score_entry
 from gluebench.benchmark.sources import DataSource, Examples
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES, rng_for
-from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.errors import GlueBenchWarning, UsageError
 from gluebench.runs.integrity import write_signed_json
 from gluebench.runs.recording import (
@@ -48,7 +48,7 @@ def majority_value(benchmark: Benchmark, source: DataSource, fallback: Examples 
     ``cache`` keeps the value for entries that share a training set (MNLI-m, MNLI-mm
     and AX all use MNLI's), so the large file is read once.
     """
-    train_task = get_task("MNLI" if benchmark.task == "AX" else benchmark.task)
+    train_task = get_task(benchmark.model)
     split = next((s for s in ("train", "dev") if source.has(train_task, s)), None)
     if split != "train":
         origin = f"{train_task.name} {split}" if split else f"{benchmark.name} evaluated"
@@ -82,13 +82,13 @@ def predict(kind: str, benchmark: Benchmark, task: Task, examples: Examples,
         return np.full(n, majority_value(benchmark, source, examples, cache=cache))
     if kind == "constant":
         if task.is_regression:
-            return np.full(n, float(np.mean(STSB_RANGE)))
+            return np.full(n, float(np.mean(task.score_range)))
         chosen = label if label in (task.labels or ()) else task.labels[0]
         return np.full(n, task.labels.index(chosen), np.int64)
     if kind == "random":
         rng = rng_for(seed, benchmark.name)
         if task.is_regression:
-            return rng.uniform(*STSB_RANGE, size=n)
+            return rng.uniform(*task.score_range, size=n)
         return rng.integers(0, len(task.labels), size=n)
     raise UsageError(f"Unknown baseline '{kind}'; expected one of: {', '.join(KINDS)}")
 

@@ -14,14 +14,18 @@ import numpy as np
 from gluebench.benchmark.metrics import r3
 from gluebench.benchmark.sources import Examples
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES, bootstrap_ci
-from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES
 
 
-def category_masks(examples: Examples) -> dict[str, tuple[str | None, np.ndarray]]:
-    """``name -> (parent coarse category or None, boolean mask over examples)``."""
+def category_masks(examples: Examples, categories: tuple[str, ...]
+                   ) -> dict[str, tuple[str | None, np.ndarray]]:
+    """``name -> (parent coarse category or None, boolean mask over examples)``.
+
+    ``categories``: the meta columns the entry names as its coarse categories (GLUE's AX:
+    ``entries.AX.categories`` in glue.toml).
+    """
     masks: dict[str, tuple[str | None, np.ndarray]] = {}
     n = len(examples)
-    for coarse in AX_COARSE_CATEGORIES:
+    for coarse in categories:
         cells = examples.meta.get(coarse, [""] * n)
         tags = [{t.strip() for t in cell.split(";") if t.strip()} for cell in cells]
         masks[coarse] = (None, np.array([bool(t) for t in tags]))
@@ -30,11 +34,11 @@ def category_masks(examples: Examples) -> dict[str, tuple[str | None, np.ndarray
     return masks
 
 
-def ax_categories(gold: Examples, pred: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES,
-                  seed: int = 0) -> dict[str, dict]:
+def ax_categories(gold: Examples, pred: np.ndarray, *, categories: tuple[str, ...],
+                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict[str, dict]:
     """R3 with count and bootstrap CI for each coarse and fine-grained category."""
     out = {}
-    for name, (parent, mask) in category_masks(gold).items():
+    for name, (parent, mask) in category_masks(gold, categories).items():
         g, p = gold.labels[mask], pred[mask]
         entry: dict = {"n": int(mask.sum()), "r3": r3(g, p) if mask.any() else None,
                        "level": "coarse" if parent is None else "fine"}

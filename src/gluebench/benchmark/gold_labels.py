@@ -12,7 +12,6 @@ Rows of the public files are in test-index order, as ``test.tsv`` is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,25 +19,29 @@ import numpy as np
 from gluebench.benchmark.examples import DataSource, Examples
 from gluebench.benchmark.scoring import evaluation_examples
 from gluebench.benchmark.sources import DirectorySource
-from gluebench.benchmark.tasks import Benchmark, get_task
+from gluebench.benchmark.suite import PublicLabels
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, get_task
 from gluebench.errors import DataError
 from gluebench.formats.textfiles import read_lines
 
 LABELS_HEADER = ("index", "label")
 
 
-@dataclass(frozen=True)
-class PublicLabels:
-    """A public file whose rows are the test set in index order, with a label column."""
-
-    path: str
-    column: str | int   # a header name, or a 0-based position in a file without a header
 
 
-PUBLIC_TEST_LABELS = {
-    "MRPC": PublicLabels("MRPC/msr_paraphrase_test.txt", "Quality"),
-    "STS-B": PublicLabels("STS-B/original/sts-test.tsv", 4),
-}
+def labelled_by_dev_file(benchmark: Benchmark) -> bool:
+    """Whether the entry's test labels are its own dev file (AX: the labelled copy of the
+    test set is ``diagnostic-full.tsv``, which ``--split dev`` scores)."""
+    files = get_task(benchmark.task).files
+    public = files[benchmark.test].public_labels
+    return public is not None and public.path == files[benchmark.dev].path
+
+
+# Entries whose test labels are published in another file (MRPC, STS-B): the definition's
+# ``public_labels`` of their test files.
+PUBLIC_TEST_LABELS: dict[str, PublicLabels] = {
+    name: get_task(b.task).files[b.test].public_labels for name, b in BENCHMARKS.items()
+    if get_task(b.task).files[b.test].public_labels is not None and not labelled_by_dev_file(b)}
 
 
 def labels_path(benchmark: Benchmark) -> str:
@@ -50,7 +53,7 @@ def labels_path(benchmark: Benchmark) -> str:
 def has_gold(source: DataSource, benchmark: Benchmark, split: str) -> bool:
     """Whether ``source`` holds the labels to score ``benchmark`` on ``split``."""
     task = get_task(benchmark.task)
-    if split == "dev" or benchmark.name == "AX":
+    if split == "dev" or labelled_by_dev_file(benchmark):
         return source.has(task, benchmark.dev)
     if not isinstance(source, DirectorySource):
         return False
@@ -61,7 +64,7 @@ def has_gold(source: DataSource, benchmark: Benchmark, split: str) -> bool:
 
 def load_gold(source: DataSource, benchmark: Benchmark, split: str) -> Examples:
     """The labelled examples of ``split`` (``index`` = the official test or dev index)."""
-    if split == "dev" or benchmark.name == "AX":
+    if split == "dev" or labelled_by_dev_file(benchmark):
         # AX's labelled file is its test set; its rows are the test indices 0..1103.
         return evaluation_examples(source, benchmark, "dev")
     if not has_gold(source, benchmark, split):

@@ -19,22 +19,11 @@ from gluebench.errors import DataError, GlueBenchWarning, UsageError
 
 HUB_NAME = "nyu-mll/glue"
 
-# Our split keys -> the HF split names (MNLI names its matched/mismatched sets).
-_HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
-_MNLI_SPLITS = {
-    "train": "train",
-    "dev": "validation_matched",
-    "dev_mismatched": "validation_mismatched",
-    "test": "test_matched",
-    "test_mismatched": "test_mismatched",
-}
-
-
 def hf_split_name(task: Task, split: str) -> str | None:
-    if task.name == "AX":
-        # The hub's AX has hidden labels and no categories: our AX "dev" is diagnostic-full.tsv.
-        return "test" if split == "test" else None
-    return (_MNLI_SPLITS if task.name == "MNLI" else _HF_SPLITS).get(split)
+    """The hub's name for our split key (``hf_split`` in the definition: MNLI's
+    ``validation_matched``, ...); None where the hub lacks it (AX's labelled copy)."""
+    spec = task.files.get(split)
+    return spec.hf_split if spec is not None else None
 
 
 class HFSource:

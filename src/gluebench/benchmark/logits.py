@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gluebench.benchmark.tasks import STSB_RANGE, Task
+from gluebench.benchmark.tasks import Task
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Prediction:
 def predictions_from_logits(task: Task, logits: np.ndarray, perm: np.ndarray | None):
     """Class ids in our order (via the model-to-ours permutation), or STS-B scores in [0, 5]."""
     if task.labels is None:
-        return np.clip(logits[:, 0].astype(np.float64), *STSB_RANGE)
+        return np.clip(logits[:, 0].astype(np.float64), *task.score_range)
     ids = logits.argmax(axis=1)
     return ids if perm is None else perm[ids]
 

@@ -20,7 +20,6 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import rankdata
 
 from gluebench.errors import GlueBenchWarning
 
@@ -110,6 +109,8 @@ def pearson_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def spearman_batched(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Pearson correlation of average ranks (ties share their mean rank, as in scipy)."""
+    from scipy.stats import rankdata  # deferred: scipy.stats takes seconds to import
+
     return pearson_batched(rankdata(y_true, axis=-1), rankdata(y_pred, axis=-1))
 
 

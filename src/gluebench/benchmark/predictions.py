@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, Task, get_task
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, Task, get_task
 from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.formats.atomic import atomic_write
 from gluebench.formats.fields import line_break_note, parse_index, quote
@@ -286,11 +286,13 @@ def _ignored_summary(pred_dir: Path, ignored: list[str], named: int = 5) -> str:
             "submission file names (CoLA.tsv, ..., AX.tsv; names are case-sensitive)")
 
 
-def clip_stsb(where, values: np.ndarray) -> np.ndarray:
-    """STS-B scores clipped to [0, 5] as the GLUE server clips them; one warning counts them."""
-    low, high = STSB_RANGE
+def clip_scores(task: Task, where, values: np.ndarray) -> np.ndarray:
+    """A regression task's scores clipped to its ``score_range`` (STS-B: [0, 5]) as the GLUE
+    server clips them; one warning counts them."""
+    low, high = task.score_range
     outside = int(((values < low) | (values > high)).sum())
     if outside:
-        warnings.warn(f"{where}: {outside} STS-B prediction(s) outside [0, 5] clipped to "
-                      "[0, 5], as the GLUE server does", GlueBenchWarning, stacklevel=2)
+        bounds = f"[{low:g}, {high:g}]"
+        warnings.warn(f"{where}: {outside} {task.name} prediction(s) outside {bounds} clipped "
+                      f"to {bounds}, as the GLUE server does", GlueBenchWarning, stacklevel=2)
     return np.clip(values, low, high)

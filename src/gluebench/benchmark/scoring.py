@@ -17,7 +17,7 @@ from gluebench.benchmark.diagnostic import ax_categories
 from gluebench.benchmark.metrics import compute, task_score
 from gluebench.benchmark.predictions import (
     Predictions,
-    clip_stsb,
+    clip_scores,
     prediction_files,
     read_predictions,
 )
@@ -45,7 +45,8 @@ def read_aligned(path: str | os.PathLike, benchmark: Benchmark, gold: Examples) 
     STS-B values outside [0, 5] are clipped, as the GLUE server does, with one warning.
     """
     values = align(gold, read_predictions(path, benchmark, expected_size=len(gold)))
-    return clip_stsb(path, values) if get_task(benchmark.task).is_regression else values
+    task = get_task(benchmark.task)
+    return clip_scores(task, path, values) if task.is_regression else values
 
 
 def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
@@ -63,8 +64,9 @@ def score_entry(benchmark: Benchmark, gold: Examples, pred: np.ndarray, *,
     result: dict = {**values, "score": task_score(values, benchmark.metrics), "n": len(gold)}
     result["ci"] = bootstrap_ci(benchmark.metrics, gold.labels, pred,
                                 n_resamples=n_resamples, seed=seed, name=benchmark.name)
-    if benchmark.name == "AX" and gold.meta:
-        result["categories"] = ax_categories(gold, pred, n_resamples=n_resamples, seed=seed)
+    if benchmark.categories and gold.meta:
+        result["categories"] = ax_categories(gold, pred, categories=benchmark.categories,
+                                             n_resamples=n_resamples, seed=seed)
     return result
 
 
@@ -80,13 +82,14 @@ def glue_score(tasks: dict[str, dict]) -> dict:
         if b.glue_group and name in tasks:
             groups[b.glue_group].append(tasks[name]["score"])
     missing = [n for n, b in BENCHMARKS.items() if b.glue_group and n not in tasks]
+    beside = [n for n, b in BENCHMARKS.items() if not b.glue_group and n not in tasks]
     present = {g: float(np.mean(v)) for g, v in groups.items() if v}
     average = float(np.mean(list(present.values()))) if present else None
     return {
         "glue_score": average if not missing else None,
         "partial_average": average if missing else None,
         "partial_average_tasks": list(present) if missing else [],
-        "tasks_missing": missing + (["AX"] if "AX" not in tasks else []),
+        "tasks_missing": missing + beside,
     }
 
 

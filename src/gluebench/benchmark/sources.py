@@ -16,15 +16,18 @@ import numpy as np
 
 from gluebench.benchmark.examples import DataSource, Examples
 from gluebench.benchmark.hub import HFSource
-from gluebench.benchmark.tasks import AX_COARSE_CATEGORIES, SplitFile, Task, get_task
+from gluebench.benchmark.tasks import TASKS, SplitFile, Task, get_task
 from gluebench.errors import DataError, GlueBenchWarning, UsageError
 from gluebench.formats.fields import line_break_note, parse_index, quote
 from gluebench.formats.textfiles import read_tsv
 
 SAMPLE_DIR = Path(__file__).parents[1] / "sample_data" / "glue"  # gluebench/sample_data
 
-# Columns kept beside inputs and labels when a file has them (AX categories, MNLI genre).
-META_COLUMNS = (*AX_COARSE_CATEGORIES, "Domain", "genre")
+# Columns kept beside inputs and labels when a file has them (AX categories, MNLI genre):
+# every file's ``meta`` in the GLUE definition.
+META_COLUMNS = tuple(dict.fromkeys(column for task in TASKS.values()
+                                   for spec in task.files.values()
+                                   for column in spec.meta_columns))
 
 
 class DirectorySource:

@@ -26,18 +26,17 @@ import numpy as np
 from gluebench.benchmark.predictions import (
     Predictions,
     check_predictions,
-    clip_stsb,
+    clip_scores,
     max_file_bytes,
     prediction_files,
     predictions_text,
 )
-from gluebench.benchmark.tasks import BENCHMARKS, STSB_RANGE, Benchmark, get_task
+from gluebench.benchmark.tasks import BENCHMARKS, Benchmark, get_task
 from gluebench.errors import DataError, GlueBenchWarning
 from gluebench.formats import safezip
 from gluebench.formats.atomic import atomic_write
 from gluebench.formats.safezip import ZipProblem, shown_name
 
-STSB_MIN, STSB_MAX = STSB_RANGE
 # At most this many problem lines for one zip; the rest are counted in a last line.
 MAX_PROBLEMS = 40
 # Up to this many unexpected members are named one per line; more are summarised.
@@ -68,7 +67,7 @@ def test_size(benchmark: Benchmark) -> int:
 
 def _constant_fill(benchmark: Benchmark, split: str) -> tuple[np.ndarray, np.ndarray]:
     task, n = get_task(benchmark.task), official_size(benchmark, split)
-    value = (STSB_MIN + STSB_MAX) / 2 if task.is_regression else 0
+    value = sum(task.score_range) / 2 if task.is_regression else 0
     return np.arange(n), np.full(n, value)
 
 
@@ -105,7 +104,7 @@ def build_submission(pred_dir: str | os.PathLike, out: str | os.PathLike, *,
                 continue
             index, values = preds.index, preds.values
         if get_task(b.task).is_regression:
-            values = clip_stsb(found.get(name, b.submission_file), values)
+            values = clip_scores(get_task(b.task), found.get(name, b.submission_file), values)
         contents[b.submission_file] = predictions_text(get_task(b.task), index, values)
     if len(problems) == 1:
         raise problems[0]
@@ -231,11 +230,14 @@ def _member_problems(where: str, raw: bytes, b: Benchmark, size: int
         line = int(out_of_order[0]) + 3  # header is line 1, first row line 2
         shown.append(f"{where} line {line}: rows are not in index order "
                      "(the server expects 0, 1, 2, ...)")
-    if get_task(b.task).is_regression:
-        bad = np.flatnonzero((preds.values < STSB_MIN) | (preds.values > STSB_MAX))
+    task = get_task(b.task)
+    if task.is_regression:
+        low, high = task.score_range
+        bad = np.flatnonzero((preds.values < low) | (preds.values > high))
         if len(bad):
-            shown.append(f"{where} line {int(bad[0]) + 2}: {len(bad)} STS-B prediction(s) "
-                         f"outside [0, 5] (first: {preds.values[bad[0]]:g})")
+            shown.append(f"{where} line {int(bad[0]) + 2}: {len(bad)} {task.name} "
+                         f"prediction(s) outside [{low:g}, {high:g}] "
+                         f"(first: {preds.values[bad[0]]:g})")
     if raw.startswith(b"\xef\xbb\xbf"):
         shown.append(f"{where}: starts with a byte-order mark")
     return (None if shown else preds), shown

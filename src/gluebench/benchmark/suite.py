@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gluebench.benchmark.tasks import lookup_name
+from gluebench.benchmark.lookup import lookup_name
 from gluebench.errors import DataError, UsageError
 
 

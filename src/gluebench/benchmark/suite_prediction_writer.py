@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from gluebench.benchmark.suite import Entry, SubmissionFormat, Suite
+from gluebench.benchmark.jsonpaths import parse_path, shared_levels
+from gluebench.benchmark.suite import Entry, SplitFile, SubmissionFormat, Suite
+from gluebench.benchmark.suite_predictions import id_mode
 from gluebench.benchmark.table import BOOLEAN_LABELS, ExampleTable
 from gluebench.errors import UsageError
 
@@ -27,7 +27,10 @@ def prediction_text(suite: Suite, entry: Entry, table: ExampleTable, pred) -> st
         raise ValueError(f"{len(pred)} predictions for {len(table)} rows of {table.source}")
     sub = suite.submission
     values = [json_label(sub, table, p) for p in pred]
-    ids = [int(i) for i in table.ids]
+    mode = id_mode(sub, entry, table)
+    ids = [int(i) for i in (table.row_positions() if mode == "position" else table.ids)]
+    if sub.format == "tsv" and mode == "order":  # the label column alone, rows in file order
+        return "\n".join(["\t".join(sub.header), *map(str, values)]) + "\n"
     if sub.format == "tsv":
         rows = [f"{i}\t{v}" for i, v in zip(ids, values, strict=True)]
         return "\n".join(["\t".join(sub.header), *rows]) + "\n"
@@ -53,44 +56,62 @@ def json_label(sub: SubmissionFormat, table: ExampleTable, value):
 
 
 def _nested(sub: SubmissionFormat, table: ExampleTable, ids: list[int], values: list):
-    """One record per top-level id, the rows nested along the data file's ``rows`` path."""
+    """The rows of ``table`` nested along its file's ``rows`` path, ids read from its groups."""
     spec = table.task.files[table.split]
+    columns = id_columns(spec)
+    group_of = {column: name for name, column in spec.groups}
+    levels = [table.groups[group_of[column]] for column in columns[:-1]]
+    rows = [(tuple(int(level[k]) for level in levels) + (ident,), value)
+            for k, (ident, value) in enumerate(zip(ids, values, strict=True))]
+    return nested_records(spec, rows, sub.label_field)
+
+
+# ---- the nesting, shared with suite_submission (which rebuilds a user's nested file) -------
+
+def nested_records(spec: SplitFile, rows: list[tuple[tuple[int, ...], object]],
+                   label_field: str) -> list[dict]:
+    """One record per top-level id, each row nested along ``spec.rows`` under its ids.
+
+    ``rows``: (ids of the levels it is nested in, outermost first, its own id last; label),
+    in the order they are written. MultiRC: ``{"idx": p, "passage": {"questions":
+    [{"idx": q, "answers": [{"idx": a, "label": 0}]}]}}``.
+    """
     # "passage.questions[].answers[]" -> ["passage.questions", "answers"]
-    lists = [part.strip(".") for part in spec.rows.split("[]")[:-1]]
-    level_ids = [_level_ids(table, _id_column(lists, depth, sub.id_field))
-                 for depth in range(len(lists))]
-    records: dict[int, dict] = {}
-    for row, (ident, value) in enumerate(zip(ids, values, strict=True)):
-        top = int(level_ids[0][row])
-        node = records.setdefault(top, {sub.id_field: top})
-        for depth, path in enumerate(lists):
-            items = _descend(node, path)
-            if depth + 1 == len(lists):
-                items.append({sub.id_field: ident, sub.label_field: value})
-                break
-            key = int(level_ids[depth + 1][row])
-            if not items or items[-1][sub.id_field] != key:
-                items.append({sub.id_field: key})
-            node = items[-1]
-    return list(records.values())
+    lists = [part.strip(".") for part in spec.rows.split("[]") if part.strip(".")]
+    keys = [column.replace("[]", "").rpartition(".")[2] for column in id_columns(spec)]
+    return [_nest(group, 0, lists, keys, label_field) for group in _grouped(rows, 0)]
 
 
-def _id_column(lists: list[str], depth: int, id_field: str) -> str:
-    """The column of level ``depth``'s id: ``idx``, then ``passage.questions[].idx``, ..."""
-    return id_field if depth == 0 else "[].".join(lists[:depth]) + "[]." + id_field
+def id_columns(spec: SplitFile) -> list[str]:
+    """The id column of each nesting level of ``spec.rows``, outermost first, the row's last."""
+    rows = parse_path(spec.rows)
+    depth = sum(step.each for step in rows)
+    by_level = {shared_levels(rows, parse_path(p)): p for _, p in spec.groups}
+    by_level[depth] = spec.index_column
+    missing = [k for k in range(depth + 1) if k not in by_level]
+    if missing:
+        raise UsageError(f"{spec.path}: no id for nesting level {missing[0]} of rows "
+                         f"'{spec.rows}'; expected a group naming each level's idx")
+    return [by_level[k] for k in range(depth + 1)]
 
 
-def _level_ids(table: ExampleTable, column: str) -> np.ndarray:
-    for name, col in table.task.files[table.split].groups:
-        if col == column:
-            return table.groups[name]
-    raise UsageError(f"{table.task.name}: no group reads '{column}'; a nested submission "
-                     "needs each level's id as a group of the task's file")
+def _nest(rows: list, level: int, lists: list[str], keys: list[str], label: str) -> dict:
+    ids, value = rows[0]
+    node: dict = {keys[level]: ids[level]}
+    if level == len(lists):
+        node[label] = value
+        return node
+    children = [_nest(g, level + 1, lists, keys, label) for g in _grouped(rows, level + 1)]
+    target = node
+    *parents, leaf = lists[level].split(".")
+    for key in parents:
+        target = target.setdefault(key, {})
+    target[leaf] = children
+    return node
 
 
-def _descend(node: dict, path: str) -> list:
-    """The list at ``path`` (``a.b``) under ``node``, created empty where absent."""
-    *objects, last = path.split(".")
-    for key in objects:
-        node = node.setdefault(key, {})
-    return node.setdefault(last, [])
+def _grouped(rows: list, level: int) -> list[list]:
+    groups: dict[int, list] = {}
+    for row in rows:
+        groups.setdefault(row[0][level], []).append(row)
+    return list(groups.values())

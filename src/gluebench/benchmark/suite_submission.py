@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gluebench.benchmark.jsonpaths import PathError, parse_path, shared_levels, value_for, walk_rows
+from gluebench.benchmark.jsonpaths import PathError, parse_path, value_for, walk_rows
 from gluebench.benchmark.split_reader import load_split
 from gluebench.benchmark.suite import Entry, Suite
+from gluebench.benchmark.suite_prediction_writer import id_columns, nested_records
 from gluebench.benchmark.suite_predictions import MAX_PREDICTION_LINES
 from gluebench.benchmark.table import BOOLEAN_LABELS, class_id, label_token
 from gluebench.errors import DataError, UsageError
@@ -77,7 +78,7 @@ def expected_rows(suite: Suite, entry: Entry, split: str, data_dir) -> Expected:
     if entry.name not in suite.submission.nested or not task.files[key].rows:
         return Expected(table.ids)
     names = {path: name for name, path in task.files[key].groups}
-    levels = [table.groups[names[p]] for p in _id_columns(task.files[key])[:-1]]
+    levels = [table.groups[names[p]] for p in id_columns(task.files[key])[:-1]]
     enclosing = {int(i): tuple(int(g[k]) for g in levels) for k, i in enumerate(table.ids)}
     return Expected(table.ids, enclosing)
 
@@ -181,31 +182,8 @@ def member_text(suite: Suite, entry: Entry, rows: list[Row], order: np.ndarray) 
         return "".join(json.dumps({sub.id_field: r.ids[-1], sub.label_field: r.label}) + "\n"
                        for r in rows)
     spec = suite.task(entry.task).files[entry.test]
-    lists = [part.strip(".") for part in spec.rows.split("[]") if part.strip(".")]
-    keys = [_last_key(p) for p in _id_columns(spec)]
-    return "".join(json.dumps(_nest(group, 0, lists, keys, sub.label_field)) + "\n"
-                   for group in _grouped(rows, 0))
-
-
-def _nest(rows: list[Row], level: int, lists: list[str], keys: list[str], label: str) -> dict:
-    node: dict = {keys[level]: rows[0].ids[level]}
-    if level == len(lists):
-        node[label] = rows[0].label
-        return node
-    children = [_nest(g, level + 1, lists, keys, label) for g in _grouped(rows, level + 1)]
-    target = node
-    *parents, leaf = lists[level].split(".")
-    for key in parents:
-        target = target.setdefault(key, {})
-    target[leaf] = children
-    return node
-
-
-def _grouped(rows: list[Row], level: int) -> list[list[Row]]:
-    groups: dict[int, list[Row]] = {}
-    for r in rows:
-        groups.setdefault(r.ids[level], []).append(r)
-    return list(groups.values())
+    records = nested_records(spec, [(r.ids, r.label) for r in rows], sub.label_field)
+    return "".join(json.dumps(record) + "\n" for record in records)
 
 
 def _layout(suite: Suite, entry: Entry):
@@ -220,24 +198,7 @@ def _layout(suite: Suite, entry: Entry):
     rows = parse_path(spec.rows)
     head = spec.index_column.rpartition(".")[0]
     label = parse_path(f"{head}.{sub.label_field}" if head else sub.label_field)
-    return rows, tuple(parse_path(p) for p in _id_columns(spec)), label
-
-
-def _id_columns(spec) -> list[str]:
-    """The id column of each nesting level of ``spec.rows``, outermost first, the row's last."""
-    rows = parse_path(spec.rows)
-    depth = sum(step.each for step in rows)
-    by_level = {shared_levels(rows, parse_path(p)): p for _, p in spec.groups}
-    by_level[depth] = spec.index_column
-    missing = [k for k in range(depth + 1) if k not in by_level]
-    if missing:
-        raise UsageError(f"{spec.path}: no id for nesting level {missing[0]} of rows "
-                         f"'{spec.rows}'; expected a group naming each level's idx")
-    return [by_level[k] for k in range(depth + 1)]
-
-
-def _last_key(path: str) -> str:
-    return path.replace("[]", "").rpartition(".")[2]
+    return rows, tuple(parse_path(p) for p in id_columns(spec)), label
 
 
 def _ident(value) -> int:
@@ -301,15 +262,20 @@ def build_suite_submission(suite: Suite, pred_dir: str | os.PathLike, out: str |
 
 
 def inspect_suite_submission(suite: Suite, source, *, split: str = "test", data_dir=None,
-                             label: str | None = None) -> list[str]:
+                             label: str | None = None,
+                             known: dict[str, Expected] | None = None) -> list[str]:
     """Every problem of a suite's submission zip, one line each (empty when it is fine).
 
-    The zip is read through ``formats.safezip`` (bounded members, no bombs, no unsafe
-    names); never raises for a bad zip.
+    Ids are checked against ``known[entry]`` where given (what a server read from its gold
+    files), else the ``data_dir`` files, else the official sizes. The zip is read through
+    ``formats.safezip`` (bounded members, no bombs, no unsafe names); never raises for a
+    bad zip.
     """
     if label is None:
         label = "upload" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    expected = {e.submission_file: (e, expected_rows(suite, e, split, data_dir))
+    known = known or {}
+    expected = {e.submission_file: (e, known.get(e.name) or expected_rows(suite, e, split,
+                                                                            data_dir))
                 for e in suite.entries.values()}
     try:
         with safezip.open_archive(source) as archive:

@@ -39,6 +39,7 @@ class ExampleTable:
     answers: list[tuple[str, ...]] | None = None   # entity tasks: each row's gold answer texts
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n,) int64 ids
     meta: dict[str, list[str]] = field(default_factory=dict)     # kept columns ("" if absent)
+    positions: np.ndarray | None = None      # (n,) rows' 0-based places in the file (None: 0..n-1)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -46,6 +47,10 @@ class ExampleTable:
     @property
     def has_gold(self) -> bool:
         return self.labels is not None or self.answers is not None
+
+    def row_positions(self) -> np.ndarray:
+        """Each row's 0-based place in its file (a subsample keeps its rows' places)."""
+        return np.arange(len(self)) if self.positions is None else self.positions
 
     def take(self, rows) -> ExampleTable:
         """The table of ``rows`` (positions, in the order given): a subsample keeps file order
@@ -57,7 +62,8 @@ class ExampleTable:
             labels=None if self.labels is None else self.labels[rows],
             answers=None if self.answers is None else [self.answers[i] for i in rows],
             groups={k: v[rows] for k, v in self.groups.items()},
-            meta={k: [v[i] for i in rows] for k, v in self.meta.items()})
+            meta={k: [v[i] for i in rows] for k, v in self.meta.items()},
+            positions=self.row_positions()[rows])
 
     def scored(self) -> np.ndarray:
         """(n,) whether each row has a gold label (OCNLI's "-" rows do not)."""

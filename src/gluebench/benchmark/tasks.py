@@ -1,6 +1,7 @@
 """The GLUE tasks as data: files, columns, labels, metrics, official sizes.
 
-Two kinds of records live here:
+Every fact here is read from GLUE's suite definition, ``suites/glue.toml`` (loaded once, at
+import); this module gives GLUE's commands the records they have always used. Two kinds:
 
 * ``Task`` — one GLUE dataset as it is shipped (``MNLI`` with its five files).
   A model is trained per task.
@@ -16,23 +17,17 @@ differs across codebases — ours is entailment, neutral, contradiction.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
+from gluebench.benchmark.lookup import fold, lookup_name
+from gluebench.benchmark.suite import Entry, SplitFile, Suite, TaskDef
+from gluebench.benchmark.suite_loader import load_suite
 from gluebench.errors import UsageError
 from gluebench.formats.fields import parse_number, quote
 
-
-@dataclass(frozen=True)
-class SplitFile:
-    """One official file: where it lives and how to read it."""
-
-    path: str                          # relative to the GLUE data directory
-    size: int                          # official number of examples
-    text_columns: tuple[str, ...]      # official column names of the inputs
-    label_column: str | None = None    # None: no gold labels (test files)
-    index_column: str | None = None    # None: the 0-based row position is the index
-    header: tuple[str, ...] | None = None  # set for files without a header line (CoLA)
+__all__ = ["BENCHMARKS", "GLUE", "GLUE_GROUPS", "TASKS", "Benchmark", "SplitFile", "Task",
+           "benchmark_for_file", "get_benchmark", "get_task", "lookup_name", "model_task",
+           "registry", "resolve_benchmarks"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +42,7 @@ class Task:
     files: dict[str, SplitFile]        # "train", "dev", "test", "dev_mismatched", ...
     hf_config: str                     # config of the Hugging Face `nyu-mll/glue` dataset
     hf_fields: tuple[str, ...]         # the HF dataset's column names for `input_fields`
+    score_range: tuple[float, float] | None = None  # regression: the official range (STS-B 0..5)
 
     @property
     def is_regression(self) -> bool:
@@ -74,17 +70,21 @@ class Task:
 class Benchmark:
     """One entry of the official leaderboard: a submission file and its metrics."""
 
-    name: str                          # "MNLI-m"
-    task: str                          # "MNLI"
+    name: str                          # e.g. MNLI-m
+    task: str                          # e.g. MNLI
     metrics: tuple[str, ...]           # official metrics; the entry's score is their mean
     dev: str                           # key into Task.files used for dev scoring
     test: str                          # key into Task.files used for the submission
     glue_group: str | None             # entries sharing a group are averaged; None: not in score
     submission_file: str = field(default="")
+    model: str = ""                    # the task whose model predicts it (AX <- MNLI); "": task
+    categories: tuple[str, ...] = ()   # meta columns holding `;`-separated category tags (AX)
 
     def __post_init__(self) -> None:
         if not self.submission_file:
             object.__setattr__(self, "submission_file", f"{self.name}.tsv")
+        if not self.model:
+            object.__setattr__(self, "model", self.task)
 
     def file_key(self, split: str) -> str:
         """The key into ``Task.files`` evaluated for ``split`` ("dev" or "test")."""
@@ -93,180 +93,41 @@ class Benchmark:
         return self.dev if split == "dev" else self.test
 
 
-def _pair(path: str, size: int, s1: str, s2: str, label: str | None, index: str | None = "index"):
-    return SplitFile(path, size, (s1, s2), label, index)
+def _task(t: TaskDef) -> Task:
+    return Task(t.name, t.description, t.input_fields, t.labels, t.label_names, dict(t.files),
+                t.hf_config, t.hf_fields, t.score_range)
 
 
-COLA_COLUMNS = ("source", "label", "original_label", "sentence")
+def _benchmark(e: Entry) -> Benchmark:
+    return Benchmark(e.name, e.task, e.metrics, e.dev, e.test, e.group, e.submission_file,
+                     e.model, e.categories)
 
-TASKS: dict[str, Task] = {
-    t.name: t
-    for t in [
-        Task(
-            "CoLA", "Corpus of Linguistic Acceptability: is the sentence grammatical?",
-            ("sentence",), ("0", "1"), ("unacceptable", "acceptable"),
-            {
-                "train": SplitFile("CoLA/train.tsv", 8551, ("sentence",), "label",
-                                   header=COLA_COLUMNS),
-                "dev": SplitFile("CoLA/dev.tsv", 1043, ("sentence",), "label",
-                                 header=COLA_COLUMNS),
-                "test": SplitFile("CoLA/test.tsv", 1063, ("sentence",), None, "index"),
-            },
-            "cola", ("sentence",),
-        ),
-        Task(
-            "SST-2", "Stanford Sentiment Treebank: is the movie-review phrase positive?",
-            ("sentence",), ("0", "1"), ("negative", "positive"),
-            {
-                "train": SplitFile("SST-2/train.tsv", 67349, ("sentence",), "label"),
-                "dev": SplitFile("SST-2/dev.tsv", 872, ("sentence",), "label"),
-                "test": SplitFile("SST-2/test.tsv", 1821, ("sentence",), None, "index"),
-            },
-            "sst2", ("sentence",),
-        ),
-        Task(
-            "MRPC", "Microsoft Research Paraphrase Corpus: do the sentences mean the same?",
-            ("sentence1", "sentence2"), ("0", "1"), ("not_equivalent", "equivalent"),
-            {
-                "train": _pair("MRPC/train.tsv", 3668, "#1 String", "#2 String", "Quality", None),
-                "dev": _pair("MRPC/dev.tsv", 408, "#1 String", "#2 String", "Quality", None),
-                "test": _pair("MRPC/test.tsv", 1725, "#1 String", "#2 String", None),
-            },
-            "mrpc", ("sentence1", "sentence2"),
-        ),
-        Task(
-            "STS-B", "Semantic Textual Similarity Benchmark: similarity score from 0 to 5.",
-            ("sentence1", "sentence2"), None, None,
-            {
-                "train": _pair("STS-B/train.tsv", 5749, "sentence1", "sentence2", "score"),
-                "dev": _pair("STS-B/dev.tsv", 1500, "sentence1", "sentence2", "score"),
-                "test": _pair("STS-B/test.tsv", 1379, "sentence1", "sentence2", None),
-            },
-            "stsb", ("sentence1", "sentence2"),
-        ),
-        Task(
-            "QQP", "Quora Question Pairs: are the two questions duplicates?",
-            ("question1", "question2"), ("0", "1"), ("not_duplicate", "duplicate"),
-            {
-                "train": _pair("QQP/train.tsv", 363846, "question1", "question2",
-                               "is_duplicate", "id"),
-                "dev": _pair("QQP/dev.tsv", 40430, "question1", "question2", "is_duplicate", "id"),
-                "test": _pair("QQP/test.tsv", 390965, "question1", "question2", None, "id"),
-            },
-            "qqp", ("question1", "question2"),
-        ),
-        Task(
-            "MNLI", "Multi-Genre NLI: does the premise entail, contradict or not decide?",
-            ("premise", "hypothesis"),
-            ("entailment", "neutral", "contradiction"),
-            ("entailment", "neutral", "contradiction"),
-            {
-                "train": _pair("MNLI/train.tsv", 392702, "sentence1", "sentence2", "gold_label"),
-                "dev": _pair("MNLI/dev_matched.tsv", 9815, "sentence1", "sentence2", "gold_label"),
-                "dev_mismatched": _pair("MNLI/dev_mismatched.tsv", 9832, "sentence1",
-                                        "sentence2", "gold_label"),
-                "test": _pair("MNLI/test_matched.tsv", 9796, "sentence1", "sentence2", None),
-                "test_mismatched": _pair("MNLI/test_mismatched.tsv", 9847, "sentence1",
-                                         "sentence2", None),
-            },
-            "mnli", ("premise", "hypothesis"),
-        ),
-        Task(
-            "QNLI", "Question NLI (SQuAD): does the sentence answer the question?",
-            ("question", "sentence"), ("entailment", "not_entailment"),
-            ("entailment", "not_entailment"),
-            {
-                "train": _pair("QNLI/train.tsv", 104743, "question", "sentence", "label"),
-                "dev": _pair("QNLI/dev.tsv", 5463, "question", "sentence", "label"),
-                "test": _pair("QNLI/test.tsv", 5463, "question", "sentence", None),
-            },
-            "qnli", ("question", "sentence"),
-        ),
-        Task(
-            "RTE", "Recognizing Textual Entailment: does sentence 1 entail sentence 2?",
-            ("sentence1", "sentence2"), ("entailment", "not_entailment"),
-            ("entailment", "not_entailment"),
-            {
-                "train": _pair("RTE/train.tsv", 2490, "sentence1", "sentence2", "label"),
-                "dev": _pair("RTE/dev.tsv", 277, "sentence1", "sentence2", "label"),
-                "test": _pair("RTE/test.tsv", 3000, "sentence1", "sentence2", None),
-            },
-            "rte", ("sentence1", "sentence2"),
-        ),
-        Task(
-            "WNLI", "Winograd NLI: is the pronoun-substituted sentence entailed? (1 = entailment)",
-            ("sentence1", "sentence2"), ("0", "1"), ("not_entailment", "entailment"),
-            {
-                "train": _pair("WNLI/train.tsv", 635, "sentence1", "sentence2", "label"),
-                "dev": _pair("WNLI/dev.tsv", 71, "sentence1", "sentence2", "label"),
-                "test": _pair("WNLI/test.tsv", 146, "sentence1", "sentence2", None),
-            },
-            "wnli", ("sentence1", "sentence2"),
-        ),
-        Task(
-            "AX", "GLUE diagnostic dataset: hand-built NLI pairs, predicted by the MNLI model.",
-            ("premise", "hypothesis"),
-            ("entailment", "neutral", "contradiction"),
-            ("entailment", "neutral", "contradiction"),
-            {
-                # The annotated copy carries gold labels and the diagnostic categories;
-                # its rows match diagnostic.tsv index-for-index.
-                "dev": SplitFile("diagnostic/diagnostic-full.tsv", 1104,
-                                 ("Premise", "Hypothesis"), "Label", None),
-                "test": _pair("diagnostic/diagnostic.tsv", 1104, "sentence1", "sentence2", None),
-            },
-            "ax", ("premise", "hypothesis"),
-        ),
-    ]
-}
 
-# STS-B similarity scores run from 0 (unrelated) to 5 (equivalent).
-STSB_RANGE = (0.0, 5.0)
-
-# AX's coarse categories: columns of diagnostic-full.tsv, each holding `;`-separated tags.
-AX_COARSE_CATEGORIES = ("Lexical Semantics", "Predicate-Argument Structure", "Logic", "Knowledge")
-
-BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b
-    for b in [
-        Benchmark("CoLA", "CoLA", ("mcc",), "dev", "test", "CoLA"),
-        Benchmark("SST-2", "SST-2", ("accuracy",), "dev", "test", "SST-2"),
-        Benchmark("MRPC", "MRPC", ("f1", "accuracy"), "dev", "test", "MRPC"),
-        Benchmark("STS-B", "STS-B", ("pearson", "spearman"), "dev", "test", "STS-B"),
-        Benchmark("QQP", "QQP", ("f1", "accuracy"), "dev", "test", "QQP"),
-        Benchmark("MNLI-m", "MNLI", ("accuracy",), "dev", "test", "MNLI"),
-        Benchmark("MNLI-mm", "MNLI", ("accuracy",), "dev_mismatched", "test_mismatched", "MNLI"),
-        Benchmark("QNLI", "QNLI", ("accuracy",), "dev", "test", "QNLI"),
-        Benchmark("RTE", "RTE", ("accuracy",), "dev", "test", "RTE"),
-        Benchmark("WNLI", "WNLI", ("accuracy",), "dev", "test", "WNLI"),
-        # R3 = Matthews correlation generalised to three classes (Gorodkin's R_K).
-        Benchmark("AX", "AX", ("r3",), "dev", "test", None),
-    ]
-}
+GLUE: Suite = load_suite("glue")
+TASKS: dict[str, Task] = {name: _task(t) for name, t in GLUE.tasks.items()}
+BENCHMARKS: dict[str, Benchmark] = {name: _benchmark(e) for name, e in GLUE.entries.items()}
 
 # The nine groups averaged, unweighted, into the GLUE score.
-GLUE_GROUPS: tuple[str, ...] = tuple(
-    dict.fromkeys(b.glue_group for b in BENCHMARKS.values() if b.glue_group)
-)
+GLUE_GROUPS: tuple[str, ...] = GLUE.aggregate.groups
 
-
-def _fold(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "")
-
-
-def lookup_name(name: str, table: dict, kind: str):
-    """``table[name]`` with case, "-" and "_" ignored; else a UsageError with a close match."""
-    folded = {_fold(k): v for k, v in table.items()}
-    if _fold(name) in folded:
-        return folded[_fold(name)]
-    close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise UsageError(f"Unknown {kind} '{name}'.{hint} Known: {', '.join(table)}")
+# Kept for callers outside the package; code asks the task (``score_range``) or the entry
+# (``categories``). STS-B's scores run from 0 (unrelated) to 5 (equivalent); AX's coarse
+# categories are columns of diagnostic-full.tsv, each holding `;`-separated tags.
+STSB_RANGE: tuple[float, float] = next(t.score_range for t in TASKS.values() if t.is_regression)
+AX_COARSE_CATEGORIES: tuple[str, ...] = next(b.categories for b in BENCHMARKS.values()
+                                             if b.categories)
 
 
 def get_task(name: str) -> Task:
     """The task called ``name`` (case and dashes are forgiven: ``sst2`` -> ``SST-2``)."""
     return lookup_name(name, TASKS, "task")
+
+
+def model_task(task: Task) -> Task:
+    """The task whose model predicts ``task``'s entries: the definition's ``model`` (AX is
+    predicted by the MNLI model); ``task`` itself for every other task."""
+    models = {b.model for b in BENCHMARKS.values() if b.task == task.name} - {task.name}
+    return TASKS[models.pop()] if len(models) == 1 else task
 
 
 def get_benchmark(name: str) -> Benchmark:
@@ -292,7 +153,7 @@ def resolve_benchmarks(spec: str | None) -> list[Benchmark]:
     for name in names:
         if name.lower() == "all":
             out.extend(BENCHMARKS.values())
-        elif _fold(name) in {_fold(b) for b in BENCHMARKS}:
+        elif fold(name) in {fold(b) for b in BENCHMARKS}:
             out.append(get_benchmark(name))
         else:
             task = get_task(name)  # raises "Unknown task ... Did you mean ...?"

@@ -139,9 +139,10 @@ def print_run(results: dict, out: str | os.PathLike, title: str,
     out_console.print(tables.details(results))
     rows = [(Path(out).name, results)] + ([("majority baseline", reference)] if reference else [])
     out_console.print(tables.leaderboard(rows, title=title))
-    zero = results["tasks"].get("STS-B", {}).get("zero_shot_cosine")
+    name, zero = next(((n, t["zero_shot_cosine"]) for n, t in results["tasks"].items()
+                       if t.get("zero_shot_cosine")), (None, None))
     if zero:
-        out_console.print(f"STS-B: the ridge head's predictions (STS-B.tsv) are scored above; "
+        out_console.print(f"{name}: the ridge head's predictions ({name}.tsv) are scored above; "
                           f"the zero-shot cosine of the frozen sentence vectors gives Pearson "
                           f"{100 * zero['pearson']:.1f} / Spearman {100 * zero['spearman']:.1f}")
     seeds = tables.seed_spread(results)

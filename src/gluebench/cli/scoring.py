@@ -55,8 +55,8 @@ def cmd_score(args) -> int:
                                 n_resamples=args.resamples, seed=args.seed)
     results["timings"] = {"score_seconds": time.perf_counter() - start}
     shown = [tables.details(results)]
-    if "categories" in results["tasks"].get("AX", {}):
-        shown.append(tables.ax_categories(results["tasks"]["AX"]))
+    shown += [tables.ax_categories(entry) for entry in results["tasks"].values()
+              if "categories" in entry]
     shown.append(tables.leaderboard([(Path(args.predictions).name or "predictions", results)]))
     out = console()
     for table in shown:

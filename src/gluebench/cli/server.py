@@ -12,6 +12,7 @@ import time
 from gluebench.cli.common import DATA_HELP, console, positive_float, positive_int
 from gluebench.cli.suites import SUITE_HELP
 from gluebench.console import score_tables as tables
+from gluebench.console import suite_tables
 from gluebench.errors import UsageError
 from gluebench.formats.names import check_name, for_terminal, printable, unsafe_character
 from gluebench.server.errors import ServerError
@@ -126,16 +127,22 @@ def cmd_submit(args) -> int:
         time.sleep(WAIT_POLL_S)
         sub = client.submission(sub["id"])
     if args.wait:
-        return _print_outcome(sub)
+        return _print_outcome(sub, client)
     return 0
 
 
-def _print_outcome(sub: dict) -> int:
+def _print_outcome(sub: dict, client) -> int:
     if sub["state"] == "failed" or sub["results"] is None:
         why = printable(sub["error"] or "the server sent no results")
         print(f"submission {sub['id']} failed: {why}", file=sys.stderr)
         return 2
-    console().print(tables.details(sub["results"]))
+    results = sub["results"]
+    if results.get("suite") is None:
+        console().print(tables.details(results))
+        return 0
+    board = client.board_of(results)  # a suite's board: its columns, from the server
+    console().print(suite_tables.details_table(for_terminal(board["title"]), board["metrics"],
+                                               results))
     return 0
 
 
@@ -153,7 +160,11 @@ def cmd_leaderboard(args) -> int:
         print(f"no entries yet on {client.base}")
         return 0
     title = for_terminal(f"{client.base} ({board['split']} labels)")
-    console().print(tables.leaderboard(rows, title=title))
+    if board["suite"] is None:
+        console().print(tables.leaderboard(rows, title=title))
+    else:  # another suite's board: columns and aggregate as the server sent them
+        console().print(suite_tables.board_table(for_terminal(board["title"]), board["metrics"],
+                                                 board["aggregate"], rows, heading=title))
     return 0
 
 

@@ -25,7 +25,7 @@ import re
 
 import numpy as np
 
-from gluebench.benchmark.tasks import STSB_RANGE, Task
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import GlueBenchError
 from gluebench.lm.requests import Request
 from gluebench.lm.templates import Template
@@ -70,7 +70,7 @@ def probabilities(scores: np.ndarray) -> np.ndarray:
 def values_from_probabilities(task: Task, probs: np.ndarray) -> np.ndarray:
     """Class ids (argmax), or STS-B's expected score."""
     if task.is_regression:
-        return np.clip(probs @ STSB_ANSWERS, *STSB_RANGE)
+        return np.clip(probs @ STSB_ANSWERS, *task.score_range)
     return probs.argmax(axis=1)
 
 
@@ -124,7 +124,8 @@ def parse_answer(task: Task, template: Template, text: str) -> int | float | Non
         if match is None:
             return None
         value = float(match.group())
-        return value if STSB_RANGE[0] <= value <= STSB_RANGE[1] else None
+        low, high = task.score_range
+        return value if low <= value <= high else None
     words = re.findall(r"[\w'-]+", text.lower())
     if not words:
         return None

@@ -14,19 +14,19 @@ from __future__ import annotations
 import numpy as np
 
 from gluebench.benchmark.sources import DataSource, Examples
-from gluebench.benchmark.tasks import TASKS, Task
+from gluebench.benchmark.tasks import Task, model_task
 from gluebench.errors import UsageError
 
 
 def demo_task(task: Task) -> Task:
     """The task whose examples demonstrate ``task`` (AX is demonstrated with MNLI's)."""
-    return TASKS["MNLI"] if task.name == "AX" else task
+    return model_task(task)
 
 
 def choice_of(task: Task, label) -> int:
     """The answer choice a gold label is shown as (STS-B: the nearest whole score)."""
     if task.is_regression:
-        return int(np.clip(np.rint(label), 0, 5))
+        return int(np.clip(np.rint(label), *task.score_range))
     return int(label)
 
 
@@ -70,7 +70,7 @@ def draw(source: DataSource, task: Task, shots: int, seed: int, *,
 
 def for_example(demos: dict, task: Task, split: str, index: int) -> list[dict]:
     """The demonstrations shown before one example (the spare replaces the example itself)."""
-    if demos["pool"] != f"{demo_task(task).name}/{split}" or task.name == "AX":
+    if demos["pool"] != f"{demo_task(task).name}/{split}" or demo_task(task).name != task.name:
         return demos["shots"]
     return [demos["spare"] if d["index"] == index else d for d in demos["shots"]]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from gluebench.benchmark.tasks import TASKS, Task
+from gluebench.benchmark.tasks import TASKS, Task, model_task
 from gluebench.errors import UsageError
 
 DEFAULT_TEMPLATE = "lm-eval"
@@ -52,7 +52,7 @@ class Template:
 
 def template_task(task: Task) -> str:
     """The task whose templates ``task`` uses (AX is predicted with MNLI's prompts)."""
-    return "MNLI" if task.name == "AX" else task.name
+    return model_task(task).name
 
 
 def label_keys(task: Task) -> tuple[str, ...]:

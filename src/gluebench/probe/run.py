@@ -164,7 +164,7 @@ def _probe_unit(data: TaskData, seed: int, embeddings: SentenceTable, encoder: S
         scored = record_split(task, benchmark, split, examples, n_available, scores, pred_root,
                               n_resamples=n_resamples, seed=stats_seed)
         if scored is not None:
-            entries[benchmark.name] = scored | _zero_shot(task, embeddings, examples)
+            entries[benchmark.name] = scored | _zero_shot(benchmark, task, embeddings, examples)
     n = len(data.train)
     return {
         "task": task.name, "seed": seed, "model": encoder.ref.description,
@@ -183,7 +183,7 @@ def _feature_kind(task: Task) -> str:
     return "u" if len(task.input_fields) == 1 else "[u, v, |u-v|, u*v]"
 
 
-def _zero_shot(task: Task, embeddings: SentenceTable, examples: Examples) -> dict:
+def _zero_shot(benchmark, task: Task, embeddings: SentenceTable, examples: Examples) -> dict:
     """STS-B: the untrained cosine of the two sentence vectors, scored beside the head."""
     if not task.is_regression or examples.labels is None:
         return {}
@@ -193,12 +193,13 @@ def _zero_shot(task: Task, embeddings: SentenceTable, examples: Examples) -> dic
     return {"zero_shot_cosine": {"pearson": pearson, "spearman": spearman,
                                  "score": 50 * (pearson + spearman),
                                  "note": "cosine of the frozen sentence vectors, no training; "
-                                         "not the prediction written to STS-B.tsv (the ridge "
-                                         "head's)"}}
+                                         "not the prediction written to "
+                                         f"{benchmark.submission_file} (the ridge head's)"}}
 
 
 def _cosine_note(unit: dict) -> str:
-    zero = unit["entries"].get("STS-B", {}).get("zero_shot_cosine")
+    zero = next((e["zero_shot_cosine"] for e in unit["entries"].values()
+                 if e.get("zero_shot_cosine")), None)
     if not zero:
         return ""
     return (f" (ridge head; zero-shot cosine: Pearson {100 * zero['pearson']:.1f} / "

@@ -47,10 +47,9 @@ class UnitConfig(Protocol):
 
 def tasks_to_run(spec: str | None) -> list[Task]:
     """The trainable tasks named by ``--tasks`` (AX is predicted by the MNLI model)."""
-    names = dict.fromkeys(b.task for b in resolve_benchmarks(spec))
-    if "AX" in names:
-        names.pop("AX")
-        names.setdefault("MNLI")
+    chosen = resolve_benchmarks(spec)
+    names = dict.fromkeys(b.task for b in chosen if b.model == b.task)
+    names.update(dict.fromkeys(b.model for b in chosen if b.model != b.task))
     return [TASKS[n] for n in names]
 
 

@@ -46,7 +46,7 @@ COLLAPSE_SHARE = 0.99
 def entries_of(task: Task) -> list[str]:
     """The leaderboard entries a task's model predicts (the MNLI model also predicts AX)."""
     names = [n for n, b in BENCHMARKS.items() if b.task == task.name]
-    return names + (["AX"] if task.name == "MNLI" else [])
+    return names + [n for n, b in BENCHMARKS.items() if b.model == task.name != b.task]
 
 
 RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted

@@ -3,12 +3,18 @@
 What comes back is checked before it is used: a JSON answer of the shapes below, within
 ``MAX_ANSWER_BYTES`` and ``DEADLINE_S``. Anything else (a web page, another API, a proxy's
 error page, a redirect, a body cut short) is one ``UsageError`` saying what came instead.
+
+A GLUE board's answers name GLUE's entries; another suite's board (``serve --suite``) says
+which suite it hosts and sends its columns: ``entries``, each entry's ``metrics``, the
+``aggregate`` key of its score and its ``title``. Results and rows are checked against
+those, never against GLUE's.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -27,19 +33,27 @@ MAX_ANSWER_BYTES = 64 * 1024**2
 MAX_SHOWN_PROBLEMS = 20
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Entry = Literal[tuple(BENCHMARKS)]  # type: ignore[valid-type]
+GLUE_METRICS = {name: list(b.metrics) for name, b in BENCHMARKS.items()}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")   # as a suite file's names
 
 
-def _metrics_are_numbers(tasks: dict, where: str) -> None:
-    """Every entry's metric values are finite numbers (or null): what the tables print."""
+def check_entries(tasks: dict, metrics: dict, where: str) -> None:
+    """Every entry is one of the board's, and its metric values are finite numbers (or
+    null): what the tables print."""
+    for name in tasks:
+        if name not in metrics:
+            raise ValueError(f"{where}.{printable(name)[:40]}: not an entry of this board "
+                             f"(expected one of: {', '.join(metrics)})")
+    _metrics_are_numbers(tasks, where, metrics)
+
+
+def _metrics_are_numbers(tasks: dict, where: str, metrics: dict) -> None:
     for name, scores in tasks.items():
-        for metric in BENCHMARKS[name].metrics:
+        for metric in metrics[name]:
             if metric not in scores:
                 raise ValueError(f"{where}.{name}.{metric}: missing")
             value = scores[metric]
-            if value is not None and (isinstance(value, bool) or
-                                      not isinstance(value, (int, float)) or
-                                      not math.isfinite(value)):
+            if value is not None and not _finite(value):
                 raise ValueError(f"{where}.{name}.{metric}: expected a finite number")
 
 
@@ -68,16 +82,24 @@ class Bootstrap(_Answer):
     method: str | None = None
 
 
+class SuiteId(_Answer):
+    name: str
+    sha256: str
+
+
 class Results(_Answer):
-    """A scored submission's results (``gluebench score``'s JSON), as ``tables.details`` reads."""
+    """A scored submission's results (``gluebench score``'s JSON), as ``tables.details`` reads.
+    A suite's (``suite`` set) are checked against its board's columns by ``Client.board``."""
 
     split: Literal["dev", "test"]
     bootstrap: Bootstrap
-    tasks: dict[Entry, EntryScores]
+    tasks: dict[str, EntryScores]
+    suite: SuiteId | None = None
 
     @model_validator(mode="after")
     def _numbers(self) -> Results:
-        _metrics_are_numbers(self.model_dump()["tasks"], "tasks")
+        if self.suite is None:
+            check_entries(self.model_dump()["tasks"], GLUE_METRICS, "tasks")
         return self
 
 
@@ -94,20 +116,42 @@ class Row(_Answer):
     tied_above: bool = False
     model: str
     user: str
-    glue_score: Finite | None = None
     partial_average: Finite | None = None
-    tasks: dict[Entry, EntryScores] = {}
+    tasks: dict[str, EntryScores] = {}
     tasks_missing: list[str] = []
-
-    @model_validator(mode="after")
-    def _numbers(self) -> Row:
-        _metrics_are_numbers(self.model_dump()["tasks"], "tasks")
-        return self
 
 
 class Board(_Answer):
+    """A board: GLUE's (no ``suite``), or another suite's with its columns."""
+
     split: Literal["dev", "test"]
     rows: list[Row]
+    suite: SuiteId | None = None
+    title: str = "GLUE"
+    aggregate: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = "glue_score"
+    metrics: dict[str, list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _columns(self) -> Board:
+        if self.suite is None:
+            self.metrics = GLUE_METRICS
+        elif self.metrics is None:
+            raise ValueError("metrics: missing; a suite's board sends each entry's metrics")
+        for name, metrics in self.metrics.items():  # printed as column headings
+            if not all(NAME.fullmatch(n) for n in (name, *metrics)) or not metrics:
+                raise ValueError(f"metrics.{printable(name)[:40]}: expected entry and metric "
+                                 "names of letters, digits, '.', '-' and '_'")
+        for i, row in enumerate(self.model_dump()["rows"]):
+            check_entries(row["tasks"], self.metrics, f"rows.{i}.tasks")
+            score = row.get(self.aggregate)
+            if score is not None and not _finite(score):
+                raise ValueError(f"rows.{i}.{self.aggregate}: expected a finite number")
+        return self
+
+
+def _finite(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value))
 
 
 def check_server_url(base: str) -> str:
@@ -205,6 +249,23 @@ class Client:
         """The board as the server sent it (for ``--json``) and as checked (for the table)."""
         answer = self._request("GET", "/api/leaderboard")
         return answer, self._shaped(Board, answer)
+
+    def board_of(self, results: dict) -> dict:
+        """The columns of the board that scored a suite's ``results`` (its title, entries'
+        metrics and aggregate), with the results checked against them."""
+        _, board = self.leaderboard()
+        ident = ("name", "sha256")
+        hosted = board["suite"] and [board["suite"][k] for k in ident]
+        if hosted != [results["suite"][k] for k in ident]:
+            raise UsageError(f"{self.base} hosts {printable(hosted or 'GLUE')[:120]}, but the "
+                             f"results are of suite {printable(results['suite'])[:120]}: "
+                             "check --server")
+        try:
+            check_entries(results["tasks"], board["metrics"], "results.tasks")
+        except ValueError as exc:
+            raise UsageError(f"{self.base} answered results of another shape than its "
+                             f"board's ({printable(str(exc))[:200]})") from None
+        return board
 
 
 def _explain(status: int, body: bytes) -> str:

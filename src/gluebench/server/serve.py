@@ -8,18 +8,21 @@ job is claimed again when its lease expires); if the web process stops, everythi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gluebench.benchmark.sources import open_source
 from gluebench.server.health import open_database
 from gluebench.server.security import check_bind, check_port
 from gluebench.server.settings import ENV, Settings
-from gluebench.server.suite_host import hosted_suite
+from gluebench.server.suite_host import hosted_suite, write_gold_ids
 
 POLL_S = 0.5
 RESTART_BACKOFF_S = 1.0
@@ -59,8 +62,17 @@ def serve(settings: Settings, data_dir: str, *, host: str = "127.0.0.1", port: i
     check_bind(host, public)
     check_port(host, port)
     open_source(data_dir)  # a missing data directory fails before anything starts
-    hosted_suite(settings.suite)  # a bad suite is one line, before the database is touched
+    suite = hosted_suite(settings.suite)  # a bad suite is one line, before the database
     open_database(settings.db_url).dispose()  # checked and migrated, or one line
+    with tempfile.TemporaryDirectory(prefix="gluebench-serve-") as tmp:
+        if suite is not None:  # the web process checks uploads against the gold files' ids
+            ids = write_gold_ids(suite, data_dir, settings.split, Path(tmp) / "gold-ids.json")
+            settings = dataclasses.replace(settings, gold_ids=str(ids))
+        return _supervise(settings, data_dir, host, port, workers, log)
+
+
+def _supervise(settings: Settings, data_dir: str, host: str, port: int, workers: int,
+               log) -> int:
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))

@@ -41,6 +41,8 @@ class Settings:
     score_pause_s: float = 0.0           # testing the lease: pause before writing results
     page_size: int = 50                  # leaderboard rows per page
     suite: str = "glue"                  # the suite hosted: a built-in name or a suite file
+    gold_ids: str | None = None          # a suite's upload ids, read from the gold files by
+                                         # `serve` (ids only: the web process holds no labels)
 
     def __post_init__(self) -> None:
         if self.split not in ("dev", "test"):

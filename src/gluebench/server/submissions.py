@@ -16,7 +16,7 @@ from gluebench.server.db import Database, Job, Submission, User
 from gluebench.server.errors import Invalid, NotFound
 from gluebench.server.packing import pack
 from gluebench.server.settings import Settings
-from gluebench.server.suite_host import check_suite_zip, hosted_suite
+from gluebench.server.suite_host import check_suite_zip, hosted_suite, read_gold_ids
 
 MAX_NAME, MAX_DESCRIPTION, MAX_URL = 200, 5000, 500
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
@@ -86,7 +86,7 @@ def check_zip(data: bytes, settings: Settings) -> bytes | None:
     predictions (packed)."""
     suite = hosted_suite(settings.suite)
     if suite is not None:  # a suite's zip: checked here, parsed by the worker
-        check_suite_zip(data, suite, settings.split)
+        check_suite_zip(data, suite, settings.split, read_gold_ids(settings.gold_ids))
         return None
     if not data:
         raise Invalid(["file: required (the submission zip)"])

@@ -4,21 +4,34 @@ GLUE keeps its own path (``board``, ``submissions``, ``grading``), byte for byte
 module is what changes when the settings name another suite. The board's columns are the
 suite's entries, its score the suite's aggregate (entries in no group, AX-b and AX-g,
 shown beside it); uploads are checked by ``suite_submission.inspect_suite_submission``
-against the suite's official sizes (the web process holds no data), and workers grade the
-stored zip with ``suite_scoring`` exactly as ``gluebench score --suite`` grades a folder.
+against the ids of the gold files the host holds (as ``validate --data-dir`` checks them),
+else the suite's official sizes, and workers grade the stored zip with ``suite_scoring``
+exactly as ``gluebench score --suite`` grades a folder.
+
+The web process holds no data: ``serve`` reads the gold files' ids (never their labels)
+into a JSON file (``write_gold_ids``) and names it in the settings (``gold_ids``).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from gluebench.benchmark.suite import Suite
 from gluebench.benchmark.suite_loader import DEFAULT_SUITE, load_suite
 from gluebench.benchmark.suite_scoring import score_suite_predictions
-from gluebench.benchmark.suite_submission import MAX_ROW_BYTES, inspect_suite_submission
+from gluebench.benchmark.suite_submission import (
+    MAX_ROW_BYTES,
+    Expected,
+    expected_rows,
+    inspect_suite_submission,
+)
 from gluebench.formats import safezip
+from gluebench.formats.atomic import atomic_write
 from gluebench.server.board import BoardSpec
 from gluebench.server.errors import Invalid
 
@@ -37,13 +50,49 @@ def suite_spec(suite: Suite) -> BoardSpec:
                      submit_files=f"the {len(suite.entries)} prediction files")
 
 
-def check_suite_zip(data: bytes, suite: Suite, split: str) -> None:
-    """The validator of ``gluebench validate --suite``: every problem in one ``Invalid``."""
+def check_suite_zip(data: bytes, suite: Suite, split: str,
+                    known: dict[str, Expected] | None = None) -> None:
+    """The validator of ``gluebench validate --suite``: every problem in one ``Invalid``.
+    ``known``: the ids of the host's gold files (``read_gold_ids``)."""
     if not data:
         raise Invalid(["file: required (the submission zip)"])
-    problems = inspect_suite_submission(suite, data, split=split, label="upload")
+    problems = inspect_suite_submission(suite, data, split=split, label="upload", known=known)
     if problems:
         raise Invalid(problems)
+
+
+def gold_ids(suite: Suite, data_dir: str, split: str) -> dict[str, Expected]:
+    """The ids each entry's upload must hold, read from the gold files this host has (an
+    entry whose file is absent here is checked against its official size)."""
+    out = {}
+    for name, entry in suite.entries.items():
+        file = suite.task(entry.task).files.get(entry.file_key(split))
+        if file is not None and suite.data_path(data_dir, file.path).is_file():
+            out[name] = expected_rows(suite, entry, split, data_dir)
+    return out
+
+
+def write_gold_ids(suite: Suite, data_dir: str, split: str, path: Path) -> Path:
+    """``gold_ids`` as JSON at ``path`` (ids only, no labels), for the web process."""
+    entries = {name: {"ids": e.ids.tolist(),
+                      "enclosing": None if e.enclosing is None else
+                      [[i, list(g)] for i, g in e.enclosing.items()]}
+               for name, e in gold_ids(suite, data_dir, split).items()}
+    atomic_write(path, json.dumps({"suite": suite.sha256, "split": split,
+                                   "entries": entries}).encode())
+    return path
+
+
+@lru_cache(maxsize=2)
+def read_gold_ids(path: str | None) -> dict[str, Expected] | None:
+    """What ``write_gold_ids`` wrote (read once per process); None without a file."""
+    if path is None:
+        return None
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {name: Expected(np.asarray(e["ids"], dtype=np.int64),
+                           None if e["enclosing"] is None else
+                           {int(i): tuple(g) for i, g in e["enclosing"]})
+            for name, e in doc["entries"].items()}
 
 
 def unpack_zip(data: bytes, folder: Path, suite: Suite, split: str) -> None:

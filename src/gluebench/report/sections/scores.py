@@ -40,10 +40,11 @@ def leaderboard_section(runs: list[RunView]) -> Section:
     notes = _leaderboard_notes(runs, heads, subsampled)
     s.blocks.append(table(headers, rows, caption="; ".join(notes), css="leaderboard"))
     for r in runs:
-        zero = r.tasks.get("STS-B", {}).get("zero_shot_cosine")
+        name, zero = next(((n, t["zero_shot_cosine"]) for n, t in r.tasks.items()
+                           if t.get("zero_shot_cosine")), (None, None))
         if zero:
-            s.p(f"{r.name}: STS-B above is the probe's ridge head (its predictions in "
-                f"`STS-B.tsv`); the zero-shot cosine of the frozen sentence vectors, untrained, "
+            s.p(f"{r.name}: {name} above is the probe's ridge head (its predictions in "
+                f"`{name}.tsv`); the zero-shot cosine of the frozen sentence vectors, untrained, "
                 f"scores Pearson {100 * zero['pearson']:.1f} / Spearman "
                 f"{100 * zero['spearman']:.1f}.")
     sources = {str(r.results.get("data_source")) for r in runs}
@@ -100,13 +101,14 @@ def _leaderboard_notes(runs: list[RunView], heads: list, subsampled: list[str]) 
 
 def task_scores_section(runs: list[RunView], figures: bool) -> Section:
     s = Section("tasks", "Per-task scores")
-    entries = [e for e in entries_in(runs) if e != "AX"]
+    own_section = {n for n, b in BENCHMARKS.items() if b.categories}  # AX: the diagnostic's
+    entries = [e for e in entries_in(runs) if e not in own_section]
     if not entries:
         s.blocks.append(Note("no task scores in these runs"))
         return s
     scores = [{e: {"score": t.get("score"), "ci": (t.get("ci") or {}).get("score"),
                    "collapsed": t.get("collapsed")}
-               for e, t in r.tasks.items() if e != "AX"} for r in runs]
+               for e, t in r.tasks.items() if e not in own_section} for r in runs]
     if figures:
         svg = plots.task_bars([r.name for r in runs], entries, scores)
         if svg:

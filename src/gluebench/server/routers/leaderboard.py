@@ -50,6 +50,7 @@ def _body(request: Request, rows: list[dict], query: board.Query, as_csv: bool) 
         return board.to_csv(rows, spec.entries).encode()
     split = request.app.state.settings.split
     head = {"split": split} if spec is board.GLUE else {
-        "split": split, "suite": request.app.state.suite_id}
+        "split": split, "suite": request.app.state.suite_id, "title": spec.title,
+        "aggregate": spec.aggregate, "metrics": {e: spec.subs[e].split("/") for e in spec.entries}}
     return json.dumps({**head, "entries": list(spec.entries), "count": len(rows),
                        "rows": [board.api_row(r, spec.aggregate) for r in rows]}).encode()
