@@ -200,3 +200,29 @@ def test_the_guide_shows_the_scores_its_commands_give(guide_suite, tmp_path, run
         assert row.rstrip() in shown, row
     result = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert f"{result['polyglot_score']:.1f}" == "26.8"
+
+
+README_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_is_a_front_page_whose_links_lead_somewhere():
+    text = readme()
+    assert len(text.splitlines()) < 150, "the README is the front page; details go in docs/"
+    targets = [t for t in README_LINK.findall(text) if "://" not in t]
+    missing = [t for t in targets if not (REPO / t).exists()]
+    assert not missing, f"README links to missing files: {missing}"
+    for page_path in sorted((DOCS / "how-to").glob("*.md")):
+        assert f"docs/how-to/{page_path.name}" in targets, f"README does not link {page_path.name}"
+    for needed in ("docs/reference/cli.md", "docs/reference/python-api.md",
+                   "docs/getting-started.md", "benchmarks/RESULTS.md", "ARCHITECTURE.md"):
+        assert needed in targets, needed
+
+
+def test_the_readme_and_getting_started_show_the_same_two_commands():
+    first_block = re.compile(r"^```bash\n(.*?)^```", re.M | re.S)
+    assert first_block.search(readme()).group(1) == first_block.search(
+        page("getting-started")).group(1)
