@@ -6,6 +6,7 @@ the README's links lead to pages that exist."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import re
@@ -63,12 +64,18 @@ def gluebench_invocations(line: str) -> list[list[str]]:
     return calls
 
 
+@functools.cache
+def parser():
+    """gluebench's own parser, built once (parsing leaves it unchanged)."""
+    return build_parser()
+
+
 def parse(argv: list[str]) -> str:
     """'' when the parser accepts ``argv`` (``--help`` included), else what it printed."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
-            build_parser().parse_args(argv)
+            parser().parse_args(argv)
         except SystemExit as exc:
             return "" if exc.code == 0 else err.getvalue().strip().splitlines()[-1]
     return ""
