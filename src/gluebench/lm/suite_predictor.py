@@ -70,10 +70,18 @@ class SuitePromptPredictor:
         self.demos = draw_demos(pool, self.template, shots, seed)
 
     def choice_scores(self, requests: list[Request], progress=None) -> list[np.ndarray]:
-        """Per request, each continuation's log-likelihood; equal widths scored together."""
+        """Per request, each continuation's log-likelihood; equal widths scored together.
+
+        ReCoRD's choices (the query with each entity) differ from their first tokens, so
+        each is a forward pass of its own: one request at a time, its passage is a prefix
+        they all share and the backend computes it once (instead of once per entity)."""
         out: list = [None] * len(requests)
-        for width in sorted({len(r.continuations) for r in requests}):
-            rows = [i for i, r in enumerate(requests) if len(r.continuations) == width]
+        if self.template.entity_choice is not None:
+            calls = [[i] for i in range(len(requests))]
+        else:
+            calls = [[i for i, r in enumerate(requests) if len(r.continuations) == width]
+                     for width in sorted({len(r.continuations) for r in requests})]
+        for rows in calls:
             group = [requests[i] for i in rows]
             scores = self.backend.loglikelihoods(group, progress)
             lm_scoring.check_scores(group, scores, unseen_ok=False)
