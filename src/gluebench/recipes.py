@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from gluebench.benchmark.sources import DataSource
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.errors import UsageError
 from gluebench.probe.run import probe
 from gluebench.train import runner
 from gluebench.train.config import TrainConfig
+from gluebench.train.reporting import ReportSettings
 
 
 def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str | None = "all",
              *, overwrite: bool = False, progress: bool | None = None,
              n_resamples: int = DEFAULT_RESAMPLES, stats_seed: int = 0) -> dict:
     """Run ``config`` on every task x seed, resumably, by its method; returns ``results.json``."""
+    if config.method == "probe" and config.study(ReportSettings).report_to:
+        raise UsageError("--report-to records fine-tuning (loss per step); --method probe fits "
+                         "scikit-learn heads in one go: leave --report-to out")
     method = probe if config.method == "probe" else runner.finetune
     return method(source, config, out_dir, tasks_spec, overwrite=overwrite, progress=progress,
                   n_resamples=n_resamples, stats_seed=stats_seed)

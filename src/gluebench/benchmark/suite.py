@@ -50,7 +50,9 @@ class Span:
 
     ``unit`` "char": ``start``/``end`` are character offsets (``end`` exclusive unless
     ``inclusive``), or ``start`` with ``covers`` (the span's text, checked to be there).
-    ``unit`` "token": ``start`` indexes the text's whitespace-separated tokens.
+    ``unit`` "token": ``start`` indexes the text's whitespace-separated tokens; ``covers``
+    names the span's text, whose token count is the span's length (not checked against the
+    text: WSC's span texts differ from it in case and punctuation).
     ``list``: the field holds ``[{"start", "end"}, ...]`` objects (ReCoRD's entities),
     each replaced by its text.
     """

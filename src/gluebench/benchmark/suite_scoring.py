@@ -83,13 +83,22 @@ def score_suite_predictions(suite: Suite, data_dir: str | os.PathLike,
         checked[name] = (gold, read_aligned(suite, entry, gold, path))
     tasks = {name: score_entry(suite.entry(name), gold, pred, n_resamples=n_resamples,
                                seed=seed) for name, (gold, pred) in checked.items()}
+    return suite_results(suite, str(suite.data_folder(data_dir)), pred_dir, tasks,
+                         split=split, n_resamples=n_resamples, seed=seed)
+
+
+def suite_results(suite: Suite, data_source: str, pred_dir: str | os.PathLike,
+                  tasks: dict[str, dict], *, split: str = "dev",
+                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+    """The results JSON of a suite's scored entries: schema, provenance, bootstrap, tasks and
+    the suite score (``score --suite --json``; a suite run's results.json starts with it)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "gluebench_version": __version__,
         "suite": {"name": suite.name, "title": suite.title, "sha256": suite.sha256,
                   "aggregate": suite.aggregate.name},
         "split": split,
-        "data_source": str(suite.data_folder(data_dir)),
+        "data_source": data_source,
         "predictions": str(pred_dir),
         "bootstrap": {"n_resamples": n_resamples, "confidence": DEFAULT_CONFIDENCE,
                       "seed": seed, "method": "percentile"},

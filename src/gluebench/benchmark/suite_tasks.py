@@ -129,8 +129,9 @@ def _span(s: Table, inputs: tuple[str, ...]) -> Span:
     if (start is None) == (items is None):
         raise s.error(None, "expected exactly one of start (a span's offset field) or list "
                       "(a field of {start, end} objects)")
-    if unit == "token" and (end or covers or items or inclusive):
-        raise s.error("unit", "a token span has only start (a whitespace-token index)")
+    if unit == "token" and (end or items or inclusive):
+        raise s.error("unit", "a token span has only start (a whitespace-token index) and "
+                      "optionally covers (its text, whose tokens give its length)")
     if end is not None and covers is not None:
         raise s.error("covers", "give end or covers, not both")
     if inclusive and end is None and items is None:

@@ -47,6 +47,18 @@ class ExampleTable:
     def has_gold(self) -> bool:
         return self.labels is not None or self.answers is not None
 
+    def take(self, rows) -> ExampleTable:
+        """The table of ``rows`` (positions, in the order given): a subsample keeps file order
+        when ``rows`` is sorted, and each row its official id and group ids."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return ExampleTable(
+            task=self.task, split=self.split, source=self.source, ids=self.ids[rows],
+            inputs={k: [v[i] for i in rows] for k, v in self.inputs.items()},
+            labels=None if self.labels is None else self.labels[rows],
+            answers=None if self.answers is None else [self.answers[i] for i in rows],
+            groups={k: v[rows] for k, v in self.groups.items()},
+            meta={k: [v[i] for i in rows] for k, v in self.meta.items()})
+
     def scored(self) -> np.ndarray:
         """(n,) whether each row has a gold label (OCNLI's "-" rows do not)."""
         if self.labels is None or self.task.target != "class":

@@ -112,6 +112,21 @@ def config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None
                                help=help_text)
 
 
+REPORT_FLAGS = ("report_to",)   # --report-to: on finetune (every field), sweep and study
+
+
+def report_flags(p: argparse.ArgumentParser) -> None:
+    """``--report-to tensorboard,wandb,mlflow|none`` for a command that trains many runs."""
+    config_flags(p, only=REPORT_FLAGS)
+
+
+def report_settings(args) -> dict:
+    """``{"report_to": (...)}`` when the flag was given, checked (the tools installed) now,
+    before any work; else ``{}``."""
+    given = {n: getattr(args, n) for n in REPORT_FLAGS if getattr(args, n, None) is not None}
+    return {k: v for k, v in build_config(**given).to_dict().items() if k in given}
+
+
 def train_config(args, **defaults):
     """The TrainConfig from defaults, ``--config FILE`` and the flags given."""
     flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}

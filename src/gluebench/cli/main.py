@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from gluebench import __version__
-from gluebench.cli import analysis, prompt, scoring, server, study, suites, sweep, training
+from gluebench.cli import (
+    analysis,
+    export,
+    prompt,
+    scoring,
+    server,
+    study,
+    suites,
+    sweep,
+    training,
+)
 from gluebench.cli.boundary import run_guarded
 from gluebench.cli.common import OneLineParser, check_output_files
 
@@ -11,7 +21,7 @@ DESCRIPTION = ("Evaluate, compare and analyse models on the GLUE benchmark, scor
                "the official platform scores them.")
 
 # One module per command group; each adds its subcommands with ``register(sub)``.
-GROUPS = (scoring, suites, training, analysis, server, sweep, prompt, study)
+GROUPS = (scoring, suites, training, analysis, server, sweep, prompt, study, export)
 
 
 def build_parser() -> OneLineParser:

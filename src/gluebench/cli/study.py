@@ -28,7 +28,8 @@ from gluebench.train.pruning import drop_layers
 
 # What a study trains with unless flags say otherwise (the default recipe otherwise).
 RECIPE_FLAGS = ("method", "learning_rate", "epochs", "batch_size", "max_seq_length",
-                "max_train_examples", "max_eval_examples", "data_seed", "warmup_ratio")
+                "max_train_examples", "max_eval_examples", "data_seed", "warmup_ratio",
+                "report_to")
 # --smoke: MiniLM on small subsamples of small tasks, sized for a loaded 2-core CPU.
 SMOKE = {
     "layer-drop": {"tasks": "STS-B", "strategy": "top", "drop": "2,4", "seeds": "1,2",

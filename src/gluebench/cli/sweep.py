@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
 from gluebench.benchmark.sources import open_source
-from gluebench.cli.common import DATA_HELP, console, positive_int
+from gluebench.cli.common import (
+    DATA_HELP,
+    console,
+    positive_int,
+    report_flags,
+    report_settings,
+)
 from gluebench.console.score_tables import sweep_best
 from gluebench.errors import UsageError
 from gluebench.models.device import resolve_device
@@ -31,7 +38,9 @@ def _data_spec(value: str | None) -> str:
 
 
 def cmd_sweep(args) -> int:
+    reporting = report_settings(args)      # the flag checked before the spec is read
     spec = read_spec(args.spec, select_on=args.select_on)
+    spec = dataclasses.replace(spec, fixed={**spec.fixed, **reporting})
     sweep = SweepDir(args.output) if args.output else None
     if not args.plan:
         _check_run_flags(args, sweep)
@@ -146,6 +155,7 @@ def register(sub) -> None:
                    help="bootstrap resamples for each trial's CIs (default 1000)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
+    report_flags(p)
     p.set_defaults(func=cmd_sweep)
 
 

@@ -38,7 +38,7 @@ from gluebench.runs.lock import LOCK_NAME
 # Settings that may change between an interrupted run and its restart (they do not
 # change results): more seeds, other inference batch sizes, checkpoint saving.
 RESUMABLE_CHANGES = {"seeds", "eval_batch_size", "eval_batch_tokens", "save_checkpoints",
-                     "device", "compile", "concurrency"}
+                     "device", "compile", "concurrency", "report_to"}
 # A run whose most frequent predicted class covers this share of dev has collapsed.
 COLLAPSE_SHARE = 0.99
 
@@ -51,16 +51,26 @@ def entries_of(task: Task) -> list[str]:
 
 RUN_FORMAT = "gluebench-run"        # run.json's own marker: only such a folder is ever deleted
 RUN_PARTS = ("run.json", "results.json", "units", "seeds", "predictions", "outputs",
-             "checkpoints", "analysis")
+             "checkpoints", "analysis", "samples", "tensorboard", "wandb", "mlflow.db")
 # What a driver (the sweep) may keep beside a run in its folder: not ours to delete, not in
 # the way of starting the run there.
 COMPANIONS = ("attempts", "log.txt")
 UNIT_MEND = "delete that file to redo this task and seed, or start again with --overwrite"
 
 
+def glue_entry_files(task_name: str) -> dict[str, str]:
+    """A GLUE task's model's entries and their prediction files (MNLI: MNLI-m, MNLI-mm, AX)."""
+    return {e: BENCHMARKS[e].submission_file for e in entries_of(TASKS[task_name])}
+
+
 class RunDir:
-    def __init__(self, root: str | Path):
+    """A run's folder. ``entry_files`` says which entries (and prediction files) a task's
+    model predicts: GLUE's by default; a suite run passes its suite's
+    (``gluebench.runs.suite_units.entry_files``)."""
+
+    def __init__(self, root: str | Path, entry_files=None):
         self.root = Path(root)
+        self.entry_files = entry_files or glue_entry_files
 
     def unit_path(self, task: str, seed: int | str) -> Path:
         return self.root / "units" / f"{task}-seed{seed}.json"
@@ -153,11 +163,17 @@ class RunDir:
         for folder in (self.seed_predictions(unit["seed"]),
                        self.seed_predictions(unit["seed"]).parent / "outputs"):
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-                if path.is_file() and _belongs(path.name, unit["task"]):
+                if path.is_file() and self._belongs(path.name, unit["task"]):
                     files[str(path.relative_to(self.root))] = sha256_file(path)
         require_finite(unit.get("entries", {}),
                        what=f"the scores of {unit['task']} seed {unit['seed']}")
         write_signed_json(self.unit_path(unit["task"], unit["seed"]), {**unit, "files": files})
+
+    def _belongs(self, file_name: str, task_name: str) -> bool:
+        """Whether a prediction or output file is one of ``task_name``'s entries."""
+        stem = file_name.rsplit(".", 1)[0]
+        return any(stem in (e, f.rsplit(".", 1)[0])
+                   for e, f in self.entry_files(task_name).items())
 
     def units(self) -> list[dict]:
         return [self.done(*p.stem.rsplit("-seed", 1))
@@ -165,11 +181,11 @@ class RunDir:
 
     def promote(self, task: Task, seed: int | str) -> None:
         """Copy one seed's prediction files and dev outputs to the run's own folders."""
-        files = {BENCHMARKS[e].submission_file for e in entries_of(task)}
+        entries = self.entry_files(task.name)
         pairs = [(self.seed_predictions(seed) / split / name, self.predictions / split / name)
-                 for split in ("dev", "test") for name in sorted(files)]
+                 for split in ("dev", "test") for name in sorted(set(entries.values()))]
         pairs += [(self.seed_predictions(seed).parent / "outputs" / f"{e}.npz",
-                   self.outputs / f"{e}.npz") for e in entries_of(task)]
+                   self.outputs / f"{e}.npz") for e in entries]
         for source, target in pairs:
             if source.is_file():
                 atomic_write(target, source.read_bytes())
@@ -212,11 +228,6 @@ def _non_finite(value, where: str, minus_inf_ok: bool) -> tuple[str, float] | No
     return None
 
 
-def _belongs(file_name: str, task_name: str) -> bool:
-    """Whether a prediction or output file is one of ``task_name``'s entries."""
-    stem = file_name.rsplit(".", 1)[0]
-    return any(stem in (e, BENCHMARKS[e].submission_file.rsplit(".", 1)[0])
-               for e in entries_of(TASKS[task_name]))
 
 
 def _differences(before: dict, now: dict) -> str:
@@ -233,7 +244,10 @@ def _differences(before: dict, now: dict) -> str:
 
 
 def task_score_of(unit: dict) -> float:
-    """A unit's score for choosing the median seed: the mean over its GLUE entries."""
+    """A unit's score for choosing the median seed: the mean over its GLUE entries (a suite
+    run's unit records its own ``task_score``: the mean over its grouped entries)."""
+    if "task_score" in unit:
+        return float(unit["task_score"])
     scores = [e["score"] for n, e in unit["entries"].items() if BENCHMARKS[n].glue_group]
     return float(np.mean(scores)) if scores else float("nan")
 
@@ -286,6 +300,26 @@ def environment() -> dict:
 def results_document(run: RunDir, units: list[dict], header: dict, *, n_resamples: int,
                      seed: int, extra: dict) -> dict:
     """``results.json``: the selected seed's scores per entry, seed spread, training facts."""
+    tasks, training, files = selected_units(units)
+    order = list(BENCHMARKS)
+    tasks = dict(sorted(tasks.items(), key=lambda kv: order.index(kv[0])))
+    require_finite(tasks, what=f"{run.root / 'results.json'}")
+    return {
+        **scored_results(header["data_source"], run.predictions / "dev", tasks,
+                         n_resamples=n_resamples, seed=seed),
+        "kind": header["kind"],
+        "suite": run_suite(header),
+        "model": header["model"],
+        "config": header["config"],
+        "training": training,
+        "files": dict(sorted(files.items())),
+        **extra,
+    }
+
+
+def selected_units(units: list[dict]) -> tuple[dict, dict, dict]:
+    """Per task, the median unit: (its entries' scores with the seed spread, training facts
+    per task, the hashes of its promoted files)."""
     by_task: dict[str, list[dict]] = {}
     for unit in units:
         by_task.setdefault(unit["task"], []).append(unit)
@@ -305,20 +339,7 @@ def results_document(run: RunDir, units: list[dict], header: dict, *, n_resample
             **({"holdout_per_seed": {str(u["seed"]): u["holdout"]["score"] for u in units}}
                if chosen.get("holdout") else {}),
         }
-    order = list(BENCHMARKS)
-    tasks = dict(sorted(tasks.items(), key=lambda kv: order.index(kv[0])))
-    require_finite(tasks, what=f"{run.root / 'results.json'}")
-    return {
-        **scored_results(header["data_source"], run.predictions / "dev", tasks,
-                         n_resamples=n_resamples, seed=seed),
-        "kind": header["kind"],
-        "suite": run_suite(header),
-        "model": header["model"],
-        "config": header["config"],
-        "training": training,
-        "files": dict(sorted(files.items())),
-        **extra,
-    }
+    return tasks, training, files
 
 
 def run_suite(header: dict) -> dict[str, str]:

@@ -130,12 +130,18 @@ def expand(spec: SweepSpec, source) -> list[Trial]:
     return trials
 
 
+# Settings that do not change a trial's result (where it reports), so not in its key: a sweep
+# resumed with another --report-to keeps its finished trials.
+NOT_IN_KEY = ("report_to",)
+
+
 def make_trial(task: str, model, method: str, seed: int, point: dict, config: dict,
                data: dict) -> Trial:
     """The trial of one resolved config (``TrainConfig.to_dict()``, one seed) on ``data``
     (``data_fingerprint``): its key and its configuration id are content hashes."""
-    unseeded = {k: v for k, v in config.items() if k != "seeds"}
+    keyed = {k: v for k, v in config.items() if k not in NOT_IN_KEY}
+    unseeded = {k: v for k, v in keyed.items() if k != "seeds"}
     base = {"format": KEY_FORMAT, "task": task, "data": data}
-    return Trial(key=_hash({**base, "config": config})[:20], task=task, model=model,
+    return Trial(key=_hash({**base, "config": keyed})[:20], task=task, model=model,
                  method=method, seed=seed, point=point, config=config,
                  config_id=_hash({**base, "config": unseeded})[:12])

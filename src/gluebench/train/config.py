@@ -29,6 +29,7 @@ from gluebench.train.diet import DataDietSettings
 from gluebench.train.distillation import DistillSettings
 from gluebench.train.hooks import ComposedHooks, register_study, studies
 from gluebench.train.pruning import LayerDropSettings
+from gluebench.train.reporting import ReportSettings
 
 Method = Literal["full", "lora", "bitfit", "layernorm", "head", "probe"]
 Schedule = Literal["linear", "cosine", "constant"]
@@ -137,7 +138,7 @@ class TrainConfig:
 
 # The studies that were TrainConfig fields, in the order they were; a new study registers
 # its own settings class (``train.hooks.register_study``) from its own module.
-for _study in (LayerDropSettings, DataDietSettings, DistillSettings):
+for _study in (LayerDropSettings, DataDietSettings, DistillSettings, ReportSettings):
     register_study(_study)
 
 

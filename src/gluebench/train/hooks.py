@@ -40,6 +40,7 @@ class Unit:
     seed: int          # the training seed of this unit
     data_seed: int     # the config's seed of data subsamples
     regression: bool   # one output (STS-B) rather than class logits
+    run_dir: str = ""  # the run directory (trackers write under it)
 
 
 @dataclass
@@ -86,6 +87,19 @@ class TrainingHooks:
         """The loss term over ``examples`` (after every data transform) and ``model``."""
         return None
 
+    # Observers (``train.reporting``): they see training, and change nothing.
+    def start_unit(self, unit: Unit, config: dict) -> None:
+        """Before training, with the run's resolved flat config."""
+
+    def log_step(self, unit: Unit, step: int, logs: dict[str, float]) -> None:
+        """After each optimizer step: ``loss``, ``learning_rate``, ``epoch``."""
+
+    def end_unit(self, unit: Unit, record: dict) -> None:
+        """After the unit's dev predictions are scored (``record["entries"]``)."""
+
+    def end_run(self, run_dir, config: dict, results: dict) -> None:
+        """After ``results.json`` is written."""
+
 
 class ComposedHooks(TrainingHooks):
     """Several studies' hooks applied in order: each sees what the previous one made."""
@@ -109,6 +123,22 @@ class ComposedHooks(TrainingHooks):
         if not terms:
             return None
         return terms[0] if len(terms) == 1 else ChainedLoss(terms)
+
+    def start_unit(self, unit: Unit, config: dict) -> None:
+        for hook in self.hooks:
+            hook.start_unit(unit, config)
+
+    def log_step(self, unit: Unit, step: int, logs: dict[str, float]) -> None:
+        for hook in self.hooks:
+            hook.log_step(unit, step, logs)
+
+    def end_unit(self, unit: Unit, record: dict) -> None:
+        for hook in self.hooks:
+            hook.end_unit(unit, record)
+
+    def end_run(self, run_dir, config: dict, results: dict) -> None:
+        for hook in self.hooks:
+            hook.end_run(run_dir, config, results)
 
 
 class ChainedLoss:

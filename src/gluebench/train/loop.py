@@ -102,13 +102,14 @@ def param_groups(model, weight_decay: float) -> list[dict]:
 
 def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, seed: int,
           learning_rate: float, epochs: float, progress=None, loss_term=None,
-          epoch_end=None) -> TrainStats:
+          epoch_end=None, log_step=None) -> TrainStats:
     """Fine-tune ``model`` in place; ``labels`` are class ids, or floats (regression).
 
     ``loss_term`` (``hooks.LossTerm``, e.g. distillation) turns each micro-batch's task loss
     (cross-entropy, or MSE) into the loss to back-propagate; its own ``parameters`` are
     trained too. ``epoch_end(epoch)`` is called after each full pass over the data
-    (data-diet scoring reads the model there).
+    (data-diet scoring reads the model there). ``log_step(step, logs)`` gets each optimizer
+    step's ``loss``, ``learning_rate`` (the one it stepped with) and ``epoch`` (trackers).
     """
     import torch
     from transformers import get_scheduler
@@ -161,12 +162,16 @@ def train(model, data: Encoded, labels: np.ndarray, config, engine: Engine, *, s
             torch.nn.utils.clip_grad_norm_(
                 [p for p in model.parameters() if p.requires_grad], config.max_grad_norm)
             optimizer.step()
+            learning_rate_used = scheduler.get_last_lr()[0]
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             seen += len(rows)
             if progress is not None:
                 progress.advance_training(step, steps_per_epoch, len(rows), loss_value)
+            if log_step is not None:
+                log_step(step, {"loss": loss_value, "learning_rate": learning_rate_used,
+                                "epoch": step / steps_per_epoch})
         epoch += 1
         if epoch_end is not None and step % steps_per_epoch == 0:
             epoch_end(epoch)

@@ -97,7 +97,9 @@ def finetune(source: DataSource, config: TrainConfig, out_dir, tasks_spec: str |
                  + ("; resuming" if resumed else ""))
         method = FineTuning(ref, tokenizer, source, config, engine, run, bars, header,
                             n_resamples, stats_seed, started)
-        return run_units(run, tasks, method, bars)
+        results = run_units(run, tasks, method, bars)
+    config.hooks().end_run(run.root, config.to_dict(), results)    # trackers: the results
+    return results
 
 
 @dataclass
@@ -145,7 +147,9 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
         train_examples, held_out = train_examples.split_off(config.holdout_fraction,
                                                             config.data_seed)
     n_pool = len(train_examples)
-    hooks, unit = config.hooks(), Unit(task.name, seed, config.data_seed, task.is_regression)
+    hooks = config.hooks()
+    unit = Unit(task.name, seed, config.data_seed, task.is_regression, str(run.root))
+    hooks.start_unit(unit, config.to_dict())      # trackers: a run per unit, with the config
     train_examples = hooks.transform_data(train_examples, unit)   # studies: data diets
     encoded = features.encode(tokenizer, train_examples, config.max_seq_length)
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
@@ -159,7 +163,8 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
     loss_term = hooks.loss_term(train_examples, model, unit)   # studies: distillation
     stats = loop.train(model, encoded, train_examples.labels, config, engine, seed=seed,
                        learning_rate=learning_rate, epochs=epochs, progress=bars,
-                       loss_term=loss_term)
+                       loss_term=loss_term,
+                       log_step=lambda step, logs: hooks.log_step(unit, step, logs))
     model = exportable(model)
     holdout = None if held_out is None else score_holdout(
         task, held_out, model, tokenizer, config, engine, progress=bars, label=f"seed {seed}",
@@ -171,7 +176,7 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
     evaluated = predict_task(task, model, tokenizer, source, config, engine,
                              run.seed_predictions(seed), progress=bars, label=f"seed {seed}",
                              n_resamples=n_resamples, seed=stats_seed)
-    return {
+    record = {
         "task": task.name, "seed": seed, "model": ref.description,
         "learning_rate": learning_rate, "epochs": epochs, "parameters": parameters,
         "new_parameters": new,
@@ -186,6 +191,8 @@ def _finetune_unit(task, seed, ref, tokenizer, source, config, engine, run, bars
         "checkpoint": str(checkpoint) if checkpoint else None,
         "seconds": time.perf_counter() - start,
     }
+    hooks.end_unit(unit, record)                  # trackers: its dev scores
+    return record
 
 
 def _save_checkpoint(model, tokenizer, path: Path) -> None:
