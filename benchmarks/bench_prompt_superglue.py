@@ -123,7 +123,7 @@ def compare(suite, tables: dict, ours: dict, theirs: dict) -> dict:
         their_choice = np.array([int(np.argmax(s)) for s in lls])
         diffs = [float(np.abs(a - b).max()) for a, b in zip(pred.scores, lls, strict=True)]
         margins = [float(np.diff(np.sort(s)[-2:])[0]) for s in lls if len(s) > 1]
-        scored = score_entry(suite.entries[name], table, pred.values, n_resamples=0)
+        scored = score_entry(suite.entries[name], table, pred.values, n_resamples=200)
         per_task[name] = {
             "n": len(table), "agree": int((pred.chosen == their_choice).sum()),
             "max_abs_ll_diff": max(diffs), "nearest_tie": min(margins),

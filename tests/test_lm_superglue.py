@@ -188,3 +188,94 @@ def test_demonstrations_come_from_fewglue_train_and_show_the_gold_choice(data_ro
                 assert shown in pool.answers[row]
             else:
                 assert shown == pool.labels[row]
+
+
+def reference_loglikelihood(backend, context: str, continuation: str) -> float:
+    """log p(continuation | context) from one plain forward pass of the whole string, the
+    continuation's tokens found as lm-eval finds them (encode(whole) minus encode(context))."""
+    import torch
+
+    context, continuation = (context[:len(context.rstrip())],
+                             context[len(context.rstrip()):] + continuation)
+    tokenizer = backend.tokenizer
+    ctx = tokenizer(context)["input_ids"]
+    whole = tokenizer(context + continuation)["input_ids"]
+    with torch.inference_mode():
+        logits = backend.model(torch.tensor([whole])).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return float(sum(logprobs[p - 1, whole[p]] for p in range(len(ctx), len(whole))))
+
+
+@pytest.mark.slow
+def test_smollm2_chooses_what_plain_forward_passes_score_highest(lm_eval_tasks, smollm2):
+    """The embedded SmolLM2 on 2 rows of every task (ReCoRD's 1 row: ~15 entity choices of
+    unequal length, scored over a shared passage prefix): each row's log-likelihoods equal
+    a plain full forward pass per choice, so the chosen continuation is the same."""
+    tables, _ = lm_eval_tasks
+    for task, table in tables.items():
+        rows = head(table, 1 if task == "ReCoRD" else 2)
+        predictor = SuitePromptPredictor(table.task, smollm2, get_suite_template(table.task))
+        pred = predictor.predict(rows)
+        for i, request in enumerate(predictor.requests(rows)):
+            reference = [reference_loglikelihood(smollm2, request.context, c)
+                         for c in request.continuations]
+            np.testing.assert_allclose(pred.scores[i], reference, atol=2e-3, err_msg=task)
+            assert pred.chosen[i] == int(np.argmax(reference)), task
+
+
+def _score_of(run_cli, data_root, run_dir, suite="superglue"):
+    import json
+
+    out = run_dir.parent / f"{run_dir.name}-scored.json"
+    code, _, err = run_cli("score", "--suite", suite, "--data-dir", str(data_root),
+                           "--predictions", str(run_dir / "predictions" / "dev"),
+                           "--json", str(out), "--resamples", "50")
+    assert code == 0, err
+    return json.loads(out.read_text())
+
+
+def test_prompt_suite_writes_a_run_that_score_suite_reads(run_cli, data_root, tiny_llama,
+                                                          tmp_path):
+    """A tiny random-weight model (SmolLM2's tokenizer) on SuperGLUE's CB and COPA (all
+    val rows: ``score --suite`` wants every id): official prediction files that it scores
+    to the run's own numbers."""
+    import json
+
+    run = tmp_path / "run"
+    code, out, err = run_cli("prompt", "--suite", "superglue", "--data-dir", str(data_root),
+                             "--model", str(tiny_llama), "--tasks", "CB,COPA",
+                             "--splits", "dev", "--calibrate",
+                             "--resamples", "50", "-o", str(run), "--no-progress")
+    assert code == 0, err
+    results = json.loads((run / "results.json").read_text())
+    assert results["suite"]["name"] == "superglue"
+    assert set(results["tasks"]) == {"CB", "COPA"}
+    for name in ("CB.jsonl", "COPA.jsonl"):
+        assert (run / "predictions" / "dev" / name).is_file()
+    scored = _score_of(run_cli, data_root, run)
+    for name, entry in results["tasks"].items():
+        assert scored["tasks"][name]["score"] == pytest.approx(entry["score"]), name
+    assert "calibration_undefined" in results["tasks"]["COPA"]
+    assert "calibrated" in results["tasks"]["CB"]
+
+
+def test_prompt_fewglue_draws_demonstrations_from_fewglue_train(run_cli, data_root,
+                                                                 tiny_llama, tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    code, _, err = run_cli("prompt", "--suite", "fewglue", "--data-dir", str(data_root),
+                           "--model", str(tiny_llama), "--tasks", "WiC", "--shots", "2",
+                           "--seeds", "1,2", "--splits", "dev", "--max-eval-examples", "4",
+                           "--resamples", "50", "-o", str(run), "--no-progress")
+    assert code == 0, err
+    results = json.loads((run / "results.json").read_text())
+    demos = results["training"]["WiC"]["prompt"]["demos"]
+    fewglue = load_suite("fewglue")
+    train_ids = set(load_split(fewglue, fewglue.tasks["WiC"], "train", data_root).ids.tolist())
+    assert len(demos) == 2 and {d["index"] for d in demos} <= train_ids
+    assert results["tasks"]["WiC"]["seeds"]["n"] == 2
+    code, _, err = run_cli("prompt", "--suite", "superglue", "--data-dir", str(data_root),
+                           "--model", str(tiny_llama), "--tasks", "WiC", "--shots", "2",
+                           "-o", str(tmp_path / "no-train"))
+    assert code == 2 and "no train file for WiC" in err and "Traceback" not in err
