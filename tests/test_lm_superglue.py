@@ -279,3 +279,22 @@ def test_prompt_fewglue_draws_demonstrations_from_fewglue_train(run_cli, data_ro
                            "--model", str(tiny_llama), "--tasks", "WiC", "--shots", "2",
                            "-o", str(tmp_path / "no-train"))
     assert code == 2 and "no train file for WiC" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_smollm2_prompt_suite_run_is_scored_by_score_suite(run_cli, data_root, smollm2,
+                                                           tmp_path):
+    """The embedded SmolLM2 0-shot with lm-eval's template on all 56 CB val rows: the run's
+    official CB.jsonl scores, under ``score --suite``, to the run's own number."""
+    import json
+
+    run = tmp_path / "run"
+    code, out, err = run_cli("prompt", "--suite", "superglue", "--data-dir", str(data_root),
+                             "--tasks", "CB", "--splits", "dev", "--resamples", "50",
+                             "-o", str(run), "--no-progress")
+    assert code == 0, err
+    results = json.loads((run / "results.json").read_text())
+    assert results["training"]["CB"]["prompt"]["template"] == "lm-eval"
+    scored = _score_of(run_cli, data_root, run)
+    assert scored["tasks"]["CB"]["score"] == pytest.approx(results["tasks"]["CB"]["score"])
+    assert scored["tasks"]["CB"]["n"] == 56
