@@ -9,6 +9,9 @@ examples/s of both, the ratio, the share of identical per-example predictions, a
 the prompt strings were identical.
 
     python benchmarks/bench_prompt.py --data-dir ../shared/data/glue --n 32 --shots 0,5
+    python benchmarks/bench_prompt.py --suite superglue --data-dir ../shared/data --n 100
+
+``--suite superglue`` runs the SuperGLUE comparison (``bench_prompt_superglue.py``).
 """
 
 from __future__ import annotations
@@ -208,7 +211,19 @@ def main(argv=None) -> int:
     p.add_argument("--lm-eval-batch-size", default="1", help="lm-eval's --batch_size "
                    "(its default, 1, is also its fastest on a CPU: 8, 16 and 32 pad more)")
     p.add_argument("--json", help="write the figures here")
+    p.add_argument("--suite", choices=("glue", "superglue"), default="glue",
+                   help="superglue: SuperGLUE's eight tasks (--data-dir: the folder holding "
+                        "superglue/ and fewglue/; --tasks: a subset of them; 0-shot)")
     args = p.parse_args(argv)
+    if args.suite == "superglue":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_prompt_superglue
+
+        if args.data_dir.rstrip("/").endswith("/glue"):
+            args.data_dir = str(Path(args.data_dir).parent)
+        if args.tasks == ",".join(LM_EVAL_NAMES):
+            args.tasks = None
+        return bench_prompt_superglue.main(args)
 
     import torch
     from lm_eval.models.huggingface import HFLM

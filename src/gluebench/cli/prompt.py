@@ -45,6 +45,8 @@ def cmd_prompt(args) -> int:
         max_eval_examples=args.max_eval_examples, data_seed=args.data_seed,
         splits=args.splits, device=args.device, eval_batch_tokens=args.eval_batch_tokens,
         concurrency=args.concurrency)
+    if args.suite not in (None, "glue"):
+        return _prompt_suite(args, config)
     results = run_prompt(open_source(args.data_dir), config, args.output, args.tasks,
                          overwrite=args.overwrite, progress=args.progress,
                          n_resamples=args.resamples, stats_seed=args.seed)
@@ -53,6 +55,23 @@ def cmd_prompt(args) -> int:
     out = console()
     for table in prompt_tables(results):
         out.print(table)
+    return 0
+
+
+def _prompt_suite(args, config: PromptConfig) -> int:
+    """``prompt --suite NAME|PATH``: the suite's run directory, scored with its metrics."""
+    from gluebench.benchmark.suite_loader import load_suite
+    from gluebench.cli.suite_commands import _data_dir
+    from gluebench.console import suite_tables
+    from gluebench.lm.suite_runner import run_suite_prompt  # deferred: loads scipy
+
+    suite = load_suite(args.suite)
+    results = run_suite_prompt(suite, _data_dir(args, suite), config, args.output, args.tasks,
+                               overwrite=args.overwrite, progress=args.progress,
+                               n_resamples=args.resamples, stats_seed=args.seed)
+    console().print(suite_tables.leaderboard(suite, [(f"prompted, {config.shots}-shot",
+                                                      results)]))
+    print(f"wrote {args.output} (predictions: {args.output}/predictions/dev)")
     return 0
 
 
@@ -98,4 +117,7 @@ def register(sub) -> None:
                    help="padded tokens per forward pass (default 4096 on CPU, 32768 on GPU)")
     p.add_argument("--concurrency", type=positive_int, default=8, metavar="N",
                    help="endpoint requests in flight (default 8)")
+    p.add_argument("--suite", default="glue", metavar="NAME|PATH",
+                   help="superglue or fewglue: their tasks with lm-eval's super_glue prompts "
+                        "(demonstrations from train: FewGLUE's); default glue")
     p.set_defaults(func=cmd_prompt)
