@@ -81,8 +81,8 @@ def suite_probe(suite: Suite, data_dir, config: TrainConfig, out_dir,
     """Probe ``config.model`` on the suite's tasks x seeds, resumably; returns results.json."""
     ref = hf.resolve_model(config.model)
     run = suite_run_dir(out_dir, suite)
-    tasks, skipped = _tasks_with_training(suite, data_dir, tasks_spec)
-    datas = {t.name: _task_data(suite, t, data_dir, config) for t in tasks}  # checked first
+    datas, skipped = _prepare(suite, data_dir, config, tasks_spec)   # checked first
+    tasks = [d.task for d in datas.values()]
     run.check_target(overwrite=overwrite)
     engine = loop.Engine.choose(config)
     header = {"kind": "finetune", "model": ref.description, "data_source": str(data_dir),
@@ -135,40 +135,53 @@ class SuiteProbing(UnitMethod):
                                    more=self.more)
 
 
-def _tasks_with_training(suite: Suite, data_dir, tasks_spec) -> tuple[list[TaskDef], list[str]]:
-    """The model tasks with a training file, and a line for each one left out."""
-    tasks, skipped = [], []
+def _prepare(suite: Suite, data_dir, config: TrainConfig, tasks_spec
+             ) -> tuple[dict[str, SuiteTaskData], list[str]]:
+    """Every task's tables, and a line for each task left out: no training file, no file to
+    predict, or training rows no head can learn from (FewGLUE's WSC: 32 rows, all "true").
+    A task named in ``--tasks`` that cannot run is an error; with ``all`` it is skipped."""
+    named = tasks_spec not in (None, "", "all")
+    datas, skipped = {}, []
     for task in suite_model_tasks(suite, tasks_spec):
-        if has_split(suite, task, "train", data_dir):
-            tasks.append(task)
+        data, why = _task_data(suite, task, data_dir, config)
+        if why and named:
+            raise UsageError(why)
+        if why:
+            skipped.append(f"{why}; skipped")
         else:
-            skipped.append(f"{task.name}: no training file in {data_dir}; skipped")
-    if not tasks:
-        raise UsageError(f"no training file for any of the {suite.title} tasks asked for under "
-                         f"{data_dir}; expected the suite's train files there")
-    return tasks, skipped
+            datas[task.name] = data
+    if not datas:
+        raise UsageError(f"no {suite.title} task can be probed with the data under {data_dir}: "
+                         + "; ".join(skipped))
+    return datas, skipped
 
 
-def _task_data(suite: Suite, task: TaskDef, data_dir, config: TrainConfig) -> SuiteTaskData:
-    """The task's tables, or one line if a head cannot learn from its training rows."""
+def _task_data(suite: Suite, task: TaskDef, data_dir, config: TrainConfig
+               ) -> tuple[SuiteTaskData | None, str | None]:
+    """The task's tables, or why a probe cannot run on it."""
+    if not has_split(suite, task, "train", data_dir):
+        return None, f"{task.name}: no training file under {data_dir}"
     entry = next(e for e in model_entries(suite, task) if e.task == task.name)
     full = load_split(suite, task, "train", data_dir)
     train = subsample(full, config.max_train_examples, config.data_seed, unit=entry.resample,
                       name=task.name) if config.max_train_examples else full
     problem = head_task(task)
-    targets = item_targets(frame(train))[1]
-    why = None if problem.is_regression else training_problem(problem, targets)
+    why = None if problem.is_regression else \
+        training_problem(problem, item_targets(frame(train))[1])
     if why:
-        raise UsageError(f"{task.name} train ({train.source}, {len(train)} rows): {why}")
-    dev32 = (load_split(suite, task, SELECTION_SPLIT, data_dir)
-             if has_split(suite, task, SELECTION_SPLIT, data_dir) else None)
+        return None, f"{task.name} train ({train.source}, {len(train)} rows): {why}"
     tables = predicted_tables(suite, task, data_dir, config.splits,
                               max_eval_examples=config.max_eval_examples,
                               data_seed=config.data_seed)
+    if not tables:
+        return None, (f"{task.name}: no {' or '.join(config.splits)} file to predict under "
+                      f"{data_dir}")
+    dev32 = (load_split(suite, task, SELECTION_SPLIT, data_dir)
+             if has_split(suite, task, SELECTION_SPLIT, data_dir) else None)
     data = SuiteTaskData(task, entry, train, len(full), dev32, tables)
     learn = {"train": train} | ({SELECTION_SPLIT: dev32} if dev32 is not None else {})
     data.prints = table_fingerprints(tables, train=learn)
-    return data
+    return data, None
 
 
 def _embed(encoder: SentenceEncoder, datas: list[SuiteTaskData], bars
