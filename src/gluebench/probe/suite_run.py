@@ -141,19 +141,19 @@ def _prepare(suite: Suite, data_dir, config: TrainConfig, tasks_spec
     predict, or training rows no head can learn from (FewGLUE's WSC: 32 rows, all "true").
     A task named in ``--tasks`` that cannot run is an error; with ``all`` it is skipped."""
     named = tasks_spec not in (None, "", "all")
-    datas, skipped = {}, []
+    datas, reasons = {}, []
     for task in suite_model_tasks(suite, tasks_spec):
         data, why = _task_data(suite, task, data_dir, config)
         if why and named:
             raise UsageError(why)
         if why:
-            skipped.append(f"{why}; skipped")
+            reasons.append(why)
         else:
             datas[task.name] = data
     if not datas:
-        raise UsageError(f"no {suite.title} task can be probed with the data under {data_dir}: "
-                         + "; ".join(skipped))
-    return datas, skipped
+        raise UsageError(f"no {suite.title} task can be probed with the data under {data_dir} "
+                         f"({'; '.join(reasons)})")
+    return datas, [f"{why}; skipped" for why in reasons]
 
 
 def _task_data(suite: Suite, task: TaskDef, data_dir, config: TrainConfig
