@@ -207,3 +207,38 @@ def test_without_dev32_c_is_chosen_on_folds_of_whole_paragraphs(data_root):
     assert sorted(held.tolist()) == sorted(table.ids.tolist())     # each row held out once
     for fit, held_part in pairs:
         assert not set(fit.groups["paragraph"]) & set(held_part.groups["paragraph"])
+
+
+def test_without_dev32_copa_selection_matches_folds_by_hand(data_root):
+    """No model: made-up vectors for COPA's texts; C by 5-fold CV on train (rows, not options,
+    per fold), each fold's accuracy of the chosen alternatives computed with scikit-learn."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from gluebench.probe.heads import C_GRID
+    from gluebench.probe.suite_features import FeatureTable, texts_of
+    from gluebench.probe.suite_heads import fit_suite_head
+    from gluebench.shapes.framing import frame
+
+    suite = load_suite("fewglue")
+    task, entry = suite.task("COPA"), suite.entry("COPA")
+    train = load_split(suite, task, "train", data_root)
+    texts = list(dict.fromkeys(texts_of(frame(train))))
+    vectors = np.random.default_rng(0).normal(size=(len(texts), 6)).astype(np.float32)
+    features = FeatureTable(texts, vectors)
+    head = fit_suite_head(task, entry, features, train, None, seed=3)
+
+    def accuracy(c, fit, held):
+        f_fit, f_held = frame(fit), frame(held)
+        x, x_held = features.features(f_fit), features.features(f_held)
+        scaler = StandardScaler().fit(x)
+        model = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(x),
+                                                            f_fit.correct.astype(int))
+        p = model.predict_proba(scaler.transform(x_held))[:, 1].reshape(-1, 2)
+        return 100 * np.mean(p.argmax(axis=1) == held.labels)
+
+    pairs, _ = selection_splits(train, None, entry, seed=3)
+    expected = [np.mean([accuracy(c, fit, held) for fit, held in pairs]) for c in C_GRID]
+    assert head.facts["selection_scores"] == pytest.approx(expected)
+    assert head.facts["C"] == C_GRID[int(np.argmax(expected))]
+    assert head.facts["selection"].startswith("5-fold split of train by example")
