@@ -14,6 +14,7 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
+from gluebench.cli.suite_commands import finetune_suite
 from gluebench.cli.suite_run import run_suite
 from gluebench.models import hf
 from gluebench.models.device import resolve_device
@@ -25,6 +26,8 @@ from gluebench.suiterun.plan import describe, make_plan, task_costs
 def cmd_finetune(args) -> int:
     from gluebench.recipes import finetune  # deferred: loads scipy
 
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return finetune_suite(args)
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
                        overwrite=args.overwrite, progress=args.progress,
@@ -84,6 +87,9 @@ def register(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune a Hugging Face encoder on GLUE tasks")
     run_flags(p, DATA_HELP, tasks_default="all")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help="a built-in suite (superglue, fewglue) or a suite TOML file "
+                        "(default: glue); other suites take --method probe")
     config_flags(p)
     p.set_defaults(func=cmd_finetune)
 
