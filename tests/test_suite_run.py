@@ -137,7 +137,7 @@ def test_report_html_has_the_suite_tables(job):
 def test_a_registered_method_takes_the_shapes_it_supports(data, tmp_path, capsys,
                                                           monkeypatch):
     """A method plugs in as one row of the table; here the constant baseline for span tasks."""
-    constant = partial(SuiteBaselineUnits, kind="constant", label="true")
+    constant = partial(SuiteBaselineUnits.of, kind="constant", label="true")
     monkeypatch.setattr(suite_plan, "METHODS", list(suite_plan.METHODS))
     suite_plan.register_method(MethodSpec("always-true", frozenset({"spans"}),
                                           frozenset({"cpu", "cuda"}), "says true", constant))

@@ -26,7 +26,8 @@ def run_suite(args) -> int:
         raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
                          "expected the folder holding the suite's data")
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    plan = make_suite_plan(suite, data_dir, resolve_device(config.device), args.tasks)
+    plan = make_suite_plan(suite, data_dir, resolve_device(config.device), args.tasks,
+                           config_for=lambda m: train_config(args, **dict(m.settings)))
     say(f"data: {suite.data_folder(data_dir)} (suite {suite.name}, sha256 {suite.sha256[:12]})")
     for line in describe_suite_plan(plan):
         say(line)

@@ -84,23 +84,49 @@ def suite_probe(suite: Suite, data_dir, config: TrainConfig, out_dir,
     datas, skipped = _prepare(suite, data_dir, config, tasks_spec)   # checked first
     tasks = [d.task for d in datas.values()]
     run.check_target(overwrite=overwrite)
-    engine = loop.Engine.choose(config)
     header = {"kind": "finetune", "model": ref.description, "data_source": str(data_dir),
               "model_fingerprint": model_fingerprint(ref), "config": config.to_dict(),
               "suite": suite_reference(suite)}
     started = time.perf_counter()
     with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, _):
-        todo = [d for d in datas.values()
-                if not all(is_current(run, d.task.name, s, d.prints) for s in config.seeds)]
-        encoder = SentenceEncoder(ref, max_length=config.max_seq_length, device=engine.device,
-                                  int8=config.int8, bf16=engine.bf16)
-        bars.log(f"model: {ref.description}, frozen; suite: {suite.title}; data: {data_dir}; "
-                 f"device: {engine.device}")
-        features, stats = _embed(encoder, todo, bars)
-        more = {"probe": {"encoder": encoder.describe(), "embedding": stats}}
-        method = SuiteProbing(suite, datas, features, encoder, config, run, header, more,
-                              n_resamples, stats_seed, started)
+        method = probing(suite, datas, config, run, header, bars, more={},
+                         n_resamples=n_resamples, stats_seed=stats_seed, started=started)
         return run_units(run, tasks, method, bars)
+
+
+def probe_problem(suite: Suite, task: TaskDef, data_dir, config: TrainConfig) -> str | None:
+    """Why the probe cannot run on ``task`` with these data (None: it can)."""
+    return _task_data(suite, task, data_dir, config)[1]
+
+
+def task_datas(suite: Suite, tasks: list[TaskDef], data_dir, config: TrainConfig
+               ) -> dict[str, SuiteTaskData]:
+    """Each task's tables, checked (``probe_problem``); one that cannot be probed is an error."""
+    datas = {}
+    for task in tasks:
+        data, why = _task_data(suite, task, data_dir, config)
+        if why:
+            raise UsageError(why)
+        datas[task.name] = data
+    return datas
+
+
+def probing(suite: Suite, datas: dict[str, SuiteTaskData], config: TrainConfig, run: RunDir,
+            header: dict, bars, *, more: dict, n_resamples: int, stats_seed: int,
+            started: float) -> SuiteProbing:
+    """The probe as the unit loop's method, in a run already started: every distinct text of
+    the tasks still to do embedded once, then a head per task x seed (``SuiteProbing``)."""
+    ref = hf.resolve_model(config.model)
+    engine = loop.Engine.choose(config)
+    todo = [d for d in datas.values()
+            if not all(is_current(run, d.task.name, s, d.prints) for s in config.seeds)]
+    encoder = SentenceEncoder(ref, max_length=config.max_seq_length, device=engine.device,
+                              int8=config.int8, bf16=engine.bf16)
+    bars.log(f"model: {ref.description}, frozen; suite: {suite.title}; device: {engine.device}")
+    features, stats = _embed(encoder, todo, bars)
+    more = {**more, "probe": {"encoder": encoder.describe(), "embedding": stats}}
+    return SuiteProbing(suite, datas, features, encoder, config, run, header, more,
+                        n_resamples, stats_seed, started)
 
 
 @dataclass

@@ -42,6 +42,12 @@ class SuiteBaselineUnits(UnitMethod):
     kind: str = "majority"
     label: str | None = None     # the constant baseline's label
 
+    @classmethod
+    def of(cls, ctx, **settings) -> SuiteBaselineUnits:
+        """The baseline for ``run --suite``'s context (``suite_plan.RunContext``)."""
+        return cls(ctx.suite, ctx.data_dir, ctx.run, ctx.header, ctx.n_resamples,
+                   ctx.stats_seed, ctx.started, ctx.more, **settings)
+
     def unit_keys(self, task: TaskDef) -> tuple[int, ...]:
         return (0,)
 

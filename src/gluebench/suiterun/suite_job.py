@@ -30,7 +30,7 @@ from gluebench.report.collect import RunView, load_run
 from gluebench.report.suite_view import layout_of
 from gluebench.runs.suite_units import suite_reference, suite_run_dir
 from gluebench.runs.units import run_units, writing
-from gluebench.suiterun.suite_plan import SuitePlan, method_named
+from gluebench.suiterun.suite_plan import RunContext, SuitePlan, method_named
 
 REPORT = "report.html"
 MAJORITY = Path("baselines") / "majority"
@@ -47,10 +47,9 @@ def run_suite_job(plan: SuitePlan, data_dir, out_dir, *, overwrite: bool, progre
     skipped = [f"{t.task}: not run: {t.why}" for t in plan.tasks if t.method is None]
     with writing(run, header, skipped, overwrite=overwrite, progress=progress) as (bars, _):
         for name, tasks in by_method(plan).items():
-            method = method_named(name).units(
-                suite=plan.suite, data_dir=data_dir, run=run, header=header,
-                n_resamples=n_resamples, stats_seed=seed, started=started,
-                more={"plan": plan.record(), "device": plan.device})
+            method = method_named(name).units(RunContext(
+                plan.suite, data_dir, plan.configs.get(name), tasks, run, header, bars,
+                n_resamples, seed, started, {"plan": plan.record(), "device": plan.device}))
             results = run_units(run, tasks, method, bars)
     majority = majority_reference(plan, data_dir, run.root, n_resamples=n_resamples, seed=seed)
     return results, majority, write_report(plan.suite, run.root, majority)
@@ -62,7 +61,10 @@ def run_header(plan: SuitePlan, data_dir) -> dict:
     return {"kind": "run", "suite": suite_reference(plan.suite),
             "data_source": str(plan.suite.data_folder(data_dir)), "model": methods,
             "config": {"method": ", ".join(dict.fromkeys(methods.values())),
-                       "plan": plan.record(), "splits": ["dev"]}}
+                       "plan": plan.record(), "splits": ["dev"],
+                       "methods": {name: config.to_dict() for name, config
+                                   in plan.configs.items()
+                                   if config is not None and name in methods.values()}}}
 
 
 def by_method(plan: SuitePlan) -> dict[str, list]:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gluebench.benchmark.split_reader import split_file
 from gluebench.benchmark.suite import Suite, TaskDef
 from gluebench.errors import UsageError
+from gluebench.probe.suite_run import probe_problem, probing, task_datas
 from gluebench.runs.suite_units import has_split, model_entries, suite_model_tasks
 from gluebench.runs.units import Method
 from gluebench.shapes.framing import shape_of
@@ -34,9 +35,28 @@ SHAPES = ("classification", "multiple_choice", "spans", "multi_answer", "entity_
           "regression")
 
 
-#: A method for the unit loop (``runs.units.Method``), made from the run's context:
-#: ``units(suite=, data_dir=, run=, header=, n_resamples=, stats_seed=, started=, more=)``.
-UnitsFactory = Callable[..., Method]
+@dataclass(frozen=True)
+class RunContext:
+    """What a method is made from when ``run --suite`` reaches it (``MethodSpec.units``)."""
+
+    suite: Suite
+    data_dir: str | os.PathLike
+    config: object                # the TrainConfig this method runs with (None: it has none)
+    tasks: list                   # the TaskDefs planned for it
+    run: object                   # the RunDir, already started
+    header: dict
+    bars: object                  # progress (RunProgress)
+    n_resamples: int
+    stats_seed: int
+    started: float                # time.perf_counter() when the run began
+    more: dict                    # extra keys of results.json (the plan)
+
+
+#: A method for the unit loop (``runs.units.Method``), made from the run's context.
+UnitsFactory = Callable[[RunContext], Method]
+#: Why a method cannot run one task with these data (None: it can):
+#: ``problem(suite, task, data_dir, config)``.
+ProblemCheck = Callable[..., "str | None"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +70,27 @@ class MethodSpec:
     devices: frozenset[str]          # "cpu", "cuda"
     why: str
     units: UnitsFactory
+    settings: tuple[tuple[str, object], ...] = ()   # TrainConfig values it runs with
+    problem: ProblemCheck | None = None
+
+
+def _probe_units(ctx: RunContext) -> Method:
+    datas = task_datas(ctx.suite, ctx.tasks, ctx.data_dir, ctx.config)
+    return probing(ctx.suite, datas, ctx.config, ctx.run, ctx.header, ctx.bars, more=ctx.more,
+                   n_resamples=ctx.n_resamples, stats_seed=ctx.stats_seed, started=ctx.started)
 
 
 METHODS: list[MethodSpec] = [
+    MethodSpec("probe", frozenset(SHAPES), frozenset({"cpu", "cuda"}),
+               "the frozen encoder's sentence vectors of each framed pair or option and a "
+               "scikit-learn head (C chosen on dev32 where the suite has it, else by k-fold "
+               "on train): minutes on a CPU",
+               _probe_units, settings=(("method", "probe"), ("splits", ("dev",))),
+               problem=probe_problem),
     MethodSpec("majority", frozenset(SHAPES), frozenset({"cpu", "cuda"}),
                "the majority class of the task's training labels (an entity task: the "
                "entity its passage mentions most); the reference row of every table",
-               SuiteBaselineUnits),
+               SuiteBaselineUnits.of),
 ]
 
 
@@ -81,6 +115,7 @@ class SuitePlan:
     suite: Suite
     device: str
     tasks: tuple[PlannedTask, ...]
+    configs: dict = field(default_factory=dict)   # method name -> the TrainConfig it runs with
 
     @property
     def planned(self) -> list[PlannedTask]:
@@ -108,8 +143,17 @@ def task_shape(task: TaskDef) -> str:
     return "classification"
 
 
-def choose_method(shape: str, device: str) -> MethodSpec:
-    return next(m for m in METHODS if shape in m.shapes and device in m.devices)
+def choose_method(shape: str, device: str, fits=lambda m: None) -> tuple[MethodSpec, list[str]]:
+    """The first method for ``shape`` on ``device`` that ``fits`` the task (returns None),
+    and the reasons the ones before it gave."""
+    passed = []
+    for m in METHODS:
+        if shape in m.shapes and device in m.devices:
+            why = fits(m)
+            if why is None:
+                return m, passed
+            passed.append(f"{m.name}: {why}")
+    raise AssertionError("the majority baseline supports every shape")
 
 
 def method_named(name: str) -> MethodSpec:
@@ -117,12 +161,15 @@ def method_named(name: str) -> MethodSpec:
 
 
 def make_suite_plan(suite: Suite, data_dir: str | os.PathLike, device: str,
-                    tasks_spec: str = "all") -> SuitePlan:
+                    tasks_spec: str = "all", config_for=None) -> SuitePlan:
     """Each model task of ``suite`` (``tasks_spec``: "all" or comma-separated names) with
-    its method, or the reason it is left out; UsageError when nothing can run."""
-    rows = [_plan_task(suite, task, data_dir, device)
+    its method, or the reason it is left out; UsageError when nothing can run.
+    ``config_for(method)``: the TrainConfig a method runs with (its ``settings`` under the
+    user's flags); a method's ``problem`` check reads it."""
+    configs = {m.name: config_for(m) if config_for else None for m in METHODS}
+    rows = [_plan_task(suite, task, data_dir, device, configs)
             for task in suite_model_tasks(suite, tasks_spec)]
-    plan = SuitePlan(suite, device, tuple(rows))
+    plan = SuitePlan(suite, device, tuple(rows), configs)
     if not plan.planned:
         reasons = "; ".join(f"{t.task}: {t.why}" for t in rows) or "no task chosen"
         raise UsageError(f"nothing to run for {suite.title} under {data_dir} ({reasons}); "
@@ -130,7 +177,8 @@ def make_suite_plan(suite: Suite, data_dir: str | os.PathLike, device: str,
     return plan
 
 
-def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str) -> PlannedTask:
+def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str, configs: dict
+               ) -> PlannedTask:
     shape = task_shape(task)
     entries = model_entries(suite, task)
     scored = tuple(e.name for e in entries if has_split(suite, suite.task(e.task), e.dev,
@@ -143,9 +191,17 @@ def _plan_task(suite: Suite, task: TaskDef, data_dir, device: str) -> PlannedTas
         files = ", ".join(split_file(suite.task(e.task), e.dev).path for e in entries)
         return PlannedTask(task.name, shape, None, (), f"no dev file ({files}) under the "
                            "data folder to score")
-    method = choose_method(shape, device)
-    why = (f"no other method supports {shape} tasks on the {device} yet"
-           if method is METHODS[-1] else f"the first method for {shape} tasks on the {device}")
+    def fits(m: MethodSpec):
+        return None if m.problem is None else m.problem(suite, task, data_dir,
+                                                        configs[m.name])
+
+    method, passed = choose_method(shape, device, fits)
+    if passed:
+        why = "; ".join(passed) + f"; so {method.name}"
+    elif method is METHODS[-1]:
+        why = f"no other method supports {shape} tasks on the {device} yet"
+    else:
+        why = f"the first method for {shape} tasks on the {device}"
     return PlannedTask(task.name, shape, method.name, scored, why)
 
 
