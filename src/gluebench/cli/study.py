@@ -65,11 +65,14 @@ def _recipe(args) -> dict:
 
 def _common(args, kind: str):
     """The checked pieces every study needs: data, tasks, seeds, recipe, study folder."""
-    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
+    from gluebench.runs.suite_view import suite_view  # deferred: loads scipy
+    from gluebench.sweep.worker import check_trainable
     _smoke(args, kind)
+    view = suite_view(args.suite)
+    check_trainable(view)   # before the data is read or anything written
     data = _data_spec(args.data_dir)
     source = open_source(data)
-    tasks = [t.name for t in tasks_to_run(args.tasks or "all")]
+    tasks = view.task_names((args.tasks or "all").split(","))
     missing = [t for t in tasks if not source.has(TASKS[t], "train")]
     if missing:
         raise UsageError(f"{missing[0]}: no training data in {source.description}")
@@ -267,6 +270,9 @@ def _flags(p: argparse.ArgumentParser, *, model: bool = True) -> None:
     if model:
         p.add_argument("--model", help="model folder or hub name (default: the embedded "
                                        "all-MiniLM-L6-v2)")
+    p.add_argument("--suite", metavar="NAME|PATH", default=None,
+                   help="the benchmark whose tasks are studied: glue (default), superglue, "
+                        "fewglue or a suite file")
     p.add_argument("--tasks", help="comma-separated tasks (default: all with training data)")
     p.add_argument("--seeds", help="training seeds, comma-separated (default 1)")
     p.add_argument("--smoke", action="store_true",

@@ -14,6 +14,7 @@ import sys
 import time
 
 from gluebench.benchmark.sources import open_source
+from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.train.config import build_config
@@ -26,6 +27,19 @@ def job_for(trial: dict, attempt: int, *, sweep_dir: str, data: str, cpus: int,
     """What an executor sends to ``run_trial``: the trial and where its inputs and outputs are."""
     return {"trial": trial, "attempt": attempt, "sweep_dir": str(sweep_dir), "data": data,
             "cpus": cpus, "resamples": resamples}
+
+
+def check_trainable(view) -> None:
+    """Before a sweep or study writes anything: its trials can be fine-tuned on its suite.
+
+    Fine-tuning on a suite other than GLUE (``gluebench finetune --suite``) comes with the
+    suite fine-tuning engine; until it is part of this build such a sweep is refused here,
+    in one line, instead of failing every trial.
+    """
+    if not view.is_glue:
+        raise UsageError(f"suite {view.name}: fine-tuning on a suite other than GLUE is not in "
+                         "this build yet; --plan lists its trials, and selection and studies "
+                         "read suite runs, but trials can only be run on --suite glue")
 
 
 def run_trial(job: dict) -> dict:
