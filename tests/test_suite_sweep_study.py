@@ -1,0 +1,274 @@
+"""Sweeps and studies on a suite (issue 21 item 1): ``--suite`` on ``sweep`` and ``study``,
+one adapter for every task lookup (``runs.suite_view``), and selection and comparisons that
+read the suite's metrics on its resampling unit (MultiRC: paragraphs), on the real FewGLUE /
+SuperGLUE files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from gluebench.benchmark.grouped_seed_stats import (
+    grouped_seed_interval,
+    grouped_seed_paired_test,
+)
+from gluebench.benchmark.grouped_stats import grouped_bootstrap_ci, paired_score_replicates
+from gluebench.benchmark.metric_registry import Items
+from gluebench.benchmark.seed_stats import seed_paired_test
+from gluebench.benchmark.sources import sample_source
+from gluebench.benchmark.stats import rng_for
+from gluebench.benchmark.suite_scoring import load_gold
+from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.runs.recording import tasks_to_run
+from gluebench.runs.rundir import entries_of
+from gluebench.runs.suite_units import save_outputs, subsample
+from gluebench.runs.suite_view import glue_fingerprint, suite_view
+from gluebench.sweep.select import compare_methods, select
+from gluebench.sweep.spec import read_spec
+from gluebench.sweep.sweepdir import SweepDir
+from gluebench.sweep.trials import expand, make_trial
+from gluebench.train.config import build_config
+from tests.conftest import real_data_missing, suite_data_roots
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def data_root() -> Path:
+    for root in suite_data_roots():
+        if (root / "fewglue" / "RTE" / "train.jsonl").is_file() and \
+                (root / "superglue" / "MultiRC" / "val.jsonl").is_file():
+            return root
+    real_data_missing("FewGLUE and SuperGLUE data not found")
+
+
+# ---- the adapter ----------------------------------------------------------------------------
+
+def test_glue_view_answers_what_benchmark_tasks_answers():
+    view = suite_view()
+    assert view.is_glue and view.name == "glue"
+    for task in TASKS.values():
+        if task.name == "AX":
+            continue
+        assert view.entries(task.name) == entries_of(task)
+        assert view.compared_entries(task.name) == \
+            [e for e in entries_of(task) if BENCHMARKS[e].glue_group]
+        assert view.train_size(task.name) == task.files["train"].size
+        assert view.fingerprints(sample_source(), "sample", task.name) == \
+            glue_fingerprint(sample_source(), task)
+    for name, b in BENCHMARKS.items():
+        assert view.metrics(name) == tuple(b.metrics)
+        assert view.in_aggregate(name) == bool(b.glue_group)
+        assert view.resample(name) == "example"
+    assert view.task_names(["AX", "rte"]) == [t.name for t in tasks_to_run("AX,rte")]
+
+
+def test_fewglue_view_reads_the_suite(data_root):
+    view = suite_view("fewglue")
+    assert not view.is_glue
+    assert view.task_names(["AX-b", "CB"]) == ["RTE", "CB"]     # an entry brings its model
+    assert view.entries("RTE") == ["RTE", "AX-b", "AX-g"]
+    assert view.compared_entries("RTE") == ["RTE"]              # diagnostics beside the score
+    assert view.metrics("MultiRC") == ("f1a", "em_question")
+    assert view.resample("MultiRC") == "paragraph"
+    assert view.train_size("RTE") == 32
+    prints = view.fingerprints(None, str(data_root), "RTE")
+    assert set(prints) == {"train", "dev:RTE", "dev:AX-b", "dev:AX-g"}
+    assert prints != view.fingerprints(None, str(data_root), "CB")
+    summary = {"entries": {"RTE": {"score": 60.0}, "AX-b": {"score": 10.0}}}
+    assert view.task_score(summary) == 60.0                    # AX-b is not RTE's score
+
+
+# ---- spec and CLI ---------------------------------------------------------------------------
+
+def _spec(path: Path, tasks, extra: str = "") -> Path:
+    path.write_text(f"""{extra}
+tasks = {json.dumps(tasks)}
+seeds = [1]
+[grid]
+learning_rate = [1e-4, 1e-3]
+[fixed]
+max_train_examples = 32
+epochs = 1
+""", encoding="utf-8")
+    return path
+
+
+def test_spec_suite_key_and_flag(tmp_path, data_root):
+    spec = read_spec(_spec(tmp_path / "s.toml", ["AX-b"], 'suite = "fewglue"'))
+    assert spec.suite == "fewglue" and spec.tasks == ["RTE"]
+    assert spec.to_dict()["suite"] == "fewglue"
+    glue = read_spec(_spec(tmp_path / "g.toml", ["RTE"]))
+    assert glue.suite == "glue" and "suite" not in glue.to_dict()
+    flagged = read_spec(tmp_path / "g.toml", suite="fewglue")
+    trials = expand(flagged, sample_source(), str(data_root))
+    assert len(trials) == 2 and all(t.suite == "fewglue" for t in trials)
+    assert all("suite" not in t.to_json() for t in expand(glue, sample_source(), "sample"))
+    glue_keys = {t.key for t in expand(glue, sample_source(), "sample")}
+    assert glue_keys.isdisjoint(t.key for t in trials)          # the suite is in the key
+
+
+def test_cli_plan_on_fewglue(tmp_path, data_root, run_cli):
+    spec = _spec(tmp_path / "s.toml", ["RTE", "CB"])
+    code, out, err = run_cli("sweep", str(spec), "--suite", "fewglue", "--plan",
+                             "--data-dir", str(data_root))
+    assert code == 0, err
+    assert "FewGLUE" in out and "4 trial(s)" in out and "CB" in out
+
+
+@pytest.mark.parametrize("suite, tasks, expected", [
+    ("nosuch", ["RTE"], "nosuch"),
+    ("fewglue", ["MRPC"], "MRPC"),
+])
+def test_cli_bad_suite_or_task_is_one_line(tmp_path, data_root, run_cli, suite, tasks, expected):
+    spec = _spec(tmp_path / "s.toml", tasks)
+    code, out, err = run_cli("sweep", str(spec), "--suite", suite, "--plan",
+                             "--data-dir", str(data_root))
+    assert code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error:") and expected in line
+
+
+# ---- the statistics on the resampling unit --------------------------------------------------
+
+def _multirc(data_root, n=400):
+    view = suite_view("fewglue")
+    table = load_gold(view.suite, view.suite.entry("MultiRC"), "dev", data_root)
+    return view, subsample(table, n, 0, unit="paragraph", name="MultiRC")
+
+
+def _noisy(gold: np.ndarray, flip: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(len(gold)) < flip, 1 - gold, gold).astype(np.int64)
+
+
+def test_one_seed_interval_is_the_cluster_bootstrap(data_root):
+    _, table = _multirc(data_root)
+    items = table.items(_noisy(table.labels, 0.3, 1))
+    got = grouped_seed_interval(("f1a", "em_question"), [items], resample="paragraph",
+                                n_resamples=500, name="MultiRC")
+    want = grouped_bootstrap_ci(("f1a", "em_question"), items, resample="paragraph",
+                                n_resamples=500, name="MultiRC")
+    assert got["score"]["ci"] == pytest.approx(want["score"], abs=1e-12)
+
+
+def _by_paragraph(table, flip: float, seed: int) -> np.ndarray:
+    """A system that misreads whole passages: every option of a flipped paragraph wrong."""
+    paragraphs = table.groups["paragraph"]
+    bad = np.random.default_rng(seed).random(paragraphs.max() + 1) < flip
+    return np.where(bad[paragraphs], 1 - table.labels, table.labels).astype(np.int64)
+
+
+def test_seed_test_variance_is_the_paragraph_bootstrap(data_root):
+    """One seed a side: the variance of the difference is the paired bootstrap's over
+    paragraphs (grouped_stats, another draw); with errors that come in whole passages,
+    resampling questions as if independent would make it far too small."""
+    _, table = _multirc(data_root, 1500)
+    a, b = table.items(_noisy(table.labels, 0.1, 1)), table.items(_by_paragraph(table, 0.3, 2))
+    names = ("f1a", "em_question")
+    test = grouped_seed_paired_test(names, [a], [b], resample="paragraph", n_resamples=4000,
+                                    name="MultiRC")["score"]
+    reps = paired_score_replicates(names, a, b, resample="paragraph", n_resamples=4000,
+                                   rng=rng_for(7, "other"))
+    assert test.se == pytest.approx(np.std(reps, ddof=1), rel=0.08)
+    by_question = grouped_seed_paired_test(names, [a], [b], resample="question",
+                                           n_resamples=4000, name="MultiRC")["score"]
+    assert test.se > 2 * by_question.se
+
+
+def test_flat_entries_agree_with_seed_stats(data_root):
+    view = suite_view("fewglue")
+    table = load_gold(view.suite, view.suite.entry("RTE"), "dev", data_root)
+    preds_a = np.stack([_noisy(table.labels, 0.3, s) for s in (1, 2, 3)])
+    preds_b = np.stack([_noisy(table.labels, 0.4, s) for s in (4, 5)])
+    mine = grouped_seed_paired_test(("accuracy",), [table.items(p) for p in preds_a],
+                                    [table.items(p) for p in preds_b], n_resamples=4000,
+                                    name="RTE")["score"]
+    flat = seed_paired_test(("accuracy",), table.labels, preds_a, preds_b, n_resamples=4000,
+                            name="RTE")["score"]
+    assert mine.diff == pytest.approx(flat.diff, abs=1e-12)
+    assert mine.se == pytest.approx(flat.se, rel=0.08)
+
+
+# ---- selection and comparison on a FewGLUE sweep directory ----------------------------------
+
+def _suite_sweep(tmp_path, data_root):
+    """A sweep directory on FewGLUE MultiRC: 2 methods x 2 seeds, dev outputs of two noisy
+    systems on real val paragraphs, as a trial of a suite fine-tuning run writes them."""
+    view, table = _multirc(data_root)
+    sweep = SweepDir(tmp_path / "sweep")
+    trials, flips = [], {"full": 0.2, "bitfit": 0.35}
+    for method, flip in flips.items():
+        for seed in (1, 2):
+            config = build_config(method=method, seeds=(seed,), splits=("dev",)).to_dict()
+            trials.append(make_trial("MultiRC", None, method, seed, {}, config,
+                                     {"train": "x"}, view=view))
+    sweep.write_plan({"spec": {"path": "t", "suite": "fewglue", "tasks": ["MultiRC"]},
+                      "suite": view.reference(), "select_on": "dev", "data": str(data_root),
+                      "data_source": str(data_root), "trials": [t.to_json() for t in trials]})
+    for t in trials:
+        pred = _noisy(table.labels, flips[t.method], t.seed)
+        save_outputs(sweep.trial_dir(t.key) / "outputs" / "MultiRC.npz", table,
+                     np.eye(2)[pred])
+        score = _oracle_score(table, pred)
+        sweep.write_record({"key": t.key, "status": "ok", "trial_seconds": 1.0, "summary": {
+            "entries": {"MultiRC": {"score": score, "collapsed": False}}, "holdout": None,
+            "train": {"seconds": 1.0, "examples": 32, "steps": 2},
+            "parameters": {"total": 1}}})
+    return sweep, table, flips
+
+
+def _oracle_score(table, pred) -> float:
+    """MultiRC's score by hand: sklearn's F1 over answer options, and the share of
+    questions whose every option is right, x100."""
+    gold = table.labels
+    questions = table.groups["question"]
+    right = pred == gold
+    em = np.mean([right[questions == q].all() for q in np.unique(questions)])
+    return 100 * (f1_score(gold, pred) + em) / 2
+
+
+def test_selection_and_comparison_read_the_suite(tmp_path, data_root):
+    sweep, table, flips = _suite_sweep(tmp_path, data_root)
+    selection = select(sweep)
+    (best_full,) = [b for b in selection["best"] if b["method"] == "full"]
+    expected = np.mean([_oracle_score(table, _noisy(table.labels, flips["full"], s))
+                        for s in (1, 2)])
+    assert best_full["best"]["dev_mean"] == pytest.approx(expected, abs=1e-9)
+    (row,) = compare_methods(sweep, selection, n_resamples=2000)
+    assert row["entry"] == "MultiRC" and row["resample"] == "paragraph"
+    assert row["score_a"] == pytest.approx(expected, abs=1e-9)
+    worse = np.mean([_oracle_score(table, _noisy(table.labels, flips["bitfit"], s))
+                     for s in (1, 2)])
+    assert row["diff"] == pytest.approx(expected - worse, abs=1e-9)
+    assert row["p_holm"] == pytest.approx(row["p_value"])      # one test: Holm leaves it
+    # The same test, from items built here with the table's paragraphs.
+    items = {m: [table.items(_noisy(table.labels, f, s)) for s in (1, 2)]
+             for m, f in flips.items()}
+    direct = grouped_seed_paired_test(("f1a", "em_question"), items["full"], items["bitfit"],
+                                      resample="paragraph", n_resamples=2000,
+                                      name="MultiRC")["score"]
+    assert row["ci"] == pytest.approx(direct.ci, abs=1e-9)
+    assert row["p_value"] == pytest.approx(direct.p_value, abs=1e-12)
+
+
+def test_sweep_planned_on_a_changed_suite_is_refused(tmp_path, data_root):
+    sweep, _, _ = _suite_sweep(tmp_path, data_root)
+    plan = sweep.plan()
+    plan["suite"]["sha256"] = "0" * 64
+    sweep.write_plan({k: v for k, v in plan.items() if k not in ("schema_version", "kind")})
+    with pytest.raises(Exception, match="has changed since"):
+        select(sweep)
+
+
+def test_items_carry_paragraphs(data_root):
+    """The groups the comparison reads are the table's, by id, whatever the row order."""
+    view, table = _multirc(data_root, 200)
+    order = np.random.default_rng(0).permutation(len(table))
+    groups = view.groups("MultiRC", str(data_root), table.ids[order])
+    assert np.array_equal(groups["paragraph"], table.groups["paragraph"][order])
+    assert isinstance(Items(table.labels, table.labels, 2, groups), Items)
