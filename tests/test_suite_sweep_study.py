@@ -23,6 +23,7 @@ from gluebench.benchmark.sources import sample_source
 from gluebench.benchmark.stats import rng_for
 from gluebench.benchmark.suite_scoring import load_gold
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.errors import UsageError
 from gluebench.runs.recording import tasks_to_run
 from gluebench.runs.rundir import entries_of
 from gluebench.runs.suite_units import save_outputs, subsample
@@ -196,29 +197,37 @@ def test_flat_entries_agree_with_seed_stats(data_root):
 
 # ---- selection and comparison on a FewGLUE sweep directory ----------------------------------
 
-def _suite_sweep(tmp_path, data_root):
-    """A sweep directory on FewGLUE MultiRC: 2 methods x 2 seeds, dev outputs of two noisy
-    systems on real val paragraphs, as a trial of a suite fine-tuning run writes them."""
+def _suite_sweep(tmp_path, data_root, *, select_on="dev", rates=(1e-4,), dev32=None):
+    """A sweep directory on FewGLUE MultiRC: 2 methods x ``rates`` x 2 seeds, dev outputs of
+    two noisy systems on real val paragraphs, as a trial of a suite fine-tuning run writes
+    them (``dev32``: each learning rate's dev32 score)."""
     view, table = _multirc(data_root)
     sweep = SweepDir(tmp_path / "sweep")
     trials, flips = [], {"full": 0.2, "bitfit": 0.35}
-    for method, flip in flips.items():
-        for seed in (1, 2):
-            config = build_config(method=method, seeds=(seed,), splits=("dev",)).to_dict()
-            trials.append(make_trial("MultiRC", None, method, seed, {}, config,
-                                     {"train": "x"}, view=view))
+    for method in flips:
+        for rate in rates:
+            for seed in (1, 2):
+                config = build_config(method=method, seeds=(seed,), splits=("dev",),
+                                      learning_rate=rate).to_dict()
+                trials.append(make_trial("MultiRC", None, method, seed,
+                                         {"learning_rate": rate}, config, {"train": "x"},
+                                         view=view))
     sweep.write_plan({"spec": {"path": "t", "suite": "fewglue", "tasks": ["MultiRC"]},
-                      "suite": view.reference(), "select_on": "dev", "data": str(data_root),
-                      "data_source": str(data_root), "trials": [t.to_json() for t in trials]})
+                      "suite": view.reference(), "select_on": select_on,
+                      "data": str(data_root), "data_source": str(data_root),
+                      "trials": [t.to_json() for t in trials]})
     for t in trials:
-        pred = _noisy(table.labels, flips[t.method], t.seed)
+        # The larger learning rate's system is noisier on dev.
+        flip = flips[t.method] + 0.1 * rates.index(t.point["learning_rate"])
+        pred = _noisy(table.labels, flip, t.seed)
         save_outputs(sweep.trial_dir(t.key) / "outputs" / "MultiRC.npz", table,
                      np.eye(2)[pred])
-        score = _oracle_score(table, pred)
+        selection = {} if dev32 is None else {"selection": {
+            "split": "dev32", "score": dev32[t.point["learning_rate"]]}}
         sweep.write_record({"key": t.key, "status": "ok", "trial_seconds": 1.0, "summary": {
-            "entries": {"MultiRC": {"score": score, "collapsed": False}}, "holdout": None,
-            "train": {"seconds": 1.0, "examples": 32, "steps": 2},
-            "parameters": {"total": 1}}})
+            "entries": {"MultiRC": {"score": _oracle_score(table, pred), "collapsed": False}},
+            "holdout": None, "train": {"seconds": 1.0, "examples": 32, "steps": 2},
+            "parameters": {"total": 1}, **selection}})
     return sweep, table, flips
 
 
@@ -272,3 +281,31 @@ def test_items_carry_paragraphs(data_root):
     groups = view.groups("MultiRC", str(data_root), table.ids[order])
     assert np.array_equal(groups["paragraph"], table.groups["paragraph"][order])
     assert isinstance(Items(table.labels, table.labels, 2, groups), Items)
+
+
+def test_fewglue_selects_on_dev32(tmp_path, data_root):
+    """FewGLUE's protocol: the configuration is chosen on dev32, never on the reported dev
+    (here the better dev32 score belongs to the configuration that is worse on dev)."""
+    sweep, _, _ = _suite_sweep(tmp_path, data_root, select_on="dev32", rates=(1e-4, 1e-3),
+                               dev32={1e-4: 40.0, 1e-3: 70.0})
+    selection = select(sweep)
+    assert "dev32" in selection["label"]
+    for best in selection["best"]:
+        assert best["best"]["point"] == {"learning_rate": 1e-3}
+        assert best["best"]["selection_mean"] == 70.0
+    on_dev = _suite_sweep(tmp_path / "dev", data_root, select_on="dev", rates=(1e-4, 1e-3),
+                          dev32={1e-4: 40.0, 1e-3: 70.0})[0]
+    assert all(b["best"]["point"] == {"learning_rate": 1e-4} for b in select(on_dev)["best"])
+
+
+def test_spec_selection_split_per_suite(tmp_path):
+    few = _spec(tmp_path / "f.toml", ["RTE"], 'suite = "fewglue"')
+    assert read_spec(few).select_on == "dev32"                 # FewGLUE's protocol
+    assert read_spec(few, select_on="dev").select_on == "dev"
+    assert read_spec(few, suite="superglue").select_on == "dev"   # SuperGLUE has no dev32
+    with pytest.raises(UsageError, match="holds nothing out of train"):
+        read_spec(few, select_on="train-holdout")
+    with pytest.raises(UsageError, match="needs a suite with dev32"):
+        read_spec(_spec(tmp_path / "g.toml", ["RTE"]), select_on="dev32")
+    with pytest.raises(UsageError, match="no dev32 file"):
+        read_spec(few, suite="superglue", select_on="dev32")

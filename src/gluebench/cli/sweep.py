@@ -37,7 +37,7 @@ def cmd_sweep(args) -> int:
     sweep = SweepDir(args.output) if args.output else None
     if not args.plan:
         _check_run_flags(args, sweep)
-        check_trainable(suite_view(spec.suite))
+        check_trainable(suite_view(spec.suite), spec.methods)
     data = _data_spec(args.data_dir)
     source = open_source(data)
     trials = expand(spec, source, data)
@@ -148,7 +148,8 @@ def register(sub) -> None:
                    help="attempts after a trial's first failure (default 1)")
     p.add_argument("--select-on", choices=SELECT_ON, default=None,
                    help="pick each task's best configuration on a held-out part of train "
-                        "(default) or on dev (labelled dev-selected)")
+                        "(GLUE's default), on a suite's dev32 (its default where it has one) or "
+                        "on dev (labelled dev-selected)")
     p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples for each trial's CIs (default 1000)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

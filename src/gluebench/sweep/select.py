@@ -31,7 +31,8 @@ from gluebench.runs.suite_view import SuiteView, suite_view
 from gluebench.sweep.sweepdir import SweepDir
 
 LABELS = {"train-holdout": "selected on a held-out part of train",
-          "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
+          "dev": "dev-selected (optimistic: chosen and scored on the same dev set)",
+          "dev32": "selected on dev32 (the suite's model-selection set, not the reported dev)"}
 
 
 def compared_entries(task: str, view: SuiteView | None = None) -> list[str]:
@@ -63,9 +64,7 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         summary = record["summary"]
         c["seeds"].append(trial.seed)
         c["keys"].append(trial.key)
-        holdout = summary.get("holdout")
-        c["selection"].append(score_of(summary) if select_on == "dev" else
-                              (holdout or {}).get("score", float("nan")))
+        c["selection"].append(_selection_score(summary, select_on, score_of))
         c["dev"].append(score_of(summary))
         c["collapsed"] += any(e["collapsed"] for e in summary["entries"].values())
         for name, e in summary["entries"].items():
@@ -76,6 +75,14 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         c["dev_mean"], c["dev_sd"] = mean_sd(c["dev"])
         c["collapse_rate"] = c["collapsed"] / len(c["seeds"]) if c["seeds"] else None
     return list(configs.values())
+
+
+def _selection_score(summary: dict, select_on: str, score_of) -> float:
+    """What a trial is ranked by: its dev score, its dev32 score, or its held-out score."""
+    if select_on == "dev":
+        return score_of(summary)
+    found = summary.get("selection") if select_on == "dev32" else summary.get("holdout")
+    return (found or {}).get("score", float("nan"))
 
 
 def select(sweep: SweepDir) -> dict:

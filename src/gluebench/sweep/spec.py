@@ -7,7 +7,9 @@
     tasks = ["RTE", "MRPC"]                             # the suite's tasks (or entries)
     methods = ["full", "lora"]                          # default: ["full"]
     seeds = [1, 2]                                      # default: [1]
-    select_on = "train-holdout"                         # or "dev" (labelled dev-selected)
+    select_on = "train-holdout"                         # or "dev" (labelled dev-selected);
+                                                        # a suite: "dev32" (its default where
+                                                        # every task has one) or "dev"
     [grid]                 # every combination of these TrainConfig fields
     learning_rate = [1e-4, 3e-4]
     [random]               # or: `samples` draws, each field a list (choice) or {low, high, log}
@@ -39,7 +41,7 @@ from gluebench.formats.fields import escape, quote
 from gluebench.models.hf import resolve_model
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
-SELECT_ON = ("train-holdout", "dev")
+SELECT_ON = ("train-holdout", "dev", "dev32")
 DEFAULT_SUITE = "glue"
 DEFAULT_HOLDOUT = 0.2
 TOP_LEVEL = ("suite", "models", "tasks", "methods", "seeds", "select_on", "grid", "random", "fixed",
@@ -121,7 +123,7 @@ def read_spec(path: str | Path, *, select_on: str | None = None,
         grid=_grid(_table(raw, "grid", where), where),
         fixed=_fixed(_table(raw, "fixed", where), where),
         resources=_resources(_table(raw, "resources", where), where),
-        select_on=_select_on(select_on or raw.get("select_on", "train-holdout"), where),
+        select_on=_select_on(select_on or raw.get("select_on"), where, view, raw["tasks"]),
         path=where,
         suite=suite_ref(view),
     )
@@ -355,8 +357,24 @@ def _resources(table: dict, where: str) -> Resources:
     return Resources(cpus, float(gpus))
 
 
-def _select_on(value, where: str) -> str:
+def _select_on(value, where: str, view, tasks) -> str:
+    """The selection split: GLUE's default holds part of train out; a suite's run holds
+    nothing out (few-shot sets are too small), so it selects on dev32 where every task has
+    one (FewGLUE's protocol), else on dev (labelled dev-selected)."""
+    names = view.task_names(tasks if isinstance(tasks, list) else [tasks])
+    without = [t for t in names if not view.is_glue and "dev32" not in view.suite.task(t).files]
+    if value is None:
+        value = "train-holdout" if view.is_glue else "dev32" if not without else "dev"
     if value not in SELECT_ON:
         raise UsageError(f"{where}: select_on must be one of: {', '.join(SELECT_ON)}; "
                          f"got {_shown(value)}")
+    if view.is_glue and value == "dev32":
+        raise UsageError(f"{where}: select_on = \"dev32\" needs a suite with dev32 files "
+                         "(e.g. fewglue); GLUE selects on train-holdout or dev")
+    if not view.is_glue and value == "train-holdout":
+        raise UsageError(f"{where}: a {view.suite.title} trial holds nothing out of train; "
+                         "expected select_on = \"dev32\" (where the suite has it) or \"dev\"")
+    if value == "dev32" and without:
+        raise UsageError(f"{where}: select_on = \"dev32\": {view.suite.title} {without[0]} "
+                         "has no dev32 file; expected \"dev\"")
     return value
