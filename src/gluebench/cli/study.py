@@ -70,10 +70,15 @@ def _common(args, kind: str):
     _smoke(args, kind)
     view = suite_view(args.suite)
     check_trainable(view)   # before the data is read or anything written
+    if not view.is_glue and kind != "layer-drop":
+        raise UsageError(f"study {kind} --suite {view.name}: it reads GLUE's training files "
+                         "itself; on another suite only layer-drop runs (expected --suite glue)")
+    args.suite_ref = view.reference()["ref"]
     data = _data_spec(args.data_dir)
     source = open_source(data)
     tasks = view.task_names((args.tasks or "all").split(","))
-    missing = [t for t in tasks if not source.has(TASKS[t], "train")]
+    missing = [t for t in tasks if not (source.has(TASKS[t], "train") if view.is_glue
+                                        else view.has_train(data, t))]
     if missing:
         raise UsageError(f"{missing[0]}: no training data in {source.description}")
     seeds = list(coerce("seeds", args.seeds or "1", "--seeds"))   # parse_seed'd, UsageError
@@ -94,7 +99,9 @@ def _executor(args):
 
 
 def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
-    study.profile = not args.no_profile
+    study.suite = args.suite_ref
+    # Profiling scores GLUE examples: a suite study reports scores, not latency.
+    study.profile = not args.no_profile and study.suite == "glue"
     executor, cpus, parallel = _executor(args)
     outcome = run_study(study_dir, study, source, data, executor, cpus=cpus,
                         retries=args.retries, max_parallel=parallel, resamples=args.resamples,
@@ -146,6 +153,9 @@ def _choices(text: str, known, flag: str) -> list[str]:
 def cmd_layer_drop(args) -> int:
     data, source, tasks, seeds, recipe, study_dir = _common(args, "layer-drop")
     strategies = _choices(args.strategy or "top", layer_drop.STRATEGIES, "--strategy")
+    if "contribution" in strategies and args.suite_ref != "glue":
+        raise UsageError("--strategy contribution reads GLUE training examples; on another "
+                         "suite expected top, bottom, alternate or symmetric")
     drops = _ints(args.drop or "2", "--drop")
     ref, n_layers = _model_layers(args.model)
     for strategy in strategies:
