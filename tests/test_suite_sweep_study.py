@@ -5,6 +5,7 @@ SuperGLUE files."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from gluebench.sweep.select import compare_methods, select
 from gluebench.sweep.spec import read_spec
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import expand, make_trial
+from gluebench.sweep.worker import SUITE_ENGINE
 from gluebench.train.config import build_config
 from tests.conftest import real_data_missing, suite_data_roots
 
@@ -309,3 +311,77 @@ def test_spec_selection_split_per_suite(tmp_path):
         read_spec(_spec(tmp_path / "g.toml", ["RTE"]), select_on="dev32")
     with pytest.raises(UsageError, match="no dev32 file"):
         read_spec(few, suite="superglue", select_on="dev32")
+
+
+# ---- end to end: trials fine-tuned on FewGLUE (finetune --suite's engine) -------------------
+
+NEEDS_ENGINE = pytest.mark.xfail(
+    importlib.util.find_spec(SUITE_ENGINE) is None, strict=True, raises=AssertionError,
+    reason="needs finetune --suite's engine (train.suite_runner, branch s4-ft); strict: "
+           "remove this marker when it is merged")
+TINY = ["--epochs", "2", "--batch-size", "16", "--max-seq-length", "64",
+        "--max-eval-examples", "48"]
+
+
+@pytest.mark.slow
+@NEEDS_ENGINE
+def test_tiny_sweep_on_fewglue_rte(tmp_path, data_root, tiny_model, run_cli):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"""suite = "fewglue"
+models = [{json.dumps(str(tiny_model))}]
+tasks = ["RTE"]
+seeds = [1]
+[grid]
+learning_rate = [1e-4, 1e-3]
+[fixed]
+epochs = 2
+batch_size = 16
+max_seq_length = 64
+max_eval_examples = 48
+""", encoding="utf-8")
+    code, out, err = run_cli("sweep", str(spec), "--data-dir", str(data_root), "-o",
+                             str(tmp_path / "sw"), "--resamples", "50")
+    assert code == 0, err
+    sweep = SweepDir(tmp_path / "sw")
+    assert sweep.plan()["suite"]["name"] == "fewglue" and sweep.plan()["select_on"] == "dev32"
+    records = sweep.records()
+    assert len(records) == 2 and all(r["status"] == "ok" for r in records.values())
+    for r in records.values():
+        assert set(r["summary"]["entries"]) == {"RTE", "AX-b", "AX-g"}
+        assert r["summary"]["selection"]["split"] == "dev32"
+    for key in records:
+        results = json.loads((sweep.trial_dir(key) / "results.json").read_text())
+        assert results["suite"]["name"] == "fewglue" and "fewglue_score" in results
+    (best,) = select(sweep)["best"]
+    assert best["n_eligible"] == 2 and "dev32" in select(sweep)["label"]
+
+
+@pytest.mark.slow
+@NEEDS_ENGINE
+def test_tiny_study_on_fewglue_rte(tmp_path, data_root, tiny_model, run_cli):
+    from gluebench.studies.analysis import analyse
+    from gluebench.studies.design import StudyDir
+
+    out = tmp_path / "ld"
+    code, stdout, err = run_cli("study", "layer-drop", "--suite", "fewglue", "--model",
+                                str(tiny_model), "--tasks", "RTE", "--drop", "1", "--seeds",
+                                "1", "--data-dir", str(data_root), "-o", str(out),
+                                "--resamples", "50", *TINY)
+    assert code == 0, err
+    study = analyse(StudyDir(out), n_resamples=50)
+    assert study["design"]["suite"] == "fewglue"
+    rows = {r["name"]: r for r in study["rows"]}
+    assert set(rows) == {"full", "top-1"} and rows["full"]["entry"] == "RTE"
+    (test,) = study["tests"]
+    assert test["entry"] == "RTE" and test["resample"] == "example"
+
+
+def test_suite_sweep_refused_before_anything_is_written_without_the_engine(
+        tmp_path, data_root, run_cli):
+    """Whether or not the engine is there, nothing is written by a refused run: here the
+    probe (finetune --suite fine-tunes only)."""
+    spec = _spec(tmp_path / "s.toml", ["RTE"], 'suite = "fewglue"\nmethods = ["probe"]')
+    code, _, err = run_cli("sweep", str(spec), "--data-dir", str(data_root), "-o",
+                           str(tmp_path / "sw"))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error:")
+    assert not (tmp_path / "sw").exists()
