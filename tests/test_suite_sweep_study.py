@@ -24,6 +24,7 @@ from gluebench.benchmark.sources import sample_source
 from gluebench.benchmark.stats import rng_for
 from gluebench.benchmark.suite_scoring import load_gold
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.console.score_tables import sweep_best
 from gluebench.errors import UsageError
 from gluebench.runs.recording import tasks_to_run
 from gluebench.runs.rundir import entries_of
@@ -292,6 +293,7 @@ def test_fewglue_selects_on_dev32(tmp_path, data_root):
                                dev32={1e-4: 40.0, 1e-3: 70.0})
     selection = select(sweep)
     assert "dev32" in selection["label"]
+    assert "dev32" in [col.header for col in sweep_best(selection).columns]
     for best in selection["best"]:
         assert best["best"]["point"] == {"learning_rate": 1e-3}
         assert best["best"]["selection_mean"] == 70.0
