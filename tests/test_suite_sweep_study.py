@@ -358,32 +358,59 @@ max_eval_examples = 48
     assert best["n_eligible"] == 2 and "dev32" in select(sweep)["label"]
 
 
-@pytest.mark.slow
-@NEEDS_ENGINE
-def test_tiny_study_on_fewglue_rte(tmp_path, data_root, tiny_model, run_cli):
+def test_study_on_a_suite_is_refused_before_anything_is_written(tmp_path, data_root,
+                                                               tiny_model, run_cli):
+    """Studies change training through hooks that fine-tuning on a suite does not run:
+    refused in one line (its variants would all train the plain model), nothing written."""
+    out = tmp_path / "ld"
+    code, _, err = run_cli("study", "layer-drop", "--suite", "fewglue", "--model",
+                           str(tiny_model), "--tasks", "RTE", "--drop", "1", "--data-dir",
+                           str(data_root), "-o", str(out), *TINY)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error:")
+    assert not out.exists()
+
+
+def test_a_suite_study_directory_is_analysed_on_the_suite(tmp_path, data_root):
+    """``analyse`` on a study planned on FewGLUE (as the study commands will write it): each
+    variant's seed-aware interval and test on MultiRC's paragraphs."""
     from gluebench.studies.analysis import analyse
     from gluebench.studies.design import StudyDir
 
-    out = tmp_path / "ld"
-    code, stdout, err = run_cli("study", "layer-drop", "--suite", "fewglue", "--model",
-                                str(tiny_model), "--tasks", "RTE", "--drop", "1", "--seeds",
-                                "1", "--data-dir", str(data_root), "-o", str(out),
-                                "--resamples", "50", *TINY)
-    assert code == 0, err
-    study = analyse(StudyDir(out), n_resamples=50)
-    assert study["design"]["suite"] == "fewglue"
-    rows = {r["name"]: r for r in study["rows"]}
-    assert set(rows) == {"full", "top-1"} and rows["full"]["entry"] == "RTE"
-    (test,) = study["tests"]
-    assert test["entry"] == "RTE" and test["resample"] == "example"
+    sweep, table, flips = _suite_sweep(tmp_path, data_root)
+    study = StudyDir(sweep.root)
+    keys = {m: {str(t.seed): t.key for t in sweep.trials() if t.method == m} for m in flips}
+    variant = {"settings": {}, "x": 1.0, "facts": {}, "task": "MultiRC"}
+    study.design_path.write_text(json.dumps({
+        "kind": "study", "study": "layer-drop", "status": "planned", "suite": "fewglue",
+        "tasks": ["MultiRC"], "seeds": [1, 2], "facts": {"layers": 2},
+        "variants": [{**variant, "name": "full", "role": "control", "group": "full",
+                      "compare_to": []},
+                     {**variant, "name": "top-1", "role": "variant", "group": "top",
+                      "compare_to": ["full"]}],
+        "keys": {"MultiRC/full": keys["full"], "MultiRC/top-1": keys["bitfit"]}}))
+    done = analyse(study, n_resamples=500)
+    rows = {r["name"]: r for r in done["rows"]}
+    assert rows["full"]["entry"] == "MultiRC"
+    items = [table.items(_noisy(table.labels, flips["full"], s)) for s in (1, 2)]
+    want = grouped_seed_interval(("f1a", "em_question"), items, resample="paragraph",
+                                 n_resamples=500, name="MultiRC")["score"]
+    assert rows["full"]["interval"]["mean"] == pytest.approx(want["mean"], abs=1e-9)
+    assert rows["full"]["interval"]["ci"] == pytest.approx(want["ci"], abs=1e-9)
+    (test,) = done["tests"]
+    assert test["resample"] == "paragraph" and test["control"] == "full"
+    kept = done["ours"]["tasks"]["MultiRC"]["top-1"]["score kept"]
+    assert kept["value"] is None and "GLUE entries only" in kept["why"]
 
 
 def test_suite_sweep_refused_before_anything_is_written_without_the_engine(
         tmp_path, data_root, run_cli):
-    """Whether or not the engine is there, nothing is written by a refused run: here the
-    probe (finetune --suite fine-tunes only)."""
-    spec = _spec(tmp_path / "s.toml", ["RTE"], 'suite = "fewglue"\nmethods = ["probe"]')
-    code, _, err = run_cli("sweep", str(spec), "--data-dir", str(data_root), "-o",
-                           str(tmp_path / "sw"))
-    assert code == 2 and err.strip().splitlines()[-1].startswith("error:")
-    assert not (tmp_path / "sw").exists()
+    """Whether or not the engine is there, nothing is written by a refused run: the probe
+    (finetune --suite fine-tunes only), or a study's settings (its hooks would not run)."""
+    probe = _spec(tmp_path / "p.toml", ["RTE"], 'suite = "fewglue"\nmethods = ["probe"]')
+    drop = _spec(tmp_path / "d.toml", ["RTE"], 'suite = "fewglue"')
+    drop.write_text(drop.read_text() + "drop_layers = [1]\n", encoding="utf-8")
+    for spec in (probe, drop):
+        code, _, err = run_cli("sweep", str(spec), "--data-dir", str(data_root), "-o",
+                               str(tmp_path / "sw"))
+        assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err
+        assert not (tmp_path / "sw").exists()

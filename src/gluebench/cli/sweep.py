@@ -41,6 +41,8 @@ def cmd_sweep(args) -> int:
     data = _data_spec(args.data_dir)
     source = open_source(data)
     trials = expand(spec, source, data)
+    if not args.plan:
+        check_trainable(suite_view(spec.suite), spec.methods, [t.config for t in trials])
     if args.plan:
         _print_plan(spec, trials, sweep, args)
         return 0

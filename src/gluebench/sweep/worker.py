@@ -33,9 +33,11 @@ def job_for(trial: dict, attempt: int, *, sweep_dir: str, data: str, cpus: int,
 SUITE_ENGINE = "gluebench.train.suite_runner"   # ``finetune --suite``'s engine
 
 
-def check_trainable(view, methods=()) -> None:
+def check_trainable(view, methods=(), configs=()) -> None:
     """Before a sweep or study writes anything: its trials can be fine-tuned on its suite
-    (a suite other than GLUE: by ``finetune --suite``'s engine, which fine-tunes only)."""
+    (a suite other than GLUE: by ``finetune --suite``'s engine, which fine-tunes only and
+    runs no study's hooks into training, so a trial with study settings would silently
+    train the plain model: refused)."""
     if view.is_glue:
         return
     if importlib.util.find_spec(SUITE_ENGINE) is None:
@@ -45,6 +47,14 @@ def check_trainable(view, methods=()) -> None:
     if "probe" in methods:
         raise UsageError(f"suite {view.name}: a sweep on a suite fine-tunes; method 'probe' is "
                          "not fine-tuning (expected full, lora, bitfit, layernorm or head)")
+    for config in configs:
+        studies = [type(s).__name__ for s in build_config(**config).studies
+                   if s.hooks() is not None]
+        if studies:
+            raise UsageError(f"suite {view.name}: {', '.join(studies)} changes training through "
+                             "hooks that fine-tuning on a suite other than GLUE does not run "
+                             "yet; expected no study settings (layer dropping, data diets, "
+                             "distillation) in a suite sweep")
 
 
 def _finetune(job: dict, trial: dict, out):
