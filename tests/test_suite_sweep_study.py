@@ -319,8 +319,8 @@ def test_spec_selection_split_per_suite(tmp_path):
 
 NEEDS_ENGINE = pytest.mark.xfail(
     importlib.util.find_spec(SUITE_ENGINE) is None, strict=True, raises=AssertionError,
-    reason="needs finetune --suite's engine (train.suite_runner, branch s4-ft); strict: "
-           "remove this marker when it is merged")
+    reason="needs finetune --suite's engine (train.suite_runner, branch s4-ft): expected "
+           "to fail only while this build lacks it; it runs and must pass once it is merged")
 TINY = ["--epochs", "2", "--batch-size", "16", "--max-seq-length", "64",
         "--max-eval-examples", "48"]
 
