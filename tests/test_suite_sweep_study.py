@@ -81,10 +81,38 @@ def test_fewglue_view_reads_the_suite(data_root):
     assert view.resample("MultiRC") == "paragraph"
     assert view.train_size("RTE") == 32
     prints = view.fingerprints(None, str(data_root), "RTE")
-    assert set(prints) == {"train", "dev:RTE", "dev:AX-b", "dev:AX-g"}
+    assert set(prints) == {"train", "dev32", "dev:RTE", "dev:AX-b", "dev:AX-g"}
     assert prints != view.fingerprints(None, str(data_root), "CB")
     summary = {"entries": {"RTE": {"score": 60.0}, "AX-b": {"score": 10.0}}}
     assert view.task_score(summary) == 60.0                    # AX-b is not RTE's score
+
+
+def test_a_suite_trial_key_follows_the_rows_it_reads(tmp_path, data_root):
+    """Editing one training row changes the train fingerprint (and the trial's key); the dev
+    tables' fingerprints, read from the same files, stay."""
+    import shutil
+
+    for rel in ("fewglue/RTE/train.jsonl", "fewglue/RTE/dev32.jsonl", "superglue/RTE/val.jsonl",
+                "superglue/AX-b/AX-b.jsonl", "superglue/AX-g/AX-g.jsonl"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data_root / rel, tmp_path / rel)
+    view = suite_view("fewglue")
+    before = view.fingerprints(None, str(tmp_path), "RTE")
+    assert before == view.fingerprints(None, str(data_root), "RTE")
+    train = tmp_path / "fewglue/RTE/train.jsonl"
+    lines = train.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[3])
+    row["hypothesis"] += " Indeed."
+    train.write_text("\n".join([*lines[:3], json.dumps(row), *lines[4:]]) + "\n",
+                     encoding="utf-8")
+    after = view.fingerprints(None, str(tmp_path), "RTE")
+    assert after["train"] != before["train"]
+    assert {k: v for k, v in after.items() if k != "train"} == \
+        {k: v for k, v in before.items() if k != "train"}
+    config = build_config(seeds=(1,)).to_dict()
+    keys = [make_trial("RTE", None, "full", 1, {}, config, p, view=view).key
+            for p in (before, after)]
+    assert keys[0] != keys[1]
 
 
 # ---- spec and CLI ---------------------------------------------------------------------------

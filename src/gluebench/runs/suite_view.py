@@ -9,7 +9,8 @@ through one ``SuiteView``:
   suite's aggregate (the ones a selection or a claim is tested on);
 * ``metrics`` / ``resample``: an entry's metrics and its bootstrap unit (MultiRC: paragraphs);
 * ``task_score``: a finished unit's (or trial summary's) score for choosing among seeds;
-* ``fingerprints``: what identifies the data a trial of a task reads;
+* ``fingerprints``: what identifies the data a trial of a task reads (its train, dev32 and
+  dev rows);
 * ``train_size`` / ``dev_sizes``: how many rows a trial trains on and predicts (the cost);
 * ``predictions``: a trial's saved dev outputs as the entry's predictions.
 
@@ -33,6 +34,7 @@ from gluebench.benchmark.metric_registry import get_metric
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.split_reader import load_split
 from gluebench.benchmark.suite import Suite
+from gluebench.benchmark.suite_hub import is_hub
 from gluebench.benchmark.suite_loader import DEFAULT_SUITE, load_suite
 from gluebench.benchmark.suite_scoring import load_gold
 from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task
@@ -144,9 +146,12 @@ class SuiteView:
         definition = self.suite.task(task)
         if not self.has_train(data, task):
             return {}
-        train = {"train": load_split(self.suite, definition, "train", data)}
+        if is_hub(data):   # not files: the hub dataset's name and config stand for the data
+            return {"train": f"{self.suite.hub}/{definition.hf_config}"}
+        read = {key: load_split(self.suite, definition, key, data) for key in ("train", "dev32")
+                if has_split(self.suite, definition, key, data)}   # dev32: what selects
         return table_fingerprints(predicted_tables(self.suite, definition, data, ("dev",)),
-                                  train)
+                                  read)
 
     def has_train(self, data: str, task: str) -> bool:
         return has_split(self.suite, self.suite.task(task), "train", data)
