@@ -75,8 +75,9 @@ class SuiteView:
 
     suite: Suite
 
-    @property
+    @functools.cached_property
     def is_glue(self) -> bool:
+        """The built-in GLUE (a user's file named ``glue`` is read as any other suite)."""
         return self.suite.name == DEFAULT_SUITE and suite_reference(self.suite) == DEFAULT_SUITE
 
     @property
