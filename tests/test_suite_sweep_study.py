@@ -243,7 +243,10 @@ def _suite_sweep(tmp_path, data_root, *, select_on="dev", rates=(1e-4,), dev32=N
                 trials.append(make_trial("MultiRC", None, method, seed,
                                          {"learning_rate": rate}, config, {"train": "x"},
                                          view=view))
-    sweep.write_plan({"spec": {"path": "t", "suite": "fewglue", "tasks": ["MultiRC"]},
+    spec = {"path": "t", "suite": "fewglue", "models": [None], "tasks": ["MultiRC"],
+            "methods": list(flips), "seeds": [1, 2], "grid": {"learning_rate": list(rates)},
+            "random": {}, "fixed": {}}
+    sweep.write_plan({"spec": spec,
                       "suite": view.reference(), "select_on": select_on,
                       "data": str(data_root), "data_source": str(data_root),
                       "trials": [t.to_json() for t in trials]})
@@ -328,6 +331,17 @@ def test_fewglue_selects_on_dev32(tmp_path, data_root):
     on_dev = _suite_sweep(tmp_path / "dev", data_root, select_on="dev", rates=(1e-4, 1e-3),
                           dev32={1e-4: 40.0, 1e-3: 70.0})[0]
     assert all(b["best"]["point"] == {"learning_rate": 1e-4} for b in select(on_dev)["best"])
+
+
+def test_the_report_of_a_fewglue_sweep(tmp_path, data_root, run_cli):
+    sweep, _, _ = _suite_sweep(tmp_path, data_root, select_on="dev32", rates=(1e-4, 1e-3),
+                               dev32={1e-4: 40.0, 1e-3: 70.0})
+    code, _, err = run_cli("report", str(sweep.root), "-o", str(tmp_path / "r.md"),
+                           "--resamples", "200")
+    assert code == 0, err
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "Dev32" in text and "selected on dev32" in text and "Holdout" not in text
+    assert "MultiRC: paragraphs" in text
 
 
 def test_spec_selection_split_per_suite(tmp_path):
