@@ -66,12 +66,22 @@ def _recipe(args) -> dict:
 
 def _common(args, kind: str):
     """The checked pieces every study needs: data, tasks, seeds, recipe, study folder."""
-    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
+    from gluebench.runs.suite_view import suite_view  # deferred: loads scipy
+    from gluebench.sweep.worker import check_trainable
     _smoke(args, kind)
+    view = suite_view(args.suite)
+    check_trainable(view)   # before the data is read or anything written
+    if not view.is_glue:
+        # Every study changes training through hooks (train.hooks) that fine-tuning on a
+        # suite other than GLUE does not run yet: its variants would all train the plain model.
+        raise UsageError(f"study {kind} --suite {view.name}: fine-tuning on a suite other than "
+                         "GLUE does not run study hooks yet; expected --suite glue")
+    args.suite_ref = view.reference()["ref"]
     data = _data_spec(args.data_dir)
     source = open_source(data)
-    tasks = [t.name for t in tasks_to_run(args.tasks or "all")]
-    missing = [t for t in tasks if not source.has(TASKS[t], "train")]
+    tasks = view.task_names((args.tasks or "all").split(","))
+    missing = [t for t in tasks if not (source.has(TASKS[t], "train") if view.is_glue
+                                        else view.has_train(data, t))]
     if missing:
         raise UsageError(f"{missing[0]}: no training data in {source.description}")
     seeds = list(coerce("seeds", args.seeds or "1", "--seeds"))   # parse_seed'd, UsageError
@@ -92,7 +102,9 @@ def _executor(args):
 
 
 def _run(study, study_dir, source, data: str, args, extra_profiles=None) -> int:
-    study.profile = not args.no_profile
+    study.suite = args.suite_ref
+    # Profiling scores GLUE examples: a suite study reports scores, not latency.
+    study.profile = not args.no_profile and study.suite == "glue"
     executor, cpus, parallel = _executor(args)
     outcome = run_study(study_dir, study, source, data, executor, cpus=cpus,
                         retries=args.retries, max_parallel=parallel, resamples=args.resamples,
@@ -268,6 +280,9 @@ def _flags(p: argparse.ArgumentParser, *, model: bool = True) -> None:
     if model:
         p.add_argument("--model", help="model folder or hub name (default: the embedded "
                                        "all-MiniLM-L6-v2)")
+    p.add_argument("--suite", metavar="NAME|PATH", default=None,
+                   help="the benchmark whose tasks are studied: glue (default), superglue, "
+                        "fewglue or a suite file")
     p.add_argument("--tasks", help="comma-separated tasks (default: all with training data)")
     p.add_argument("--seeds", help="training seeds, comma-separated (default 1)")
     p.add_argument("--smoke", action="store_true",

@@ -18,12 +18,14 @@ from gluebench.cli.common import (
 from gluebench.console.score_tables import sweep_best
 from gluebench.errors import UsageError
 from gluebench.models.device import resolve_device
+from gluebench.runs.suite_view import suite_view
 from gluebench.sweep.cost import estimate, trial_work
 from gluebench.sweep.executors import EXECUTORS, check_ray_address, make_executor
 from gluebench.sweep.runner import plan_document, print_outcome, run_sweep
 from gluebench.sweep.spec import MAX_TRIALS, SELECT_ON, read_spec
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import expand
+from gluebench.sweep.worker import check_trainable
 
 
 def _data_spec(value: str | None) -> str:
@@ -39,14 +41,17 @@ def _data_spec(value: str | None) -> str:
 
 def cmd_sweep(args) -> int:
     reporting = report_settings(args)      # the flag checked before the spec is read
-    spec = read_spec(args.spec, select_on=args.select_on)
+    spec = read_spec(args.spec, select_on=args.select_on, suite=args.suite)
     spec = dataclasses.replace(spec, fixed={**spec.fixed, **reporting})
     sweep = SweepDir(args.output) if args.output else None
     if not args.plan:
         _check_run_flags(args, sweep)
+        check_trainable(suite_view(spec.suite), spec.methods)
     data = _data_spec(args.data_dir)
     source = open_source(data)
-    trials = expand(spec, source)
+    trials = expand(spec, source, data)
+    if not args.plan:
+        check_trainable(suite_view(spec.suite), spec.methods, [t.config for t in trials])
     if args.plan:
         _print_plan(spec, trials, sweep, args)
         return 0
@@ -100,7 +105,8 @@ def _print_plan(spec, trials, sweep, args) -> None:
     from rich.table import Table
 
     done = {t.key for t in trials if sweep and sweep.finished(t.key)}
-    table = Table(title=f"{len(trials)} trial(s) of {spec.path} (selection on "
+    on = "" if spec.suite == "glue" else f" on {suite_view(spec.suite).suite.title}"
+    table = Table(title=f"{len(trials)} trial(s) of {spec.path}{on} (selection on "
                         f"{spec.select_on})")
     for head in ("#", "key", "task", "method", *spec.swept, "seed", "train ex", "steps",
                  "status"):
@@ -132,6 +138,9 @@ def register(sub) -> None:
                        description=f"Run a sweep spec's trials (at most {MAX_TRIALS:,}); one "
                                    "sweep writes a SWEEP_DIR at a time.")
     p.add_argument("spec", metavar="SPEC.toml")
+    p.add_argument("--suite", metavar="NAME|PATH", default=None,
+                   help="the benchmark whose tasks the spec names: glue (default), superglue, "
+                        "fewglue or a suite file; overrides the spec's 'suite'")
     p.add_argument("--data-dir", help=DATA_HELP + " (default: $GLUE_DIR)")
     p.add_argument("-o", "--output", metavar="SWEEP_DIR",
                    help="where trials and results go (shared storage on a cluster)")
@@ -150,7 +159,8 @@ def register(sub) -> None:
                    help="attempts after a trial's first failure (default 1)")
     p.add_argument("--select-on", choices=SELECT_ON, default=None,
                    help="pick each task's best configuration on a held-out part of train "
-                        "(default) or on dev (labelled dev-selected)")
+                        "(GLUE's default), on a suite's dev32 (its default where it has one) or "
+                        "on dev (labelled dev-selected)")
     p.add_argument("--resamples", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples for each trial's CIs (default 1000)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

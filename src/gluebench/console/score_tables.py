@@ -167,6 +167,9 @@ def point_text(point: dict) -> str:
 NO_CHOICE = "no configuration finished all its seeds"
 
 
+SELECTION_HEADS = {"dev32": "dev32"}   # a suite's model-selection split (FewGLUE)
+
+
 def sweep_best(selection: dict) -> Table:
     """A sweep's best configuration per task x method: dev mean +- sd over seeds."""
     dev_selected = selection["select_on"] == "dev"
@@ -174,7 +177,8 @@ def sweep_best(selection: dict) -> Table:
     models = {b["model"] for b in selection["best"]}
     heads = (["model"] if len(models) > 1 else []) + [
         "task", "method", "configuration", "configs",
-        "dev score (dev-selected)" if dev_selected else "holdout", "dev mean ± sd", "seeds",
+        "dev score (dev-selected)" if dev_selected else
+        SELECTION_HEADS.get(selection["select_on"], "holdout"), "dev mean ± sd", "seeds",
         "collapsed"]
     for h in heads:
         table.add_column(h, justify="left" if h in ("model", "task", "method", "configuration")

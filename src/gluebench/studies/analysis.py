@@ -12,14 +12,20 @@ reference's score it keeps, with a CI over seeds and examples, and what it cost.
 
 from __future__ import annotations
 
+from gluebench.benchmark.grouped_seed_stats import grouped_seed_interval
 from gluebench.benchmark.seed_stats import mean_sd, seed_interval
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES
-from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.formats.atomic import read_json
-from gluebench.runs.rundir import task_score_of
 from gluebench.studies.design import StudyDir, variant_id
 from gluebench.studies.retained import measure
-from gluebench.sweep.select import compared_entries, holm_adjust, paired_comparison, seed_dev
+from gluebench.sweep.select import (
+    compared_entries,
+    holm_adjust,
+    paired_comparison,
+    seed_dev,
+    seed_dev_rows,
+    seed_items,
+)
 
 
 def _efficiency(study_dir: StudyDir, name: str) -> dict | None:
@@ -44,9 +50,10 @@ def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, n_resa
     ok = {int(s): k for s, k in keys.items()
           if records.get(k, {}).get("status") == "ok"}
     summaries = [records[k]["summary"] for k in ok.values()]
-    dev = [task_score_of(s) for s in summaries]
+    view = study_dir.view()
+    dev = [view.task_score(s) for s in summaries]
     dev_mean, dev_sd = mean_sd(dev)
-    entries = compared_entries(v["task"])
+    entries = compared_entries(v["task"], view)
     intervals = {e: _interval(study_dir, ok, e, n_resamples, seed) for e in entries} \
         if ok else {}
     row = {**v, "id": variant_id(v), "entry": entries[0], "seeds": sorted(ok), "keys": ok,
@@ -66,12 +73,22 @@ def _variant_row(study_dir: StudyDir, v: dict, keys: dict, records: dict, n_resa
 def _interval(study_dir: StudyDir, keys: dict, entry: str, n_resamples: int,
               seed: int) -> dict | None:
     """The entry's dev score, mean over seeds, with its seed-aware 95% CI (None: no outputs)."""
-    found = seed_dev(study_dir, keys, entry)
+    view = study_dir.view()
+    if view.is_glue:
+        found = seed_dev(study_dir, keys, entry)
+        if found is None:
+            return None
+        _, gold, preds = found
+        return seed_interval(view.metrics(entry), gold, preds, n_resamples=n_resamples,
+                             seed=seed, name=entry)["score"]
+    found = seed_dev_rows(study_dir, keys, entry)
     if found is None:
         return None
-    _, gold, preds = found
-    return seed_interval(BENCHMARKS[entry].metrics, gold, preds, n_resamples=n_resamples,
-                         seed=seed, name=entry)["score"]
+    index, gold, preds = found
+    return grouped_seed_interval(view.metrics(entry),
+                                 seed_items(study_dir, view, entry, index, gold, preds),
+                                 resample=view.resample(entry), n_resamples=n_resamples,
+                                 seed=seed, name=entry)["score"]
 
 
 def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
@@ -95,13 +112,13 @@ def analyse(study_dir: StudyDir, *, n_resamples: int = DEFAULT_RESAMPLES,
 def _tests(study_dir: StudyDir, rows: list[dict], n_resamples: int, seed: int) -> list[dict]:
     """Each variant against each of its controls on every compared entry, Holm-adjusted."""
     by_id = {r["id"]: r for r in rows}
-    tests = []
+    tests, view = [], study_dir.view()
     for r in rows:
         for name in r["compare_to"]:
             control = by_id.get(f"{r['task']}/{name}")
             if control is None or not r["keys"] or not control["keys"]:
                 continue
-            for entry in compared_entries(r["task"]):
+            for entry in compared_entries(r["task"], view):
                 test = paired_comparison(study_dir, r["keys"], control["keys"], entry,
                                          n_resamples=n_resamples, seed=seed)
                 if test is not None:

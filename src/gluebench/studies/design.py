@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gluebench.about import SCHEMA_VERSION
-from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json, write_json
+from gluebench.runs.suite_view import suite_view
 from gluebench.sweep.runner import run_sweep
 from gluebench.sweep.sweepdir import SweepDir
-from gluebench.sweep.trials import Trial, data_fingerprint, make_trial
+from gluebench.sweep.trials import Trial, make_trial
 from gluebench.train.config import build_config
 
 KINDS = ("layer-drop", "distill", "data-diet")
@@ -59,10 +60,13 @@ class Study:
     x_label: str
     facts: dict = field(default_factory=dict)
     profile: bool = True
+    suite: str = "glue"             # a built-in suite's name or a suite file's absolute path
 
     def to_json(self) -> dict:
         doc = asdict(self)
         doc["base"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.base.items()}
+        if self.suite == "glue":    # a GLUE study's design as before suites existed
+            del doc["suite"]
         return doc
 
     def config(self, variant: Variant, seed: int) -> dict:
@@ -76,14 +80,18 @@ class Study:
         except UsageError as exc:
             raise UsageError(f"{variant.task} {variant.name}: {exc}") from None
 
-    def trials(self, source) -> dict[str, dict[int, Trial]]:
-        """Each variant's trial per seed, by ``"TASK/variant"``."""
-        prints = {t: data_fingerprint(source, TASKS[t]) for t in self.tasks}
+    def trials(self, source, data: str | None = None) -> dict[str, dict[int, Trial]]:
+        """Each variant's trial per seed, by ``"TASK/variant"`` (``data``: the data as
+        workers open it, which a suite other than GLUE reads its rows from)."""
+        view = suite_view(self.suite)
+        data = data if data is not None else str(getattr(source, "root", source.description))
+        prints = {t: view.fingerprints(source, data, t) for t in self.tasks}
         out: dict[str, dict[int, Trial]] = {}
         for v in self.variants:
             out[variant_id(v)] = {
                 seed: make_trial(v.task, self.model, self.config(v, seed)["method"], seed,
-                                 {"variant": v.name}, self.config(v, seed), prints[v.task])
+                                 {"variant": v.name}, self.config(v, seed), prints[v.task],
+                                 view=view)
                 for seed in self.seeds}
         return out
 
@@ -127,7 +135,9 @@ class StudyDir(SweepDir):
                         for vid, by_seed in trials.items()}}
         write_json(self.design_path, doc)
         flat = list({t.key: t for by_seed in trials.values() for t in by_seed.values()}.values())
-        self.write_plan({"spec": {"path": f"{study.kind} study", "tasks": study.tasks,
+        view = suite_view(study.suite)
+        suite = {} if view.is_glue else {"suite": view.reference()}  # GLUE's plan as before
+        self.write_plan({**suite, "spec": {"path": f"{study.kind} study", "tasks": study.tasks,
                                   "methods": sorted({t.method for t in flat}),
                                   "seeds": study.seeds, "grid": {"variant": sorted(
                                       {t.point["variant"] for t in flat})}},
@@ -178,9 +188,9 @@ def profile_variants(study_dir: StudyDir, study: Study, trials: dict, source, *,
 def _profile(folder: Path, task: str, config: dict, source) -> dict:
     from gluebench.benchmark.scoring import evaluation_examples  # deferred: loads scipy
     from gluebench.efficiency.profile import profile_model  # deferred: loads scipy
-    from gluebench.runs.rundir import entries_of  # deferred: loads scipy
 
-    benchmark = BENCHMARKS[entries_of(TASKS[task])[0]]
+    # Profiling scores a GLUE task's first entry (a suite study is refused before it runs).
+    benchmark = BENCHMARKS[suite_view().entries(task)[0]]
     examples = evaluation_examples(source, benchmark, "dev").subsample(
         min(config["max_eval_examples"] or PROFILE_MAX_EXAMPLES, PROFILE_MAX_EXAMPLES),
         config["data_seed"])
@@ -196,7 +206,7 @@ def run_study(study_dir: StudyDir, study: Study, source, data: str, executor, *,
               retries: int = 1, max_parallel: int = 1, resamples: int = 1000,
               progress: bool | None = None, extra_profiles: dict | None = None, say=print):
     """Plan, run every unfinished trial, profile each variant; returns the sweep's Outcome."""
-    trials = study.trials(source)
+    trials = study.trials(source, data)
     study_dir.write_design(study, trials, source.description, data)
     outcome = run_sweep(study_dir, flat_trials(trials), executor, data=data, cpus=cpus,
                         retries=retries, max_parallel=max_parallel, resamples=resamples,

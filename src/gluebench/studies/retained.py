@@ -20,7 +20,6 @@ import numpy as np
 
 from gluebench.benchmark.metrics import BATCHED
 from gluebench.benchmark.stats import DEFAULT_CONFIDENCE, rng_for
-from gluebench.benchmark.tasks import BENCHMARKS
 from gluebench.studies.design import StudyDir
 from gluebench.sweep.select import outputs_predictions, trial_dev_predictions
 
@@ -124,7 +123,11 @@ def _teacher_seeds(teacher_run: str, entry: str) -> list[tuple]:
 def _retained(study_dir, row, reference_row, teacher: dict | None, n_resamples, seed) -> dict:
     """``row``'s retained share of its reference: the control row, else the teacher's seeds
     (or, when those are not on our dev examples, the teacher's recorded score, held fixed)."""
-    metrics = BENCHMARKS[row["entry"]].metrics
+    view = study_dir.view()
+    if not view.is_glue:   # a ratio's bootstrap over a suite's resampling unit: not yet
+        return {"value": None, "ci": None, "why": f"{view.suite.title}: the retained share is "
+                "computed for GLUE entries only (it resamples single examples)"}
+    metrics = view.metrics(row["entry"])
     name = f"{row['task']}/{row['name']}"
     if reference_row is None and teacher is None:
         return {"value": None, "ci": None, "why": "no finished control to compare with"}

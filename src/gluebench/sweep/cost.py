@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from gluebench.benchmark.tasks import BENCHMARKS, TASKS
+from gluebench.runs.suite_view import suite_view
 from gluebench.sweep.trials import Trial
 from gluebench.train.config import EPOCHS_BY_TRAIN_SIZE
 
@@ -21,8 +21,8 @@ RATES = {"cpu": {"step": 1.5, "predict": 100.0, "fixed": 4.0},
 
 def trial_work(trial: Trial) -> dict:
     """Training steps and examples predicted of one trial, from the official split sizes."""
-    c, task = trial.config, TASKS[trial.task]
-    n = task.files["train"].size
+    c, view = trial.config, suite_view(trial.suite)
+    n = view.train_size(trial.task)
     if c["max_train_examples"]:
         n = min(n, c["max_train_examples"])
     held = round(n * c["holdout_fraction"]) if c["holdout_fraction"] else 0
@@ -30,13 +30,10 @@ def trial_work(trial: Trial) -> dict:
     epochs = c["epochs"] or next(e for limit, e in EPOCHS_BY_TRAIN_SIZE if n_train < limit)
     steps = max(1, math.ceil(math.ceil(n_train / c["batch_size"]) * epochs))
     predicted = held
-    for b in BENCHMARKS.values():
-        if b.task == trial.task:
-            for split in c["splits"]:
-                size = task.files[b.file_key(split)].size
-                if split == "dev" and c["max_eval_examples"]:
-                    size = min(size, c["max_eval_examples"])
-                predicted += size
+    for split, size in view.predicted_sizes(trial.task, c["splits"]):
+        if split == "dev" and c["max_eval_examples"]:
+            size = min(size, c["max_eval_examples"])
+        predicted += size
     scale = c["batch_size"] / 32
     return {"train_examples": n_train, "steps": steps, "step_scale": scale,
             "predicted": predicted}

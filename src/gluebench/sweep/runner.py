@@ -13,6 +13,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 
+from gluebench.runs.suite_view import suite_view
 from gluebench.sweep.executors import Executor
 from gluebench.sweep.progress import SweepProgress
 from gluebench.sweep.sweepdir import SweepDir
@@ -36,7 +37,9 @@ class _Running:
 
 
 def plan_document(spec, trials: list[Trial], source_description: str, data: str) -> dict:
-    return {"spec": spec.to_dict(), "select_on": spec.select_on, "data": data,
+    view = suite_view(spec.suite)
+    suite = {} if view.is_glue else {"suite": view.reference()}  # GLUE's plan as before
+    return {"spec": spec.to_dict(), **suite, "select_on": spec.select_on, "data": data,
             "data_source": source_description, "trials": [t.to_json() for t in trials]}
 
 

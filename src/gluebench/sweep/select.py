@@ -10,6 +10,11 @@ crashed would flatter its configuration).
 Methods are compared with the seed-aware test (``seed_stats.seed_paired_test``) on every
 entry a task is scored on (``compared_entries``; the studies use the same list), and the
 p-values are Holm-adjusted across all the comparisons of the sweep.
+
+Every question about tasks, entries and metrics goes to the sweep's suite
+(``runs.suite_view``): GLUE answers as ``benchmark.tasks`` does; another suite's entries are
+tested with their own metrics on their own resampling unit (MultiRC: paragraphs, the same
+paragraphs drawn for every seed: ``grouped_seed_stats``).
 """
 
 from __future__ import annotations
@@ -18,31 +23,32 @@ from functools import reduce
 
 import numpy as np
 
-from gluebench.benchmark.logits import predictions_from_logits
-from gluebench.benchmark.predictions import as_written
+from gluebench.benchmark.grouped_seed_stats import grouped_seed_paired_test
+from gluebench.benchmark.metric_registry import Items
 from gluebench.benchmark.seed_stats import holm, mean_sd, seed_paired_test
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES, paired_test
-from gluebench.benchmark.tasks import BENCHMARKS, TASKS
-from gluebench.runs.rundir import entries_of, task_score_of
+from gluebench.runs.suite_view import SuiteView, suite_view
 from gluebench.sweep.sweepdir import SweepDir
 
 LABELS = {"train-holdout": "selected on a held-out part of train",
-          "dev": "dev-selected (optimistic: chosen and scored on the same dev set)"}
+          "dev": "dev-selected (optimistic: chosen and scored on the same dev set)",
+          "dev32": "selected on dev32 (the suite's model-selection set, not the reported dev)"}
 
 
-def compared_entries(task: str) -> list[str]:
-    """The entries a task's methods or variants are tested on: its GLUE-score entries.
+def compared_entries(task: str, view: SuiteView | None = None) -> list[str]:
+    """The entries a task's methods or variants are tested on: its suite-score entries.
 
     MNLI: matched and mismatched. AX, which the MNLI model also predicts, is a diagnostic
     outside the GLUE score: it is scored and shown, but not tested (a test of it would only
-    cost the Holm correction power on a number no selection or claim rests on).
+    cost the Holm correction power on a number no selection or claim rests on); so are
+    SuperGLUE's AX-b and AX-g beside RTE.
     """
-    return [e for e in entries_of(TASKS[task]) if BENCHMARKS[e].glue_group]
+    return (view or suite_view()).compared_entries(task)
 
 
 def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
     """Every configuration (all seeds of one task x model x method x point), in plan order."""
-    records = sweep.records()
+    records, score_of = sweep.records(), sweep.view().task_score
     configs: dict[str, dict] = {}
     for trial in sweep.trials():
         c = configs.setdefault(trial.config_id, {
@@ -58,10 +64,8 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         summary = record["summary"]
         c["seeds"].append(trial.seed)
         c["keys"].append(trial.key)
-        holdout = summary.get("holdout")
-        c["selection"].append(task_score_of(summary) if select_on == "dev" else
-                              (holdout or {}).get("score", float("nan")))
-        c["dev"].append(task_score_of(summary))
+        c["selection"].append(_selection_score(summary, select_on, score_of))
+        c["dev"].append(score_of(summary))
         c["collapsed"] += any(e["collapsed"] for e in summary["entries"].values())
         for name, e in summary["entries"].items():
             c["entries"].setdefault(name, []).append(e["score"])
@@ -71,6 +75,14 @@ def configurations(sweep: SweepDir, select_on: str) -> list[dict]:
         c["dev_mean"], c["dev_sd"] = mean_sd(c["dev"])
         c["collapse_rate"] = c["collapsed"] / len(c["seeds"]) if c["seeds"] else None
     return list(configs.values())
+
+
+def _selection_score(summary: dict, select_on: str, score_of) -> float:
+    """What a trial is ranked by: its dev score, its dev32 score, or its held-out score."""
+    if select_on == "dev":
+        return score_of(summary)
+    found = summary.get("selection") if select_on == "dev32" else summary.get("holdout")
+    return (found or {}).get("score", float("nan"))
 
 
 def select(sweep: SweepDir) -> dict:
@@ -93,13 +105,11 @@ def select(sweep: SweepDir) -> dict:
             "best": best, "configs": configs}
 
 
-def outputs_predictions(path, entry: str):
+def outputs_predictions(path, entry: str, view: SuiteView | None = None):
     """(index, gold, predictions) of a saved ``outputs/<Entry>.npz``, in index order."""
-    task = TASKS[BENCHMARKS[entry].task]
     with np.load(path) as z:
         outputs, gold, index = z["outputs"], z["gold"], z["index"]
-    # Probabilities rank classes as the logits do; STS-B's outputs are its raw scores.
-    pred = as_written(task, predictions_from_logits(task, outputs.reshape(len(index), -1), None))
+    pred = (view or suite_view()).predictions(entry, outputs.reshape(len(index), -1))
     order = np.argsort(index, kind="stable")
     return index[order], gold[order], pred[order]
 
@@ -107,7 +117,7 @@ def outputs_predictions(path, entry: str):
 def trial_dev_predictions(sweep: SweepDir, key: str, entry: str):
     """(index, gold, predictions) of one trial's dev outputs, or None."""
     path = sweep.trial_dir(key) / "outputs" / f"{entry}.npz"
-    return outputs_predictions(path, entry) if path.is_file() else None
+    return outputs_predictions(path, entry, sweep.view()) if path.is_file() else None
 
 
 def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFAULT_RESAMPLES,
@@ -121,11 +131,11 @@ def compare_methods(sweep: SweepDir, selection: dict, *, n_resamples: int = DEFA
     for b in selection["best"]:
         if b["best"] is not None:
             by_task.setdefault((b["model"], b["task"]), []).append(b)
-    out = []
+    out, view = [], sweep.view()
     for (model, task), rows in by_task.items():
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:
-                out += _compare_pair(sweep, model, task, a, b, n_resamples, seed)
+                out += _compare_pair(sweep, view, model, task, a, b, n_resamples, seed)
     return holm_adjust(out)
 
 
@@ -136,11 +146,11 @@ def holm_adjust(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def _compare_pair(sweep, model, task, a, b, n_resamples, seed) -> list[dict]:
+def _compare_pair(sweep, view, model, task, a, b, n_resamples, seed) -> list[dict]:
     seeds_a = dict(zip(a["best"]["seeds"], a["best"]["keys"], strict=True))
     seeds_b = dict(zip(b["best"]["seeds"], b["best"]["keys"], strict=True))
     results = []
-    for entry in compared_entries(task):
+    for entry in compared_entries(task, view):
         test = paired_comparison(sweep, seeds_a, seeds_b, entry, n_resamples=n_resamples,
                                  seed=seed)
         if test is not None:
@@ -177,6 +187,12 @@ def seed_dev(sweep: SweepDir, keys_by_seed: dict, entry: str):
     return list(found), gold, preds
 
 
+def seed_dev_rows(sweep: SweepDir, keys_by_seed: dict, entry: str):
+    """(index, gold, predictions (seeds, n)) of the trials' dev outputs; None if none saved."""
+    found = _seed_outputs(sweep, keys_by_seed, entry)
+    return _aligned(list(found.values())) if found else None
+
+
 def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *,
                       n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict | None:
     """A minus B on ``entry`` over all seeds of each: the seed-aware test.
@@ -192,7 +208,11 @@ def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *
     index, gold, preds = _aligned(list(a.values()) + list(b.values()))
     if not len(index):
         return None
-    metrics = BENCHMARKS[entry].metrics
+    view = sweep.view()
+    if not view.is_glue:
+        return _suite_comparison(sweep, view, entry, list(a), list(b), index, gold, preds,
+                                 n_resamples, seed)
+    metrics = view.metrics(entry)
     pa, pb = preds[:len(a)], preds[len(a):]
     if len(a) == len(b) == 1:
         test = paired_test(metrics, gold, pa[0], pb[0], n_resamples=n_resamples, seed=seed,
@@ -205,3 +225,26 @@ def paired_comparison(sweep: SweepDir, keys_a: dict, keys_b: dict, entry: str, *
     return {"seeds_a": list(a), "seeds_b": list(b), "n": len(index), "score_a": test.a,
             "score_b": test.b, "diff": test.diff, "ci": test.ci, "p_value": test.p_value,
             **extra}
+
+
+def seed_items(sweep: SweepDir, view: SuiteView, entry: str, index, gold,
+               preds) -> list[Items]:
+    """Each seed's dev predictions of ``entry`` as metric items, with the rows' groups
+    (MultiRC's paragraphs and questions) read from the sweep's data."""
+    groups = view.groups(entry, sweep.plan()["data"], index)
+    return [Items(gold, p, view.n_classes(entry), groups) for p in preds]
+
+
+def _suite_comparison(sweep, view, entry, seeds_a, seeds_b, index, gold, preds,
+                      n_resamples, seed) -> dict:
+    """``paired_comparison`` on a suite's entry: its metrics, its resampling unit."""
+    items = seed_items(sweep, view, entry, index, gold, preds)
+    test = grouped_seed_paired_test(view.metrics(entry), items[:len(seeds_a)],
+                                    items[len(seeds_a):], resample=view.resample(entry),
+                                    n_resamples=n_resamples, seed=seed, name=entry)["score"]
+    kind = "one seed each" if len(seeds_a) == len(seeds_b) == 1 else "seed-aware"
+    return {"seeds_a": seeds_a, "seeds_b": seeds_b, "n": len(index), "score_a": test.a,
+            "score_b": test.b, "diff": test.diff, "ci": test.ci, "p_value": test.p_value,
+            **{k: test.to_dict()[k] for k in ("sd_a", "sd_b", "df")},
+            "test": f"{kind}: resampling {view.resample(entry)}s",
+            "resample": view.resample(entry)}

@@ -3,10 +3,13 @@
 ::
 
     models = ["sentence-transformers/all-MiniLM-L6-v2"]   # default: the embedded model
-    tasks = ["RTE", "MRPC"]
+    suite = "glue"                                      # or superglue, fewglue, a suite file
+    tasks = ["RTE", "MRPC"]                             # the suite's tasks (or entries)
     methods = ["full", "lora"]                          # default: ["full"]
     seeds = [1, 2]                                      # default: [1]
-    select_on = "train-holdout"                         # or "dev" (labelled dev-selected)
+    select_on = "train-holdout"                         # or "dev" (labelled dev-selected);
+                                                        # a suite: "dev32" (its default where
+                                                        # every task has one) or "dev"
     [grid]                 # every combination of these TrainConfig fields
     learning_rate = [1e-4, 3e-4]
     [random]               # or: `samples` draws, each field a list (choice) or {low, high, log}
@@ -38,9 +41,10 @@ from gluebench.formats.fields import escape, quote
 from gluebench.models.hf import resolve_model
 from gluebench.train.config import FIELDS, coerce, parse_seed
 
-SELECT_ON = ("train-holdout", "dev")
+SELECT_ON = ("train-holdout", "dev", "dev32")
+DEFAULT_SUITE = "glue"
 DEFAULT_HOLDOUT = 0.2
-TOP_LEVEL = ("models", "tasks", "methods", "seeds", "select_on", "grid", "random", "fixed",
+TOP_LEVEL = ("suite", "models", "tasks", "methods", "seeds", "select_on", "grid", "random", "fixed",
              "resources")
 # These have their own top-level lists (or are set per trial): not sweepable fields.
 RESERVED = {"model": "models", "method": "methods", "seeds": "seeds"}
@@ -74,6 +78,7 @@ class SweepSpec:
     resources: Resources = field(default_factory=Resources)
     select_on: str = "train-holdout"
     path: str = ""
+    suite: str = "glue"      # a built-in suite's name or a suite file's absolute path
 
     @property
     def swept(self) -> list[str]:
@@ -81,7 +86,9 @@ class SweepSpec:
         return [*self.grid, *self.random]
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "models": self.models, "tasks": self.tasks,
+        # GLUE's plan stays as it was before suites: the key only for another suite.
+        suite = {} if self.suite == DEFAULT_SUITE else {"suite": self.suite}
+        return {"path": self.path, **suite, "models": self.models, "tasks": self.tasks,
                 "methods": self.methods, "seeds": self.seeds, "grid": self.grid,
                 "random": {k: (list(v) if isinstance(v, tuple) else v)
                            for k, v in self.random.items()},
@@ -92,8 +99,10 @@ class SweepSpec:
                 "select_on": self.select_on}
 
 
-def read_spec(path: str | Path, *, select_on: str | None = None) -> SweepSpec:
-    """Parse and check a spec file; ``select_on`` (the CLI flag) overrides the file's."""
+def read_spec(path: str | Path, *, select_on: str | None = None,
+              suite: str | None = None) -> SweepSpec:
+    """Parse and check a spec file; ``select_on`` and ``suite`` (the CLI flags) override the
+    file's (a suite file named in the spec is relative to the spec's folder)."""
     path = Path(path)
     where = str(path)
     raw = _load_toml(path)
@@ -104,8 +113,9 @@ def read_spec(path: str | Path, *, select_on: str | None = None) -> SweepSpec:
                          f"known: {', '.join(TOP_LEVEL)}")
     if "tasks" not in raw:
         raise UsageError(f"{where}: 'tasks' is missing (e.g. tasks = [\"RTE\", \"MRPC\"])")
+    view = _suite(suite, raw.get("suite"), path)
     spec = SweepSpec(
-        tasks=_tasks(raw["tasks"], where),
+        tasks=_tasks(raw["tasks"], where, view),
         models=_models(raw.get("models"), where),
         methods=[coerce("method", m, f"{where}: methods") for m in
                  _list(raw.get("methods", ["full"]), "methods", where)],
@@ -113,8 +123,9 @@ def read_spec(path: str | Path, *, select_on: str | None = None) -> SweepSpec:
         grid=_grid(_table(raw, "grid", where), where),
         fixed=_fixed(_table(raw, "fixed", where), where),
         resources=_resources(_table(raw, "resources", where), where),
-        select_on=_select_on(select_on or raw.get("select_on", "train-holdout"), where),
+        select_on=_select_on(select_on or raw.get("select_on"), where, view, raw["tasks"]),
         path=where,
+        suite=suite_ref(view),
     )
     spec.random, spec.samples, spec.random_seed = _random(_table(raw, "random", where), where)
     both = [n for n in spec.fixed if n in spec.grid or n in spec.random] + \
@@ -208,9 +219,28 @@ def _table(raw: dict, key: str, where: str) -> dict:
     return value
 
 
-def _tasks(value, where: str) -> list[str]:
-    from gluebench.runs.recording import tasks_to_run  # deferred: loads scipy
+def suite_ref(view) -> str:
+    """What a spec keeps of its suite: a built-in's name, else the file's absolute path."""
+    return view.reference()["ref"]
 
+
+def _suite(flag: str | None, value, path: Path):
+    """The spec's suite: the --suite flag, else the file's ``suite``, else GLUE."""
+    from gluebench.runs.suite_view import suite_view  # deferred: loads scipy
+
+    if flag is None and value is not None:
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"{path}: 'suite' must be a suite's name or a suite file, e.g. "
+                             f"suite = \"superglue\"; got {_shown(value)}")
+        beside = path.parent / value
+        flag = str(beside) if value.endswith(".toml") and beside.is_file() else value
+    try:
+        return suite_view(flag or DEFAULT_SUITE)
+    except UsageError as exc:
+        raise UsageError(f"{path}: suite: {exc}") from None
+
+
+def _tasks(value, where: str, view) -> list[str]:
     names = _list(value, "tasks", where)
     if not all(isinstance(n, str) for n in names):
         raise UsageError(f"{where}: 'tasks' must be task names, e.g. [\"RTE\", \"MRPC\"]")
@@ -218,7 +248,7 @@ def _tasks(value, where: str) -> list[str]:
     if odd is not None:
         raise UsageError(f"{where}: tasks: {quote(odd)} is not a task name, e.g. RTE, MRPC")
     try:
-        return [t.name for t in tasks_to_run(",".join(names))]
+        return view.task_names(names)
     except UsageError as exc:
         raise UsageError(f"{where}: tasks: {exc}") from None
 
@@ -327,8 +357,24 @@ def _resources(table: dict, where: str) -> Resources:
     return Resources(cpus, float(gpus))
 
 
-def _select_on(value, where: str) -> str:
+def _select_on(value, where: str, view, tasks) -> str:
+    """The selection split: GLUE's default holds part of train out; a suite's run holds
+    nothing out (few-shot sets are too small), so it selects on dev32 where every task has
+    one (FewGLUE's protocol), else on dev (labelled dev-selected)."""
+    names = view.task_names(tasks if isinstance(tasks, list) else [tasks])
+    without = [t for t in names if not view.is_glue and "dev32" not in view.suite.task(t).files]
+    if value is None:
+        value = "train-holdout" if view.is_glue else "dev32" if not without else "dev"
     if value not in SELECT_ON:
         raise UsageError(f"{where}: select_on must be one of: {', '.join(SELECT_ON)}; "
                          f"got {_shown(value)}")
+    if view.is_glue and value == "dev32":
+        raise UsageError(f"{where}: select_on = \"dev32\" needs a suite with dev32 files "
+                         "(e.g. fewglue); GLUE selects on train-holdout or dev")
+    if not view.is_glue and value == "train-holdout":
+        raise UsageError(f"{where}: a {view.suite.title} trial holds nothing out of train; "
+                         "expected select_on = \"dev32\" (where the suite has it) or \"dev\"")
+    if value == "dev32" and without:
+        raise UsageError(f"{where}: select_on = \"dev32\": {view.suite.title} {without[0]} "
+                         "has no dev32 file; expected \"dev\"")
     return value

@@ -21,6 +21,7 @@ from gluebench.about import SCHEMA_VERSION
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import read_json, write_json
 from gluebench.runs.lock import LOCK_NAME, RunLock
+from gluebench.runs.suite_view import SuiteView, recorded_view
 from gluebench.sweep.trials import Trial
 
 
@@ -60,6 +61,10 @@ class SweepDir:
         if not self.plan_path.is_file():
             raise UsageError(f"{self.root}: not a sweep directory (no sweep.json)")
         return read_json(self.plan_path)
+
+    def view(self) -> SuiteView:
+        """The suite the sweep was planned on (GLUE when the plan names none)."""
+        return recorded_view(self.plan(), self.plan_path)
 
     def trials(self) -> list[Trial]:
         return [Trial.from_json(t) for t in self.plan()["trials"]]

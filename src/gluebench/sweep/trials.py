@@ -1,7 +1,8 @@
 """A spec expanded into trials: one task x model x method x configuration x seed each.
 
 A trial's key is a hash of its resolved ``TrainConfig`` and the fingerprints of the data
-it reads (sha256 of the task's train and dev files), so the same trial has the same key
+it reads (GLUE: sha256 of the task's train and dev files; another suite: its name, content
+hash and the hash of the rows read, ``runs.suite_view``), so the same trial has the same key
 in every sweep, on every machine: a finished trial is never run twice, and a spec that
 grows (one more learning rate, one more seed) reuses everything already done.
 """
@@ -16,9 +17,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gluebench.benchmark.tasks import BENCHMARKS, TASKS, Task
+from gluebench.benchmark.tasks import Task
 from gluebench.errors import UsageError
-from gluebench.runs.integrity import sha256_file
+from gluebench.runs.suite_view import SuiteView, glue_fingerprint, suite_view
 from gluebench.sweep.spec import DEFAULT_HOLDOUT, SWEEP_DEFAULTS, SweepSpec
 from gluebench.train.config import build_config, coerce
 
@@ -37,9 +38,13 @@ class Trial:
     point: dict        # the swept fields' values of this configuration
     config: dict       # the resolved TrainConfig (``to_dict``), one seed
     config_id: str     # the configuration without the seed: what selection picks
+    suite: str | None = None   # the suite (a name or a file) when it is not GLUE
 
     def to_json(self) -> dict:
-        return asdict(self)
+        doc = asdict(self)
+        if doc["suite"] is None:   # a GLUE trial is written as before suites existed
+            del doc["suite"]
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict) -> Trial:
@@ -80,19 +85,8 @@ def _draw(name: str, dist, rng: np.random.Generator):
 
 
 def data_fingerprint(source, task: Task) -> dict:
-    """sha256 of the files a trial of ``task`` reads (train and the dev files it scores)."""
-    keys = ["train"] + sorted({BENCHMARKS[e].file_key("dev") for e in BENCHMARKS
-                               if BENCHMARKS[e].task == task.name})
-    path_of = getattr(source, "path", None)
-    out = {}
-    for key in keys:
-        if not source.has(task, key):
-            continue
-        if path_of is None:  # not files (the hub): its name and version stand for the data
-            out[key] = source.description
-            continue
-        out[key] = sha256_file(path_of(task, key))
-    return out
+    """sha256 of the files a GLUE trial of ``task`` reads (train and the dev files it scores)."""
+    return glue_fingerprint(source, task)
 
 
 def _hash(doc: dict) -> str:
@@ -112,17 +106,23 @@ def trial_config(spec: SweepSpec, model, method: str, point: dict, seed: int) ->
         raise UsageError(f"{spec.path}: {method} {point or ''}: {exc}") from None
 
 
-def expand(spec: SweepSpec, source) -> list[Trial]:
-    """Every trial of the spec, in a stable order; every config is checked before any runs."""
+def expand(spec: SweepSpec, source, data: str | None = None) -> list[Trial]:
+    """Every trial of the spec, in a stable order; every config is checked before any runs.
+
+    ``data``: the data as workers open it (a suite other than GLUE reads its files from it).
+    """
     trials, seen = [], set()
-    fingerprints = {name: data_fingerprint(source, TASKS[name]) for name in spec.tasks}
+    view = suite_view(spec.suite)
+    data = data if data is not None else str(getattr(source, "root", source.description))
+    fingerprints = {name: view.fingerprints(source, data, name) for name in spec.tasks}
     for model, task, method, point in itertools.product(spec.models, spec.tasks, spec.methods,
                                                         points(spec)):
         if "train" not in fingerprints[task]:
             raise UsageError(f"{task}: no training data in {source.description}")
         for seed in spec.seeds:
             trial = make_trial(task, model, method, seed, point,
-                               trial_config(spec, model, method, point, seed), fingerprints[task])
+                               trial_config(spec, model, method, point, seed), fingerprints[task],
+                               view=view)
             if trial.key in seen:  # a random draw repeated a configuration
                 continue
             seen.add(trial.key)
@@ -136,12 +136,17 @@ NOT_IN_KEY = ("report_to",)
 
 
 def make_trial(task: str, model, method: str, seed: int, point: dict, config: dict,
-               data: dict) -> Trial:
+               data: dict, *, view: SuiteView | None = None) -> Trial:
     """The trial of one resolved config (``TrainConfig.to_dict()``, one seed) on ``data``
-    (``data_fingerprint``): its key and its configuration id are content hashes."""
+    (``SuiteView.fingerprints``): its key and its configuration id are content hashes.
+    A suite other than GLUE is part of the key (its name and content hash)."""
     keyed = {k: v for k, v in config.items() if k not in NOT_IN_KEY}
     unseeded = {k: v for k, v in keyed.items() if k != "seeds"}
     base = {"format": KEY_FORMAT, "task": task, "data": data}
+    suite = None
+    if view is not None and not view.is_glue:
+        base["suite"] = view.suite.record()
+        suite = view.reference()["ref"]
     return Trial(key=_hash({**base, "config": keyed})[:20], task=task, model=model,
                  method=method, seed=seed, point=point, config=config,
-                 config_id=_hash({**base, "config": unseeded})[:12])
+                 config_id=_hash({**base, "config": unseeded})[:12], suite=suite)

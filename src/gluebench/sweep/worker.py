@@ -8,12 +8,14 @@ Nothing but the job dict and the returned record crosses a process or machine bo
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import socket
 import sys
 import time
 
 from gluebench.benchmark.sources import open_source
+from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.train.config import build_config
@@ -28,6 +30,48 @@ def job_for(trial: dict, attempt: int, *, sweep_dir: str, data: str, cpus: int,
             "cpus": cpus, "resamples": resamples}
 
 
+SUITE_ENGINE = "gluebench.train.suite_runner"   # ``finetune --suite``'s engine
+
+
+def check_trainable(view, methods=(), configs=()) -> None:
+    """Before a sweep or study writes anything: its trials can be fine-tuned on its suite
+    (a suite other than GLUE: by ``finetune --suite``'s engine, which fine-tunes only and
+    runs no study's hooks into training, so a trial with study settings would silently
+    train the plain model: refused)."""
+    if view.is_glue:
+        return
+    if importlib.util.find_spec(SUITE_ENGINE) is None:
+        raise UsageError(f"suite {view.name}: fine-tuning on a suite other than GLUE is not in "
+                         "this build; --plan lists its trials, but trials run on --suite glue "
+                         "only")
+    if "probe" in methods:
+        raise UsageError(f"suite {view.name}: a sweep on a suite fine-tunes; method 'probe' is "
+                         "not fine-tuning (expected full, lora, bitfit, layernorm or head)")
+    for config in configs:
+        studies = [type(s).__name__ for s in build_config(**config).studies
+                   if s.hooks() is not None]
+        if studies:
+            raise UsageError(f"suite {view.name}: {', '.join(studies)} changes training through "
+                             "hooks that fine-tuning on a suite other than GLUE does not run "
+                             "yet; expected no study settings (layer dropping, data diets, "
+                             "distillation) in a suite sweep")
+
+
+def _finetune(job: dict, trial: dict, out):
+    """``results.json`` of the trial's run: GLUE's ``recipes.finetune``, or a suite's."""
+    config = build_config(**trial["config"])
+    if trial.get("suite") is None:
+        from gluebench.recipes import finetune  # deferred: loads scipy
+
+        return finetune(open_source(job["data"]), config, out, trial["task"], progress=False,
+                        n_resamples=job["resamples"], stats_seed=STATS_SEED)
+    from gluebench.benchmark.suite_loader import load_suite
+    from gluebench.train.suite_runner import finetune_suite  # deferred: loads torch
+
+    return finetune_suite(load_suite(trial["suite"]), job["data"], config, out, trial["task"],
+                          progress=False, n_resamples=job["resamples"], stats_seed=STATS_SEED)
+
+
 def run_trial(job: dict) -> dict:
     """Fine-tune one trial; returns its result record (``summary`` of ``results.json``).
 
@@ -35,8 +79,6 @@ def run_trial(job: dict) -> dict:
     trial computes the same numbers in this process, a pool worker or a Ray worker.
     """
     import torch
-
-    from gluebench.recipes import finetune  # deferred: loads scipy
 
     trial = job["trial"]
     out = SweepDir(job["sweep_dir"]).trial_dir(trial["key"])
@@ -49,9 +91,7 @@ def run_trial(job: dict) -> dict:
     try:
         with open(out / "log.txt", "a", encoding="utf-8") as log, \
                 contextlib.redirect_stderr(log):
-            results = finetune(open_source(job["data"]), build_config(**trial["config"]), out,
-                               trial["task"], progress=False, n_resamples=job["resamples"],
-                               stats_seed=STATS_SEED)
+            results = _finetune(job, trial, out)
     finally:
         torch.set_num_threads(threads)
     return {"key": trial["key"], "worker": worker, "seconds": time.perf_counter() - start,
@@ -73,6 +113,10 @@ def summarise(results: dict, task: str) -> dict:
                       "collapsed": bool(e.get("collapsed")), "subsample": e.get("subsample")}
                for name, e in results["tasks"].items()}
     holdout = training.get("holdout")
+    # A suite run chosen on its own selection split (FewGLUE's dev32): that split's score.
+    chosen = (results.get("selection") or {}).get(task)
+    selection = {} if not chosen else {"selection": {
+        "split": chosen["split"], "score": next(iter(chosen["per_seed"].values()))}}
     return {
         "entries": entries,
         "holdout": None if not holdout else {
@@ -81,4 +125,5 @@ def summarise(results: dict, task: str) -> dict:
         "parameters": training.get("parameters"),
         "train": {k: training["train"].get(k) for k in ("examples", "steps", "final_loss",
                                                         "seconds")},
+        **selection,
     }

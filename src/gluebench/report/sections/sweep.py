@@ -22,11 +22,11 @@ def sweep_section(sweep: SweepView, figures: bool) -> Section:
     configs = _ordered(sweep)
     s.blocks.append(Heading("Best configuration per task × method"
                             + (" (dev-selected)" if dev_selected else "")))
-    s.blocks.append(_best_table(sel, dev_selected))
+    s.blocks.append(_best_table(sel, dev_selected, _split(sel)))
     if figures:
         _figures(s, sweep, configs)
     s.blocks.append(Heading("Every configuration: seed spread and collapse rate"))
-    s.blocks.append(_configs_table(configs, dev_selected))
+    s.blocks.append(_configs_table(configs, dev_selected, _split(sel)))
     s.p(_collapse_sentence(configs))
     s.blocks.append(Heading("Methods compared (paired, best configuration of each)"))
     if sweep.comparisons:
@@ -67,7 +67,12 @@ def _mean_sd(mean, sd) -> str:
     return DASH if mean is None else f"{fmt_score(mean)} ± {fmt_score(sd)}"
 
 
-def _best_table(sel: dict, dev_selected: bool):
+def _split(sel: dict) -> str:
+    """What configurations were ranked on: a held-out part of train, or a suite's dev32."""
+    return "Dev32" if sel["select_on"] == "dev32" else "Holdout"
+
+
+def _best_table(sel: dict, dev_selected: bool, split: str = "Holdout"):
     rows = []
     for b in sel["best"]:
         x = b["best"]
@@ -79,7 +84,7 @@ def _best_table(sel: dict, dev_selected: bool):
                      c(b["n_configs"]), c(fmt_score(x["selection_mean"])),
                      c(_mean_sd(x["dev_mean"], x["dev_sd"]), bold=True), c(len(x["seeds"])),
                      c(f"{x['collapsed']}/{len(x['seeds'])}")])
-    chosen = "Dev (dev-selected)" if dev_selected else "Holdout"
+    chosen = "Dev (dev-selected)" if dev_selected else split
     return table(["Task", "Method", "Best configuration", "Configs", f"{chosen}\nmean",
                   "Dev score\nmean ± sd", "Seeds", "Collapsed"], rows,
                  ["l", "l", "l", "r", "r", "r", "r", "r"],
@@ -101,7 +106,7 @@ def _figures(s: Section, sweep: SweepView, configs: list[dict]) -> None:
         s.blocks.append(Figure("seed-variance", svg, "per-seed dev scores per configuration"))
 
 
-def _configs_table(configs: list[dict], dev_selected: bool):
+def _configs_table(configs: list[dict], dev_selected: bool, split: str = "Holdout"):
     rows = []
     for x in configs:
         n = len(x["seeds"])
@@ -117,7 +122,7 @@ def _configs_table(configs: list[dict], dev_selected: bool):
                        bold=bool(rate))] + ([c(x["failed"])] if any(
                            y["failed"] for y in configs) else []))
     heads = ["#", "Task", "Method", "Configuration",
-             "Dev\nmean ± sd (selection)" if dev_selected else "Holdout\nmean ± sd",
+             "Dev\nmean ± sd (selection)" if dev_selected else f"{split}\nmean ± sd",
              "Dev\nmean ± sd", "Dev per seed", "Collapsed\nseeds"]
     if any(y["failed"] for y in configs):
         heads.append("Failed")
@@ -146,5 +151,15 @@ def _comparison_table(rows_in: list[dict], dev_selected: bool):
                      c(fmt_p(r["p_value"])), c(fmt_p(r["p_holm"]), bold=significant)])
     return table(["Entry", "A − B", "Seeds", "Examples", "A", "B", "Difference", "95% CI", "p",
                   "p (Holm)"], rows, ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r"],
-                 caption=seed_tests_caption(len(rows_in), "sweep")
+                 caption=seed_tests_caption(len(rows_in), "sweep") + _units(rows_in)
                          + ("; configurations dev-selected" if dev_selected else ""))
+
+
+def _units(rows: list[dict]) -> str:
+    """A suite's entries resampled by a coarser unit than the example, named (else nothing)."""
+    units = {r["entry"]: r["resample"] for r in rows if r.get("resample", "example") != "example"}
+    if not units:
+        return ""
+    named = ", ".join(f"{e}: {u}s" for e, u in units.items())
+    return (f". Resampled by the entry's unit instead of the example ({named}), the same units "
+            "for every seed")
