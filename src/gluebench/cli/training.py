@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from gluebench.benchmark.sources import default_source, open_source
+from gluebench.benchmark.suite_loader import DEFAULT_SUITE
 from gluebench.cli.common import (
     DATA_HELP,
     config_flags,
@@ -13,6 +14,8 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
+from gluebench.cli.suite_training import finetune_suite_cmd
+from gluebench.cli.suites import SUITE_HELP
 from gluebench.models import hf
 from gluebench.models.device import resolve_device
 from gluebench.models.hf import parse_label_map
@@ -22,6 +25,9 @@ from gluebench.suiterun.plan import describe, make_plan, task_costs
 
 def cmd_finetune(args) -> int:
     from gluebench.recipes import finetune  # deferred: loads scipy
+
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return finetune_suite_cmd(args)
 
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
@@ -80,6 +86,8 @@ def register(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune a Hugging Face encoder on GLUE tasks")
     run_flags(p, DATA_HELP, tasks_default="all")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue); --data-dir hf reads the hub")
     config_flags(p)
     p.set_defaults(func=cmd_finetune)
 
