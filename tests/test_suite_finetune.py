@@ -60,6 +60,7 @@ def _results(run: Path) -> dict:
     return json.loads((run / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_score_suite_reads_the_run_and_agrees_with_results_json(tiny_suite_run, data_root,
                                                                  run_cli, tmp_path):
     results = _results(tiny_suite_run)
@@ -74,6 +75,7 @@ def test_score_suite_reads_the_run_and_agrees_with_results_json(tiny_suite_run, 
         assert "subsample" not in entry   # the whole val set, as the scorer reads it
 
 
+@pytest.mark.slow
 def test_test_files_pass_the_submission_checks(tiny_suite_run, data_root):
     """Each test file is what the FewGLUE zip's validator accepts (the whole zip needs ReCoRD's
     test file, which the shared data lacks)."""
@@ -90,6 +92,7 @@ def test_test_files_pass_the_submission_checks(tiny_suite_run, data_root):
     assert "questions" in first["passage"] and "answers" in first["passage"]["questions"][0]
 
 
+@pytest.mark.slow
 def test_selection_is_the_median_seed_on_dev32(tiny_suite_run, data_root):
     results = _results(tiny_suite_run)
     units = [json.loads(p.read_text()) for p in (tiny_suite_run / "units").glob("*.json")]
@@ -116,6 +119,7 @@ def test_selection_is_the_median_seed_on_dev32(tiny_suite_run, data_root):
                                      / "dev" / "COPA.jsonl").read_bytes()
 
 
+@pytest.mark.slow
 def test_each_shape_trains_its_head_and_predicts_its_values(tiny_suite_run, data_root):
     suite = load_suite("fewglue")
     config = lambda task: json.loads(  # noqa: E731
@@ -131,10 +135,19 @@ def test_each_shape_trains_its_head_and_predicts_its_values(tiny_suite_run, data
         saved = np.load(tiny_suite_run / "outputs" / f"{name}.npz")
         assert saved["outputs"].shape == (len(saved["gold"]), 2)
         np.testing.assert_allclose(saved["outputs"].sum(axis=1), 1.0, rtol=1e-5)
-    # ReCoRD ranks each query's candidate entities: the dev32 prediction is one of them.
+    # ReCoRD ranks each query's candidate entities: each dev32 prediction is one of them.
     assert units["ReCoRD"]["train"]["examples"] <= 8
+    dev32 = load_split(suite, suite.task("ReCoRD"), "dev32", data_root)
+    written = (tiny_suite_run / "seeds" / str(SEEDS[0]) / "predictions" / "dev32"
+               / "ReCoRD.jsonl").read_text().splitlines()
+    candidates = dict(zip(dev32.ids.tolist(), dev32.inputs[
+        next(s.list for s in suite.task("ReCoRD").spans if s.list)], strict=True))
+    assert len(written) == len(dev32)
+    for line in map(json.loads, written):
+        assert line["label"] in {str(e) for e in candidates[line["idx"]]}
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_units(tiny_model, tiny_suite_run, data_root, tmp_path):
     import shutil
 

@@ -31,9 +31,11 @@ from gluebench.benchmark.stats import DEFAULT_RESAMPLES
 from gluebench.benchmark.suite import Suite, TaskDef
 from gluebench.benchmark.suite_hub import is_hub
 from gluebench.benchmark.suite_loader import load_suite
+from gluebench.benchmark.suite_prediction_writer import prediction_text
 from gluebench.benchmark.suite_scoring import score_entry
 from gluebench.benchmark.table import NO_GOLD, ExampleTable
 from gluebench.errors import UsageError
+from gluebench.formats.atomic import atomic_write
 from gluebench.models import hf
 from gluebench.models.hf import ModelRef
 from gluebench.runs.integrity import model_fingerprint
@@ -200,7 +202,8 @@ class SuiteFineTuning(UnitMethod):
         return entries, inference
 
     def _select_score(self, task: TaskDef, model, seed: int) -> dict | None:
-        """The task's own entry scored on ``dev32`` (None: the task has no dev32 file)."""
+        """The task's own entry scored on ``dev32`` (None: the task has no dev32 file); its
+        predictions are kept beside the unit's dev and test files."""
         table = self._selection_table(task)
         if table is None:
             return None
@@ -208,6 +211,8 @@ class SuiteFineTuning(UnitMethod):
         pred, _, _ = predict_table(model, self.tokenizer, table, self.config, self.engine,
                                    self.bars)
         entry = next(e for e in model_entries(self.suite, task) if e.task == task.name)
+        target = self.run.seed_predictions(seed) / SELECTION_SPLIT / entry.submission_file
+        atomic_write(target, prediction_text(self.suite, entry, table, pred))
         scored = score_entry(entry, table, pred, n_resamples=self.n_resamples,
                              seed=self.stats_seed)
         return {"split": SELECTION_SPLIT, "entry": entry.name, "score": scored["score"],
