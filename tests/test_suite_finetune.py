@@ -210,8 +210,26 @@ def test_a_suite_without_training_files_is_one_error_line(run_cli, tmp_path, tin
     assert "CB" in err and "Traceback" not in err and not out.exists()
 
 
-def test_hub_fewglue_reads_the_full_super_glue_sets(tmp_path):
-    from gluebench.train.suite_runner import reading_suite
+@pytest.mark.slow
+def test_fewglue_on_the_hub_trains_on_the_full_super_glue_set(tiny_model, data_root, tmp_path,
+                                                              run_cli):
+    """``--data-dir hf:DIR`` (a local ``save_to_disk`` copy, never the network): FewGLUE's
+    commands read the hub's ``super_glue`` sets, whose train is the full one, not 32 rows."""
+    pytest.importorskip("datasets")
+    from tests.test_suite_hub import save_config
 
-    assert reading_suite(load_suite("fewglue"), "hf").name == "superglue"
-    assert reading_suite(load_suite("fewglue"), tmp_path).name == "fewglue"
+    sg = data_root / "superglue" / "CB"
+    # The stand-in "full" train set: CB's 56 val rows (more than FewGLUE's 32).
+    save_config(tmp_path / "hub", "cb", {"train": sg / "val.jsonl",
+                                         "validation": sg / "val.jsonl",
+                                         "test": sg / "test.jsonl"})
+    out = tmp_path / "run"
+    code, _, err = run_cli("finetune", "--suite", "fewglue", "--data-dir", f"hf:{tmp_path / 'hub'}",
+                           "--tasks", "CB", "--model", tiny_model, "-o", out, "--epochs", "1",
+                           "--max-seq-length", "32", "--resamples", "50", "--no-progress")
+    assert code == 0, err
+    results = _results(out)
+    unit = json.loads((out / "units" / "CB-seed1.json").read_text())
+    assert unit["train"]["examples"] == 56 and unit["selection"] is None   # no dev32 there
+    assert results["tasks"]["CB"]["n"] == 56 and results["selection"]["CB"]["split"] == "dev"
+    assert len((out / "predictions" / "test" / "CB.jsonl").read_text().splitlines()) == 250
