@@ -233,3 +233,25 @@ def test_fewglue_on_the_hub_trains_on_the_full_super_glue_set(tiny_model, data_r
     assert unit["train"]["examples"] == 56 and unit["selection"] is None   # no dev32 there
     assert results["tasks"]["CB"]["n"] == 56 and results["selection"]["CB"]["split"] == "dev"
     assert len((out / "predictions" / "test" / "CB.jsonl").read_text().splitlines()) == 250
+
+
+@pytest.mark.slow
+def test_calibration_and_power_read_a_suite_run(tiny_suite_run, run_cli):
+    from sklearn.metrics import brier_score_loss
+
+    code, out, err = run_cli("calibration", tiny_suite_run, "--resamples", "200")
+    assert code == 0, err
+    doc = json.loads((tiny_suite_run / "analysis" / "quality.json").read_text())
+    assert set(doc["entries"]) == {"WSC", "COPA", "MultiRC"}
+    for name in ("WSC", "COPA"):
+        saved = np.load(tiny_suite_run / "outputs" / f"{name}.npz")
+        # our Brier sums over both classes: twice scikit-learn's binary Brier
+        expected = 2 * brier_score_loss(saved["gold"], saved["outputs"][:, 1])
+        assert doc["entries"][name]["calibration"]["brier"] == pytest.approx(expected)
+    results = _results(tiny_suite_run)
+    assert doc["power"]["entries"]["WSC"]["baseline"] == pytest.approx(
+        results["tasks"]["WSC"]["score"])
+    assert "MultiRC" not in doc["power"]["entries"]   # grouped: no group ids in outputs
+    code, out, err = run_cli("power", tiny_suite_run, "--resamples", "200")
+    assert code == 0, err
+    assert "COPA" in out
