@@ -283,7 +283,7 @@ def training_data(framed: Framed, tokenizer, max_length: int):
     if framed.kind == "choose":
         data = choice.choice_data(tokenizer, framed, max_length)
         rows, targets = choice.choice_targets(framed)
-        return choice.subset(data, rows), targets
+        return (choice.subset(data, rows) if len(rows) else data), targets
     data = encode_texts(tokenizer, framed.columns(), max_length)
     labels = framed.labels
     if labels.dtype.kind == "f":
