@@ -15,7 +15,7 @@ from gluebench.benchmark.suite import Suite
 from gluebench.errors import UsageError
 from gluebench.probe.run import probe
 from gluebench.probe.suite_run import suite_probe
-from gluebench.train import runner
+from gluebench.train import runner, suite_runner
 from gluebench.train.config import TrainConfig
 from gluebench.train.reporting import ReportSettings
 
@@ -36,9 +36,11 @@ def finetune_suite(suite: Suite, data_dir, config: TrainConfig, out_dir,
                    tasks_spec: str | None = "all", *, overwrite: bool = False,
                    progress: bool | None = None, n_resamples: int = DEFAULT_RESAMPLES,
                    stats_seed: int = 0) -> dict:
-    """``finetune --suite``: ``config`` on a suite's tasks x seeds (the probe: ``suite_run``)."""
+    """``finetune --suite``: ``config`` on a suite's tasks x seeds: fine-tuning
+    (``train.suite_runner``), or the frozen-encoder probe (``probe.suite_run``)."""
     if config.method != "probe":
-        raise UsageError(f"finetune --suite {suite.name}: --method {config.method} is not "
-                         "available on a suite other than GLUE yet; expected --method probe")
+        return suite_runner.finetune_suite(suite, data_dir, config, out_dir, tasks_spec,
+                                           overwrite=overwrite, progress=progress,
+                                           n_resamples=n_resamples, stats_seed=stats_seed)
     return suite_probe(suite, data_dir, config, out_dir, tasks_spec, overwrite=overwrite,
                        progress=progress, n_resamples=n_resamples, stats_seed=stats_seed)

@@ -13,14 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from gluebench.about import SCHEMA_VERSION
+from gluebench.analysis import suite_quality
 from gluebench.analysis.calibration import DEFAULT_BINS, classification_report, regression_report
 from gluebench.analysis.power import ALPHA, POWER, disagreement, entry_power
 from gluebench.benchmark.logits import predictions_from_logits
 from gluebench.benchmark.predictions import as_written
 from gluebench.benchmark.stats import DEFAULT_RESAMPLES
+from gluebench.benchmark.suite_loader import DEFAULT_SUITE, load_suite
 from gluebench.benchmark.tasks import BENCHMARKS, get_task
 from gluebench.errors import DataError, UsageError
 from gluebench.runs.readers import read_results, run_file
+from gluebench.runs.rundir import RunDir
 
 
 def load_outputs(path: Path) -> dict[str, np.ndarray]:
@@ -65,6 +68,14 @@ def entry_quality(root: Path, results: dict, entry: str, *, n_bins: int, n_resam
     return report, powered
 
 
+def _run_suite(root: Path):
+    """The run's suite when it is not GLUE (GLUE keeps the path above), else None."""
+    reference = RunDir(root).header().get("suite")
+    if reference in (None, DEFAULT_SUITE):
+        return None
+    return load_suite(reference)
+
+
 def analyze_run(run_dir: str | Path, *, n_bins: int = DEFAULT_BINS, alpha: float = ALPHA,
                 power: float = POWER, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
                 ) -> dict:
@@ -75,10 +86,19 @@ def analyze_run(run_dir: str | Path, *, n_bins: int = DEFAULT_BINS, alpha: float
         raise UsageError(f"{root}: no dev outputs (outputs/*.npz) in this run; runs made "
                          f"before they were saved need `gluebench evaluate --model {root}`")
     quality, powered = {}, {}
+    suite = _run_suite(root)
     for entry in entries:
-        quality[entry], powered[entry] = entry_quality(
-            root, results, entry, n_bins=n_bins, n_resamples=n_resamples, seed=seed, alpha=alpha,
-            power=power)
+        if suite is None:
+            quality[entry], powered[entry] = entry_quality(
+                root, results, entry, n_bins=n_bins, n_resamples=n_resamples, seed=seed,
+                alpha=alpha, power=power)
+            continue
+        quality[entry], row = suite_quality.entry_report(
+            suite, entry, load_outputs(run_file(root, results, f"outputs/{entry}.npz")),
+            suite_quality.seed_outputs(root, entry, load_outputs), n_bins=n_bins, alpha=alpha,
+            power=power, n_resamples=n_resamples, seed=seed)
+        if row is not None:
+            powered[entry] = row
     seeds = {e: r["seeds"] for e, r in results["tasks"].items() if r.get("seeds", {}).get("n")}
     return {"schema_version": SCHEMA_VERSION, "kind": "quality", "run": str(root),
             "entries": quality,

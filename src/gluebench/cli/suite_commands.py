@@ -7,8 +7,8 @@ import json
 import os
 
 from gluebench.benchmark.suite_loader import load_suite
-from gluebench.cli.common import console, train_config
-from gluebench.console import suite_tables, suite_task_tables
+from gluebench.cli.common import console
+from gluebench.console import suite_task_tables
 from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
 
@@ -63,20 +63,4 @@ def compare_suite(args) -> int:
     console().print(suite_task_tables.comparison_table(result))
     if args.json:
         write_json(args.json, result)
-    return 0
-
-
-def finetune_suite(args) -> int:
-    """``finetune --suite NAME|PATH``: a run on a suite's tasks, scored like ``score --suite``."""
-    from gluebench.recipes import finetune_suite as run_suite  # deferred: loads scipy, torch
-
-    suite = load_suite(args.suite)
-    config = train_config(args)
-    results = run_suite(suite, _data_dir(args, suite), config, args.output, args.tasks,
-                        overwrite=args.overwrite, progress=args.progress,
-                        n_resamples=args.resamples, stats_seed=args.seed)
-    out = console()
-    out.print(suite_tables.details(suite, results))
-    out.print(suite_tables.leaderboard(suite, [(os.path.basename(str(args.output)), results)]))
-    out.print(f"run: {args.output}")
     return 0

@@ -14,8 +14,9 @@ from gluebench.cli.common import (
     run_flags,
     train_config,
 )
-from gluebench.cli.suite_commands import finetune_suite
 from gluebench.cli.suite_run import run_suite
+from gluebench.cli.suite_training import finetune_suite_cmd
+from gluebench.cli.suites import SUITE_HELP
 from gluebench.models import hf
 from gluebench.models.device import resolve_device
 from gluebench.models.hf import parse_label_map
@@ -27,7 +28,8 @@ def cmd_finetune(args) -> int:
     from gluebench.recipes import finetune  # deferred: loads scipy
 
     if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
-        return finetune_suite(args)
+        return finetune_suite_cmd(args)
+
     config = train_config(args)
     results = finetune(open_source(args.data_dir), config, args.output, args.tasks,
                        overwrite=args.overwrite, progress=args.progress,
@@ -88,8 +90,7 @@ def register(sub) -> None:
     run_flags(p, DATA_HELP, tasks_default="all")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
     p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
-                   help="a built-in suite (superglue, fewglue) or a suite TOML file "
-                        "(default: glue); other suites take --method probe")
+                   help=SUITE_HELP + " (default: glue); --data-dir hf reads the hub")
     config_flags(p)
     p.set_defaults(func=cmd_finetune)
 

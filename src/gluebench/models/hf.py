@@ -231,3 +231,18 @@ def hidden_size(model) -> int:
                   GlueBenchWarning, stacklevel=2)
     return 768
 
+
+
+def load_multiple_choice(ref: ModelRef):
+    """A multiple-choice model (``AutoModelForMultipleChoice``: a one-logit head over the pooled
+    first token) and the names of parameters that start untrained."""
+    from transformers import AutoModelForMultipleChoice
+
+    quiet_transformers()
+    try:
+        model, info = AutoModelForMultipleChoice.from_pretrained(
+            ref.path, attn_implementation="sdpa", output_loading_info=True)
+    except Exception as exc:  # noqa: BLE001
+        raise _load_error(ref, exc) from None
+    new = set(info.get("missing_keys", ())) | {k for k, *_ in info.get("mismatched_keys", ())}
+    return model, sorted(new)

@@ -1,0 +1,36 @@
+"""``finetune --suite NAME|PATH``: fine-tuning on a suite other than GLUE (GLUE keeps
+``training.cmd_finetune``'s path, byte for byte)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gluebench.benchmark.suite_loader import load_suite
+from gluebench.cli.common import console, train_config
+from gluebench.console import suite_tables
+from gluebench.errors import UsageError
+
+
+def finetune_suite_cmd(args) -> int:
+    from gluebench.recipes import finetune_suite  # deferred: loads torch, scipy
+
+    suite = load_suite(args.suite)
+    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
+    if not data_dir:
+        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
+                         "expected the folder holding the suite's data, or hf for the hub")
+    config = train_config(args)
+    results = finetune_suite(suite, data_dir, config, args.output, args.tasks,
+                             overwrite=args.overwrite, progress=args.progress,
+                             n_resamples=args.resamples, stats_seed=args.seed)
+    out = console()
+    out.print(suite_tables.details(suite, results))
+    out.print(suite_tables.leaderboard(suite, [(Path(args.output).name, results)]))
+    for task, chosen in results.get("selection", {}).items():
+        seeds = ", ".join(f"{k}: {v:.1f}" for k, v in chosen["per_seed"].items())
+        out.print(f"{task}: seed {chosen['selected']} chosen ({chosen['rule']} on "
+                  f"{chosen['split']}; {seeds})")
+    out.print(f"results: {Path(args.output) / 'results.json'}; predictions: "
+              f"{Path(args.output) / 'predictions'}")
+    return 0
