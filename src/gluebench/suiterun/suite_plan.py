@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from gluebench.benchmark.split_reader import split_file
 from gluebench.benchmark.suite import Suite, TaskDef
 from gluebench.errors import UsageError
+from gluebench.models import hf
 from gluebench.probe.suite_run import probe_problem, probing, task_datas
 from gluebench.runs.suite_units import has_split, model_entries, suite_model_tasks
 from gluebench.runs.units import Method
 from gluebench.shapes.framing import shape_of
 from gluebench.suiterun.baseline_units import SuiteBaselineUnits
+from gluebench.train import loop
+from gluebench.train.suite_runner import SuiteFineTuning, reading_suite
 
 SHAPES = ("classification", "multiple_choice", "spans", "multi_answer", "entity_choice",
           "regression")
@@ -80,7 +83,20 @@ def _probe_units(ctx: RunContext) -> Method:
                    n_resamples=ctx.n_resamples, stats_seed=ctx.stats_seed, started=ctx.started)
 
 
+def _finetune_units(ctx: RunContext) -> Method:
+    ref = hf.resolve_model(ctx.config.model)
+    return SuiteFineTuning(ctx.suite, reading_suite(ctx.suite, ctx.data_dir), ctx.data_dir, ref,
+                           hf.load_tokenizer(ref), ctx.config, loop.Engine.choose(ctx.config),
+                           ctx.run, ctx.bars, ctx.header, ctx.n_resamples, ctx.stats_seed,
+                           ctx.started)
+
+
 METHODS: list[MethodSpec] = [
+    MethodSpec("finetune", frozenset(SHAPES) - {"regression"}, frozenset({"cuda"}),
+               "fine-tuning the encoder (a sequence classifier for pairs and spans, a "
+               "multiple-choice head for options; FewGLUE: the median seed on dev32): what a "
+               "GPU makes affordable",
+               _finetune_units, settings=(("splits", ("dev",)),)),
     MethodSpec("probe", frozenset(SHAPES), frozenset({"cpu", "cuda"}),
                "the frozen encoder's sentence vectors of each framed pair or option and a "
                "scikit-learn head (C chosen on dev32 where the suite has it, else by k-fold "
