@@ -255,3 +255,28 @@ def test_calibration_and_power_read_a_suite_run(tiny_suite_run, run_cli):
     code, out, err = run_cli("power", tiny_suite_run, "--resamples", "200")
     assert code == 0, err
     assert "COPA" in out
+
+
+@pytest.mark.slow
+def test_evaluate_suite_predicts_what_the_run_predicted(tiny_suite_run, data_root, run_cli,
+                                                        tmp_path):
+    """`evaluate --suite` with the run directory loads each task's selected checkpoint with the
+    head its shape needs and writes the very files the run promoted."""
+    out = tmp_path / "eval"
+    code, _, err = run_cli("evaluate", "--suite", "fewglue", "--data-dir", data_root,
+                           "--tasks", "WSC,COPA,MultiRC", "--model", tiny_suite_run,
+                           "--max-seq-length", "32", "--resamples", "50", "-o", out)
+    assert code == 0, err
+    for name in ("WSC.jsonl", "COPA.jsonl", "MultiRC.jsonl"):
+        assert (out / "predictions" / "dev" / name).read_bytes() == \
+            (tiny_suite_run / "predictions" / "dev" / name).read_bytes()
+    results = _results(out)
+    assert results["kind"] == "evaluate" and results["suite"]["name"] == "fewglue"
+    assert results["tasks"]["COPA"]["score"] == _results(tiny_suite_run)["tasks"]["COPA"]["score"]
+
+
+def test_evaluate_suite_without_a_model_is_one_error_line(data_root, run_cli, tmp_path):
+    code, _, err = run_cli("evaluate", "--suite", "fewglue", "--data-dir", data_root,
+                           "--tasks", "CB", "-o", tmp_path / "e")
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "needs --model for CB" in err and not (tmp_path / "e").exists()

@@ -5,7 +5,6 @@ SuperGLUE files."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -34,7 +33,6 @@ from gluebench.sweep.select import compare_methods, select
 from gluebench.sweep.spec import read_spec
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.sweep.trials import expand, make_trial
-from gluebench.sweep.worker import SUITE_ENGINE
 from gluebench.train.config import build_config
 from tests.conftest import real_data_missing, suite_data_roots
 
@@ -359,16 +357,11 @@ def test_spec_selection_split_per_suite(tmp_path):
 
 # ---- end to end: trials fine-tuned on FewGLUE (finetune --suite's engine) -------------------
 
-NEEDS_ENGINE = pytest.mark.xfail(
-    importlib.util.find_spec(SUITE_ENGINE) is None, strict=True, raises=AssertionError,
-    reason="needs finetune --suite's engine (train.suite_runner, branch s4-ft): expected "
-           "to fail only while this build lacks it; it runs and must pass once it is merged")
 TINY = ["--epochs", "2", "--batch-size", "16", "--max-seq-length", "64",
         "--max-eval-examples", "48"]
 
 
 @pytest.mark.slow
-@NEEDS_ENGINE
 def test_tiny_sweep_on_fewglue_rte(tmp_path, data_root, tiny_model, run_cli):
     spec = tmp_path / "s.toml"
     spec.write_text(f"""suite = "fewglue"
@@ -400,16 +393,34 @@ max_eval_examples = 48
     assert best["n_eligible"] == 2 and "dev32" in select(sweep)["label"]
 
 
-def test_study_on_a_suite_is_refused_before_anything_is_written(tmp_path, data_root,
-                                                               tiny_model, run_cli):
-    """Studies change training through hooks that fine-tuning on a suite does not run:
-    refused in one line (its variants would all train the plain model), nothing written."""
+@pytest.mark.slow
+def test_a_layer_drop_study_runs_on_a_suite(tmp_path, data_root, tiny_model, run_cli):
+    """Layer dropping is a model transform: fine-tuning on a suite runs it (the dropped
+    variant's checkpoint has one layer fewer), and the study names the suite."""
     out = tmp_path / "ld"
     code, _, err = run_cli("study", "layer-drop", "--suite", "fewglue", "--model",
                            str(tiny_model), "--tasks", "RTE", "--drop", "1", "--data-dir",
-                           str(data_root), "-o", str(out), *TINY)
-    assert code == 2 and err.strip().splitlines()[-1].startswith("error:")
-    assert not out.exists()
+                           str(data_root), "-o", str(out), "--seeds", "1", *TINY)
+    assert code == 0, err
+    layers = {}
+    for results in out.glob("trials/*/results.json"):
+        doc = json.loads(results.read_text())
+        assert doc["suite"]["name"] == "fewglue"
+        dropped = len(doc["config"].get("drop_layers") or [])
+        layers[dropped] = doc["training"]["RTE"]["layers"]
+    assert layers == {0: 2, 1: 1}   # the tiny model has 2 layers; the variant drops one
+
+
+def test_data_diets_and_distillation_on_a_suite_are_refused_before_anything_is_written(
+        tmp_path, data_root, tiny_model, run_cli):
+    """They change the training examples or the loss, which suite fine-tuning does not
+    support: one line, nothing written."""
+    out = tmp_path / "dd"
+    code, _, err = run_cli("study", "data-diet", "--suite", "fewglue", "--model",
+                           str(tiny_model), "--tasks", "RTE", "--data-dir", str(data_root),
+                           "-o", str(out), *TINY)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err
+    assert "data-diet" in err and not out.exists()
 
 
 def test_a_suite_study_directory_is_analysed_on_the_suite(tmp_path, data_root):
@@ -446,12 +457,13 @@ def test_a_suite_study_directory_is_analysed_on_the_suite(tmp_path, data_root):
 
 def test_suite_sweep_refused_before_anything_is_written_without_the_engine(
         tmp_path, data_root, run_cli):
-    """Whether or not the engine is there, nothing is written by a refused run: the probe
-    (finetune --suite fine-tunes only), or a study's settings (its hooks would not run)."""
+    """Nothing is written by a refused run: the probe (a sweep fine-tunes), or a data diet's
+    settings (suite fine-tuning does not change the training examples)."""
     probe = _spec(tmp_path / "p.toml", ["RTE"], 'suite = "fewglue"\nmethods = ["probe"]')
-    drop = _spec(tmp_path / "d.toml", ["RTE"], 'suite = "fewglue"')
-    drop.write_text(drop.read_text() + "drop_layers = [1]\n", encoding="utf-8")
-    for spec in (probe, drop):
+    diet = _spec(tmp_path / "d.toml", ["RTE"], 'suite = "fewglue"')
+    diet.write_text(diet.read_text() + 'keep_fraction = 0.5\ndiet_score = "random"\n',
+                    encoding="utf-8")
+    for spec in (probe, diet):
         code, _, err = run_cli("sweep", str(spec), "--data-dir", str(data_root), "-o",
                                str(tmp_path / "sw"))
         assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err

@@ -71,11 +71,12 @@ def _common(args, kind: str):
     _smoke(args, kind)
     view = suite_view(args.suite)
     check_trainable(view)   # before the data is read or anything written
-    if not view.is_glue:
-        # Every study changes training through hooks (train.hooks) that fine-tuning on a
-        # suite other than GLUE does not run yet: its variants would all train the plain model.
-        raise UsageError(f"study {kind} --suite {view.name}: fine-tuning on a suite other than "
-                         "GLUE does not run study hooks yet; expected --suite glue")
+    if not view.is_glue and kind != "layer-drop":
+        # Data diets score and drop GLUE training examples, distillation reads a GLUE teacher's
+        # outputs: fine-tuning on another suite runs model transforms (layer dropping) only.
+        raise UsageError(f"study {kind} --suite {view.name}: {kind} changes the training "
+                         "examples or the loss, which fine-tuning on a suite other than GLUE "
+                         "does not support; on a suite: study layer-drop")
     args.suite_ref = view.reference()["ref"]
     data = _data_spec(args.data_dir)
     source = open_source(data)

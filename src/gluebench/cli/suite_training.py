@@ -34,3 +34,26 @@ def finetune_suite_cmd(args) -> int:
     out.print(f"results: {Path(args.output) / 'results.json'}; predictions: "
               f"{Path(args.output) / 'predictions'}")
     return 0
+
+
+def evaluate_suite_cmd(args) -> int:
+    from gluebench.train.suite_runner import evaluate_suite  # deferred: loads torch, scipy
+
+    if args.label_map:
+        raise UsageError("--label-map is for GLUE models; a suite's model is read with the "
+                         "head its task's shape needs (its labels in the suite's order)")
+    suite = load_suite(args.suite)
+    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
+    if not data_dir:
+        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
+                         "expected the folder holding the suite's data, or hf for the hub")
+    config = train_config(args, model=None)
+    results = evaluate_suite(suite, data_dir, args.model, config, args.output, args.tasks,
+                             overwrite=args.overwrite, progress=args.progress,
+                             n_resamples=args.resamples, stats_seed=args.seed)
+    out = console()
+    out.print(suite_tables.details(suite, results))
+    out.print(suite_tables.leaderboard(suite, [(Path(args.output).name, results)]))
+    out.print(f"results: {Path(args.output) / 'results.json'}; predictions: "
+              f"{Path(args.output) / 'predictions'}")
+    return 0

@@ -15,7 +15,7 @@ from gluebench.cli.common import (
     train_config,
 )
 from gluebench.cli.suite_run import run_suite
-from gluebench.cli.suite_training import finetune_suite_cmd
+from gluebench.cli.suite_training import evaluate_suite_cmd, finetune_suite_cmd
 from gluebench.cli.suites import SUITE_HELP
 from gluebench.models import hf
 from gluebench.models.device import resolve_device
@@ -41,6 +41,8 @@ def cmd_finetune(args) -> int:
 def cmd_evaluate(args) -> int:
     from gluebench.train.runner import evaluate  # deferred: loads scipy
 
+    if args.suite != DEFAULT_SUITE:  # any other suite; GLUE keeps the path below unchanged
+        return evaluate_suite_cmd(args)
     config = train_config(args, model=None)
     results = evaluate(open_source(args.data_dir), args.model, config, args.output, args.tasks,
                        label_map=parse_label_map(args.label_map), overwrite=args.overwrite,
@@ -103,6 +105,9 @@ def register(sub) -> None:
     run_flags(p, DATA_HELP, tasks_default="all")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
     config_flags(p, only=EVALUATE_FIELDS)
+    p.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                   help=SUITE_HELP + " (default: glue); --model: a finetune --suite run "
+                        "directory, one model, or TASK=PATH pairs")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("run", help="the main job: GPU: fine-tune every available task; CPU: "

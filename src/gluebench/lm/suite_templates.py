@@ -26,7 +26,6 @@ FILTERS = {
     "stem": lambda t: t.strip()[:-1],                 # COPA: the premise without its "."
     "lowerfirst": lambda t: t[:1].lower() + t[1:],    # COPA: an alternative mid-sentence
 }
-TEMPLATE_TASK = {"AX-b": "RTE", "AX-g": "RTE"}   # the diagnostics read RTE's prompts
 
 
 def fill(text: str, fields: dict) -> str:
@@ -103,8 +102,8 @@ def _build(task: TaskDef, owner: str, name: str, raw: dict) -> SuiteTemplate:
 
 def suite_templates_for(task: TaskDef) -> dict[str, SuiteTemplate]:
     """Every template of a task, by name, in file order (the default first)."""
-    owner = TEMPLATE_TASK.get(task.name, task.name)
-    table = _table()
+    table = dict(_table())
+    owner = table.pop("aliases", {}).get(task.name, task.name)   # AX-b, AX-g: RTE's
     if owner not in table:
         raise UsageError(f"no prompt templates for {task.name}; templates exist for: "
                          f"{', '.join(table)}")

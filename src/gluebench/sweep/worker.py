@@ -8,7 +8,6 @@ Nothing but the job dict and the returned record crosses a process or machine bo
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import socket
 import sys
@@ -19,6 +18,7 @@ from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
 from gluebench.sweep.sweepdir import SweepDir
 from gluebench.train.config import build_config
+from gluebench.train.suite_runner import suite_hooks
 
 STATS_SEED = 0
 
@@ -30,31 +30,19 @@ def job_for(trial: dict, attempt: int, *, sweep_dir: str, data: str, cpus: int,
             "cpus": cpus, "resamples": resamples}
 
 
-SUITE_ENGINE = "gluebench.train.suite_runner"   # ``finetune --suite``'s engine
 
 
 def check_trainable(view, methods=(), configs=()) -> None:
     """Before a sweep or study writes anything: its trials can be fine-tuned on its suite
-    (a suite other than GLUE: by ``finetune --suite``'s engine, which fine-tunes only and
-    runs no study's hooks into training, so a trial with study settings would silently
-    train the plain model: refused)."""
+    (a suite other than GLUE: by ``finetune --suite``'s engine, which runs layer dropping
+    and trackers but not data diets or distillation: those are refused)."""
     if view.is_glue:
         return
-    if importlib.util.find_spec(SUITE_ENGINE) is None:
-        raise UsageError(f"suite {view.name}: fine-tuning on a suite other than GLUE is not in "
-                         "this build; --plan lists its trials, but trials run on --suite glue "
-                         "only")
     if "probe" in methods:
         raise UsageError(f"suite {view.name}: a sweep on a suite fine-tunes; method 'probe' is "
                          "not fine-tuning (expected full, lora, bitfit, layernorm or head)")
     for config in configs:
-        studies = [type(s).__name__ for s in build_config(**config).studies
-                   if s.hooks() is not None]
-        if studies:
-            raise UsageError(f"suite {view.name}: {', '.join(studies)} changes training through "
-                             "hooks that fine-tuning on a suite other than GLUE does not run "
-                             "yet; expected no study settings (layer dropping, data diets, "
-                             "distillation) in a suite sweep")
+        suite_hooks(build_config(**config))   # data diets, distillation: refused in one line
 
 
 def _finetune(job: dict, trial: dict, out):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from gluebench.errors import UsageError
 from gluebench.formats.atomic import atomic_write
 from gluebench.models import hf
 from gluebench.models.hf import ModelRef
-from gluebench.runs.integrity import model_fingerprint
+from gluebench.runs.integrity import model_fingerprint, read_signed_json
 from gluebench.runs.rundir import RunDir
 from gluebench.runs.suite_units import (
     has_split,
@@ -54,10 +55,11 @@ from gluebench.runs.suite_units import (
     write_suite_results,
 )
 from gluebench.runs.units import UnitMethod, run_units, writing
-from gluebench.shapes.framing import Framed, frame
+from gluebench.shapes.framing import Framed, frame, shape_of
 from gluebench.train import choice, loop
 from gluebench.train.config import TrainConfig
 from gluebench.train.features import encode_texts
+from gluebench.train.hooks import ComposedHooks, TrainingHooks, Unit
 from gluebench.train.methods import apply_method, count_parameters, exportable
 from gluebench.train.runner import _save_checkpoint as save_checkpoint
 
@@ -77,6 +79,7 @@ def finetune_suite(suite: Suite, data_dir, config: TrainConfig, out_dir,
     if config.method == "probe":
         raise UsageError("finetune --suite fine-tunes; --method probe is not fine-tuning "
                          "(expected full, lora, bitfit, layernorm or head)")
+    hooks = suite_hooks(config)          # before any side effect
     reader = reading_suite(suite, data_dir)
     tasks = suite_model_tasks(suite, tasks_spec)
     require_training_files(reader, tasks, data_dir)
@@ -96,7 +99,25 @@ def finetune_suite(suite: Suite, data_dir, config: TrainConfig, out_dir,
                  + ("; resuming" if resumed else ""))
         method = SuiteFineTuning(suite, reader, data_dir, ref, tokenizer, config, engine, run,
                                  bars, header, n_resamples, stats_seed, started)
-        return run_units(run, tasks, method, bars)
+        results = run_units(run, tasks, method, bars)
+    hooks.end_run(run.root, config.to_dict(), results)    # trackers: the results
+    return results
+
+
+def suite_hooks(config: TrainConfig) -> ComposedHooks:
+    """The studies' and trackers' hooks a suite run honours: model transforms (layer
+    dropping) and observers (``--report-to``). Data diets and distillation change GLUE
+    examples and their teacher's outputs, which a suite task does not have: refused in one
+    line rather than silently training the plain model."""
+    hooks = [h for s in config.studies if (h := s.hooks()) is not None]
+    unsupported = sorted({type(h).__name__ for h in hooks
+                          if type(h).transform_data is not TrainingHooks.transform_data
+                          or type(h).loss_term is not TrainingHooks.loss_term})
+    if unsupported:
+        raise UsageError(f"{', '.join(unsupported)}: changes the training examples or the loss, "
+                         "which fine-tuning on a suite other than GLUE does not support; on a "
+                         "suite, studies may drop layers and runs may --report-to")
+    return ComposedHooks(hooks)
 
 
 def reading_suite(suite: Suite, data_dir) -> Suite:
@@ -169,8 +190,12 @@ class SuiteFineTuning(UnitMethod):
     def run_unit(self, task: TaskDef, seed: int) -> dict:
         start = time.perf_counter()
         table, n_available = self._train_table(task)
+        hooks = suite_hooks(self.config)
+        unit = Unit(task.name, seed, self.config.data_seed, task.target == "score",
+                    str(self.run.root))
+        hooks.start_unit(unit, self.config.to_dict())      # trackers: a run per unit
         trained = train_task(task, table, seed, self.ref, self.tokenizer, self.config,
-                             self.engine, self.bars)
+                             self.engine, self.bars, hooks=hooks, unit=unit)
         model = trained.pop("model")
         checkpoint = None
         if self.config.save_checkpoints:
@@ -181,10 +206,12 @@ class SuiteFineTuning(UnitMethod):
         selection = self._select_score(task, model, seed)
         score = selection["score"] if selection else task_score(self.suite, entries)
         trained["train"].update(available=n_available)
-        return {"task": task.name, "seed": seed, "model": self.ref.description, **trained,
-                "inference": inference, "entries": entries, "selection": selection,
-                "task_score": score, "checkpoint": str(checkpoint) if checkpoint else None,
-                "seconds": time.perf_counter() - start}
+        record = {"task": task.name, "seed": seed, "model": self.ref.description, **trained,
+                  "inference": inference, "entries": entries, "selection": selection,
+                  "task_score": score, "checkpoint": str(checkpoint) if checkpoint else None,
+                  "seconds": time.perf_counter() - start}
+        hooks.end_unit(unit, record)                       # trackers: its dev scores
+        return record
 
     def _predict_all(self, task: TaskDef, model, seed: int) -> tuple[dict, dict]:
         entries, inference = {}, {"examples": 0, "seconds": 0.0}
@@ -249,7 +276,8 @@ def resolved_epochs(config: TrainConfig, n_train: int) -> float:
 
 
 def train_task(task: TaskDef, table: ExampleTable, seed: int, ref: ModelRef, tokenizer,
-               config: TrainConfig, engine, bars) -> dict:
+               config: TrainConfig, engine, bars, *, hooks: TrainingHooks | None = None,
+               unit: Unit | None = None) -> dict:
     """Frame the training rows, load the model for their shape, train it: the unit's facts
     and ``model`` (a classifier, or an option scorer around a multiple-choice model)."""
     from transformers import set_seed  # deferred: loads torch
@@ -260,13 +288,18 @@ def train_task(task: TaskDef, table: ExampleTable, seed: int, ref: ModelRef, tok
         raise UsageError(f"{task.name}: no labelled training rows to learn from")
     set_seed(seed)  # Python, numpy and torch; before the new head is initialised
     model, new = load_model(framed, task, ref)
+    hooks = hooks or TrainingHooks()
+    if unit is not None:
+        model = hooks.transform_model(model, unit)    # studies: layer dropping
     learning_rate = config.resolved_learning_rate(hf.hidden_size(model))
     model = apply_method(model, config.method, new, config)
     parameters = count_parameters(model)
     epochs = resolved_epochs(config, len(labels))
     scorer = choice.option_scorer(model) if framed.kind == "choose" else model
     stats = loop.train(scorer, data, labels, config, engine, seed=seed,
-                       learning_rate=learning_rate, epochs=epochs, progress=bars)
+                       learning_rate=learning_rate, epochs=epochs, progress=bars,
+                       log_step=None if unit is None else
+                       (lambda step, logs: hooks.log_step(unit, step, logs)))
     model = exportable(model)
     scorer = choice.option_scorer(model) if framed.kind == "choose" else model
     return {"model": scorer, "shape": framed.kind, "learning_rate": learning_rate,
@@ -336,3 +369,128 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     weights = np.exp(shifted)
     return weights / weights.sum(axis=1, keepdims=True)
+
+
+# ---- evaluating already fine-tuned models on a suite ----------------------------------------
+
+def evaluate_suite(suite: Suite, data_dir, models: list[str] | None, config: TrainConfig,
+                   out_dir, tasks_spec: str | None = "all", *, overwrite: bool = False,
+                   progress: bool | None = None, n_resamples: int = DEFAULT_RESAMPLES,
+                   stats_seed: int = 0) -> dict:
+    """``evaluate --suite``: predict (and score dev) with fine-tuned models; ``results.json``.
+
+    ``models``: a ``finetune --suite`` run directory (each task's selected checkpoint), one
+    model folder or hub name for every task, or ``TASK=PATH`` pairs.
+    """
+    tasks = suite_model_tasks(suite, tasks_spec)
+    paths = suite_models(models, suite, tasks)          # every check before any side effect
+    refs = {t: hf.resolve_model(p) for t, p in paths.items()}
+    run = suite_run_dir(out_dir, suite)
+    run.check_target(overwrite=overwrite)
+    engine = loop.Engine.choose(config)
+    header = {"kind": "evaluate", "model": {t: r.description for t, r in refs.items()},
+              "model_fingerprint": {t: model_fingerprint(r) for t, r in refs.items()},
+              "data_source": str(data_dir), "config": config.to_dict(),
+              "suite": suite_reference(suite)}
+    started = time.perf_counter()
+    with writing(run, header, [], overwrite=overwrite, progress=progress) as (bars, _):
+        method = SuiteEvaluation(suite, reading_suite(suite, data_dir), data_dir, refs, config,
+                                 engine, run, bars, header, n_resamples, stats_seed, started)
+        return run_units(run, tasks, method, bars)
+
+
+def suite_models(specs: list[str] | None, suite: Suite, tasks: list[TaskDef]) -> dict[str, str]:
+    """Which model predicts each task (see ``evaluate_suite``); one error line if one has none."""
+    chosen, default = {}, None
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if sep and not Path(spec).exists():
+            chosen[suite.task(name).name] = path
+        else:
+            default = spec
+    if default is not None and (Path(default) / "run.json").is_file():
+        default_of = _run_checkpoints(Path(default), suite)
+        return {t.name: chosen.get(t.name) or default_of(t.name) for t in tasks}
+    missing = [t.name for t in tasks if t.name not in chosen and default is None]
+    if missing:
+        raise UsageError(f"evaluate --suite {suite.name} needs --model for "
+                         f"{', '.join(missing)}: a finetune --suite run directory, one model "
+                         "folder or hub name, or TASK=PATH pairs")
+    return {t.name: chosen.get(t.name, default) for t in tasks}
+
+
+def _run_checkpoints(run_dir: Path, suite: Suite):
+    """A ``finetune --suite`` run's selected checkpoint of a task (one error line if absent)."""
+    results = read_signed_json(run_dir / "results.json", what="the run's results")
+    if results.get("suite", {}).get("sha256") != suite.sha256:
+        raise UsageError(f"{run_dir} is a run of suite '{results.get('suite', {}).get('name')}'"
+                         f", not of this {suite.title} definition; expected a run of --suite "
+                         f"{suite.name}")
+    training = results.get("training", {})
+
+    def checkpoint(task: str) -> str:
+        facts = training.get(task, {})
+        local = run_dir / "checkpoints" / task / f"seed-{facts.get('selected_seed')}"
+        if facts.get("probe") or not (local / "config.json").is_file():
+            raise UsageError(f"{run_dir}: no fine-tuned {task} model in this run ({local} not "
+                             "found); expected the checkpoints of a finetune --suite run")
+        return str(local)
+    return checkpoint
+
+
+@dataclass
+class SuiteEvaluation(UnitMethod):
+    """``evaluate --suite`` in the unit loop: each task's one unit ("eval") predicts with its
+    model, loaded with the head its shape needs (a classifier, or multiple choice)."""
+
+    suite: Suite
+    reader: Suite
+    data_dir: object
+    refs: dict[str, ModelRef]
+    config: TrainConfig
+    engine: loop.Engine
+    run: RunDir
+    bars: object
+    header: dict
+    n_resamples: int
+    stats_seed: int
+    started: float
+
+    def unit_keys(self, task: TaskDef) -> tuple[str]:
+        return ("eval",)
+
+    def _tables(self, task: TaskDef):
+        return predicted_tables(self.reader, task, self.data_dir, self.config.splits,
+                                max_eval_examples=self.config.max_eval_examples,
+                                data_seed=self.config.data_seed)
+
+    def fingerprints(self, task: TaskDef) -> dict[str, str]:
+        return table_fingerprints(self._tables(task))
+
+    def run_unit(self, task: TaskDef, key: str) -> dict:
+        ref = self.refs[task.name]
+        tokenizer = hf.load_tokenizer(ref)
+        if shape_of(task) == "classify":
+            model, _ = hf.load_classifier(ref)
+        else:
+            model = choice.option_scorer(hf.load_multiple_choice(ref)[0])
+        entries, inference = {}, {"examples": 0, "seconds": 0.0}
+        for entry, split, table, n in self._tables(task):
+            self.bars.unit(f"{entry.name} {split}")
+            pred, outputs, seconds = predict_table(model, tokenizer, table, self.config,
+                                                   self.engine, self.bars)
+            inference["examples"] += len(table)
+            inference["seconds"] += seconds
+            scored = record_suite_split(self.run.seed_predictions(key), self.suite, entry,
+                                        split, table, pred, n_available=n, outputs=outputs,
+                                        n_resamples=self.n_resamples, seed=self.stats_seed)
+            if scored is not None:
+                entries[entry.name] = scored
+        return {"task": task.name, "seed": key, "model": ref.description,
+                "checkpoint": ref.path, "inference": inference, "entries": entries,
+                "task_score": task_score(self.suite, entries)}
+
+    def write_results(self, run: RunDir) -> dict:
+        return write_suite_results(run, self.suite, self.header, started=self.started,
+                                   environment_extra=self.engine.describe(),
+                                   n_resamples=self.n_resamples, stats_seed=self.stats_seed)
