@@ -120,6 +120,14 @@ def suite_hooks(config: TrainConfig) -> ComposedHooks:
     return ComposedHooks(hooks)
 
 
+def eval_tables(reader: Suite, task: TaskDef, data_dir, config: TrainConfig):
+    """What a unit predicts: each of the model's entries on ``config.splits`` (dev possibly a
+    seeded subsample, ``runs.suite_units.predicted_tables``)."""
+    return predicted_tables(reader, task, data_dir, config.splits,
+                            max_eval_examples=config.max_eval_examples,
+                            data_seed=config.data_seed)
+
+
 def reading_suite(suite: Suite, data_dir) -> Suite:
     """The definition the files are read with: the suite's own, except FewGLUE on the hub,
     whose tasks are SuperGLUE's full ``super_glue`` sets (there is no dev32 there)."""
@@ -170,9 +178,7 @@ class SuiteFineTuning(UnitMethod):
         return table, n_available
 
     def _tables(self, task: TaskDef):
-        return predicted_tables(self.reader, task, self.data_dir, self.config.splits,
-                                max_eval_examples=self.config.max_eval_examples,
-                                data_seed=self.config.data_seed)
+        return eval_tables(self.reader, task, self.data_dir, self.config)
 
     def _selection_table(self, task: TaskDef) -> ExampleTable | None:
         task = self.reader.task(task.name)
@@ -460,9 +466,7 @@ class SuiteEvaluation(UnitMethod):
         return ("eval",)
 
     def _tables(self, task: TaskDef):
-        return predicted_tables(self.reader, task, self.data_dir, self.config.splits,
-                                max_eval_examples=self.config.max_eval_examples,
-                                data_seed=self.config.data_seed)
+        return eval_tables(self.reader, task, self.data_dir, self.config)
 
     def fingerprints(self, task: TaskDef) -> dict[str, str]:
         return table_fingerprints(self._tables(task))
