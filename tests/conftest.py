@@ -33,6 +33,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.real_data)
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, each worker's torch (and every process it starts) gets its share of
+    the cores (OMP_NUM_THREADS, read when torch is imported): two workers each running a real
+    model on both cores of this machine would make four threads wait for two cores."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+
 # Fixtures holding models too small to split across threads.
 TINY_MODELS = {"tiny_model", "tiny_run", "tiny_llama", "tiny_lm"}
 
@@ -54,7 +63,8 @@ def one_torch_thread():
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A test that uses a tiny model runs on one thread, with the fixtures it sets up and the
-    processes it starts (OMP_NUM_THREADS); the real models keep every core."""
+    processes it starts (OMP_NUM_THREADS); the real models keep the worker's share of the
+    cores (``pytest_configure``)."""
     if TINY_MODELS.isdisjoint(getattr(item, "fixturenames", ())):
         return (yield)
     saved = os.environ.get("OMP_NUM_THREADS")

@@ -289,10 +289,16 @@ def test_prompt_fewglue_draws_demonstrations_from_fewglue_train(run_cli, data_ro
 @pytest.mark.slow
 def test_smollm2_prompt_suite_run_is_scored_by_score_suite(run_cli, data_root, smollm2,
                                                            tmp_path):
-    """The embedded SmolLM2 0-shot with lm-eval's template on all 56 CB val rows: the run's
-    official CB.jsonl scores, under ``score --suite``, to the run's own number."""
+    """The embedded SmolLM2 0-shot with lm-eval's template on the first 16 CB val rows (a data
+    folder holding them alone): the run's official CB.jsonl scores, under ``score --suite``,
+    to the run's own number."""
     import json
 
+    small = tmp_path / "data"
+    (small / "superglue" / "CB").mkdir(parents=True)
+    lines = (data_root / "superglue" / "CB" / "val.jsonl").read_text("utf-8").splitlines()
+    (small / "superglue" / "CB" / "val.jsonl").write_text("\n".join(lines[:16]) + "\n", "utf-8")
+    data_root = small
     run = tmp_path / "run"
     code, out, err = run_cli("prompt", "--suite", "superglue", "--data-dir", str(data_root),
                              "--tasks", "CB", "--splits", "dev", "--resamples", "50",
@@ -302,4 +308,4 @@ def test_smollm2_prompt_suite_run_is_scored_by_score_suite(run_cli, data_root, s
     assert results["training"]["CB"]["prompt"]["template"] == "lm-eval"
     scored = _score_of(run_cli, data_root, run)
     assert scored["tasks"]["CB"]["score"] == pytest.approx(results["tasks"]["CB"]["score"])
-    assert scored["tasks"]["CB"]["n"] == 56
+    assert scored["tasks"]["CB"]["n"] == 16
