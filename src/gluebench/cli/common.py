@@ -174,3 +174,12 @@ def check_output_files(args) -> None:
         parent = next((p for p in path.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
             raise UsageError(f"{path}: {parent} is a file, not a directory")
+
+
+def suite_data_dir(args, suite, *, required: bool = True) -> str | None:
+    """``--data-dir`` (else ``$GLUE_DIR``) for a suite other than GLUE; one line when missing."""
+    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
+    if required and not data_dir:
+        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
+                         "expected the folder holding the suite's data, or hf for the hub")
+    return data_dir

@@ -61,12 +61,12 @@ def cmd_prompt(args) -> int:
 def _prompt_suite(args, config: PromptConfig) -> int:
     """``prompt --suite NAME|PATH``: the suite's run directory, scored with its metrics."""
     from gluebench.benchmark.suite_loader import load_suite
-    from gluebench.cli.suite_commands import _data_dir
+    from gluebench.cli.common import suite_data_dir
     from gluebench.console import suite_tables
     from gluebench.lm.suite_runner import run_suite_prompt  # deferred: loads scipy
 
     suite = load_suite(args.suite)
-    results = run_suite_prompt(suite, _data_dir(args, suite), config, args.output, args.tasks,
+    results = run_suite_prompt(suite, suite_data_dir(args, suite), config, args.output, args.tasks,
                                overwrite=args.overwrite, progress=args.progress,
                                n_resamples=args.resamples, stats_seed=args.seed)
     console().print(suite_tables.leaderboard(suite, [(f"prompted, {config.shots}-shot",

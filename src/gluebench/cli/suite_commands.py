@@ -4,28 +4,18 @@
 from __future__ import annotations
 
 import json
-import os
 
 from gluebench.benchmark.suite_loader import load_suite
-from gluebench.cli.common import console
+from gluebench.cli.common import console, suite_data_dir
 from gluebench.console import suite_task_tables
-from gluebench.errors import UsageError
 from gluebench.formats.atomic import write_json
-
-
-def _data_dir(args, suite, *, required: bool = True) -> str | None:
-    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
-    if required and not data_dir:
-        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
-                         "expected the folder holding the suite's data")
-    return data_dir
 
 
 def tasks_suite(args) -> int:
     from gluebench.benchmark.suite_catalog import task_rows
 
     suite = load_suite(args.suite)
-    rows = task_rows(suite, _data_dir(args, suite, required=False))
+    rows = task_rows(suite, suite_data_dir(args, suite, required=False))
     if args.json:
         print(json.dumps({"suite": suite.name, "sha256": suite.sha256, "tasks": rows},
                          indent=2))
@@ -40,7 +30,7 @@ def baseline_suite(args) -> int:
     suite = load_suite(args.suite)
     train_suite = load_suite(args.train_suite) if args.train_suite else None
     entries = None if args.tasks == "all" else [t.strip() for t in args.tasks.split(",")]
-    origins = suite_baseline(args.kind, suite, _data_dir(args, suite), args.split,
+    origins = suite_baseline(args.kind, suite, suite_data_dir(args, suite), args.split,
                              args.output, entries=entries, seed=args.seed, label=args.label,
                              train_suite=train_suite)
     print(f"wrote {len(origins)} {suite.title} {args.split} prediction file(s) to "
@@ -57,7 +47,7 @@ def compare_suite(args) -> int:
     from gluebench.benchmark.suite_compare import compare_suite_predictions  # deferred: scipy
 
     suite = load_suite(args.suite)
-    result = compare_suite_predictions(suite, _data_dir(args, suite), args.a, args.b,
+    result = compare_suite_predictions(suite, suite_data_dir(args, suite), args.a, args.b,
                                        split=args.split, n_resamples=args.resamples,
                                        seed=args.seed)
     console().print(suite_task_tables.comparison_table(result))

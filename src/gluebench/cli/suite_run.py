@@ -8,9 +8,8 @@ import os
 import sys
 
 from gluebench.benchmark.suite_loader import load_suite
-from gluebench.cli.common import console, train_config
+from gluebench.cli.common import console, suite_data_dir, train_config
 from gluebench.console import suite_tables
-from gluebench.errors import UsageError
 from gluebench.models.device import resolve_device
 
 
@@ -21,10 +20,7 @@ def run_suite(args) -> int:
 
     suite = load_suite(args.suite)
     config = train_config(args)   # every flag checked before any work
-    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
-    if not data_dir:
-        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
-                         "expected the folder holding the suite's data")
+    data_dir = suite_data_dir(args, suite)
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     plan = make_suite_plan(suite, data_dir, resolve_device(config.device), args.tasks,
                            config_for=lambda m: train_config(args, **dict(m.settings)))

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gluebench.benchmark.suite_loader import load_suite
-from gluebench.cli.common import console, train_config
+from gluebench.cli.common import console, suite_data_dir, train_config
 from gluebench.console import suite_tables
 from gluebench.errors import UsageError
 
@@ -16,10 +15,7 @@ def finetune_suite_cmd(args) -> int:
     from gluebench.recipes import finetune_suite  # deferred: loads torch, scipy
 
     suite = load_suite(args.suite)
-    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
-    if not data_dir:
-        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
-                         "expected the folder holding the suite's data, or hf for the hub")
+    data_dir = suite_data_dir(args, suite)
     config = train_config(args)
     results = finetune_suite(suite, data_dir, config, args.output, args.tasks,
                              overwrite=args.overwrite, progress=args.progress,
@@ -43,10 +39,7 @@ def evaluate_suite_cmd(args) -> int:
         raise UsageError("--label-map is for GLUE models; a suite's model is read with the "
                          "head its task's shape needs (its labels in the suite's order)")
     suite = load_suite(args.suite)
-    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
-    if not data_dir:
-        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
-                         "expected the folder holding the suite's data, or hf for the hub")
+    data_dir = suite_data_dir(args, suite)
     config = train_config(args, model=None)
     results = evaluate_suite(suite, data_dir, args.model, config, args.output, args.tasks,
                              overwrite=args.overwrite, progress=args.progress,

@@ -4,13 +4,12 @@ any suite other than GLUE (GLUE keeps ``scoring.cmd_score``'s path, byte for byt
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from gluebench.benchmark.suite_loader import check_suite, list_suites, load_suite
-from gluebench.cli.common import console
+from gluebench.cli.common import console, suite_data_dir
 from gluebench.console import suite_tables
 from gluebench.console.score_tables import to_markdown
 from gluebench.errors import UsageError
@@ -49,10 +48,7 @@ def score_suite(args) -> int:
     from gluebench.benchmark.suite_scoring import score_suite_predictions  # deferred: scipy
 
     suite = load_suite(args.suite)
-    data_dir = args.data_dir or os.environ.get("GLUE_DIR")
-    if not data_dir:
-        raise UsageError(f"--data-dir is required for --suite {suite.name} (or set GLUE_DIR); "
-                         "expected the folder holding the suite's data")
+    data_dir = suite_data_dir(args, suite)
     start = time.perf_counter()
     results = score_suite_predictions(suite, data_dir, args.predictions, split=args.split,
                                       n_resamples=args.resamples, seed=args.seed,
