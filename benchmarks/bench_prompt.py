@@ -34,6 +34,22 @@ LM_EVAL_NAMES = {"CoLA": "cola", "SST-2": "sst2", "MRPC": "mrpc", "QNLI": "qnli"
                  "MNLI": "mnli", "RTE": "rte", "WNLI": "wnli"}
 
 
+def time_scoring(lm) -> dict:
+    """Wrap ``lm.loglikelihood`` so the returned ``{"seconds"}`` sums the time spent scoring."""
+    scoring = {"seconds": 0.0}
+    loglikelihood = type(lm).loglikelihood
+
+    def timed_loglikelihood(requests, *args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return loglikelihood(lm, requests, *args, **kwargs)
+        finally:
+            scoring["seconds"] += time.perf_counter() - begun
+
+    lm.loglikelihood = timed_loglikelihood
+    return scoring
+
+
 def lm_eval_glue() -> Path:
     spec = importlib.util.find_spec("lm_eval")
     return Path(next(iter(spec.submodule_search_locations))) / "tasks" / "glue"
@@ -119,17 +135,7 @@ def run_lm_eval(lm, folder: Path, chosen: dict, shots: int) -> tuple[dict, float
     names = [f"gb_{LM_EVAL_NAMES[n]}_{shots}shot" for n in chosen]
     # time lm-eval's scoring alone too: simple_evaluate also builds datasets and tasks,
     # which is fixed overhead that a small --n would otherwise charge to lm-eval
-    scoring = {"seconds": 0.0}
-    loglikelihood = type(lm).loglikelihood
-
-    def timed_loglikelihood(requests, *args, **kwargs):
-        begun = time.perf_counter()
-        try:
-            return loglikelihood(lm, requests, *args, **kwargs)
-        finally:
-            scoring["seconds"] += time.perf_counter() - begun
-
-    lm.loglikelihood = timed_loglikelihood
+    scoring = time_scoring(lm)
     started = time.perf_counter()
     result = simple_evaluate(model=lm, tasks=names, num_fewshot=shots, log_samples=True,
                              task_manager=TaskManager(include_path=str(folder)),

@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import superglue_lm_eval as sle  # noqa: E402  (a sibling script module)
+from bench_prompt import time_scoring  # noqa: E402  (its lm-eval scoring timer)
 
 from gluebench.benchmark.table import ExampleTable  # noqa: E402
 
@@ -86,17 +87,7 @@ def run_lm_eval(lm, folder: Path, tables: dict) -> tuple[dict, float, float]:
 
     names = sle.write_tasks(tables, folder)
     sle.squad_metrics_shim()
-    scoring = {"seconds": 0.0}
-    loglikelihood = type(lm).loglikelihood
-
-    def timed_loglikelihood(requests, *args, **kwargs):
-        begun = time.perf_counter()
-        try:
-            return loglikelihood(lm, requests, *args, **kwargs)
-        finally:
-            scoring["seconds"] += time.perf_counter() - begun
-
-    lm.loglikelihood = timed_loglikelihood
+    scoring = time_scoring(lm)
     started = time.perf_counter()
     result = simple_evaluate(model=lm, tasks=list(names.values()), num_fewshot=0,
                              log_samples=True, bootstrap_iters=0,
