@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from gluebench.benchmark.item_metrics import (
@@ -75,6 +77,49 @@ def test_record_max_over_gold_answers_by_hand():
     items = Items(answers, predictions, groups={"query": np.array([7, 8, 9])})
     assert compute(["record_f1", "record_em"], items) == pytest.approx(
         {"record_f1": (1 + 2 / 3) / 3, "record_em": 1 / 3}, abs=1e-15)
+
+
+def _official_record(answers, predictions):
+    """ReCoRD's official evaluation (SQuAD v1.1's normalisation, token F1 and exact match,
+    max over the gold answers), written out as that script does it, string by string."""
+    import collections
+    import re
+    import string
+
+    def normalize(s):
+        s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
+        return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
+
+    def f1(pred, gold):
+        p, g = normalize(pred).split(), normalize(gold).split()
+        same = sum((collections.Counter(p) & collections.Counter(g)).values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(p), same / len(g)
+        return 2 * precision * recall / (precision + recall)
+
+    f1s = [max(f1(pred, g) for g in golds)
+           for golds, pred in zip(answers, predictions, strict=True)]
+    ems = [max(float(normalize(pred) == normalize(g)) for g in golds)
+           for golds, pred in zip(answers, predictions, strict=True)]
+    return np.mean(f1s), np.mean(ems)
+
+
+_WORDS = st.sampled_from(["the", "A", "an", "Obama", "obama.", "Tower", "Eiffel-Tower",
+                          "U.S.", "US", "", " ", "!", "Paris", "paris"])
+_TEXT = st.lists(_WORDS, min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(_TEXT, min_size=1, max_size=3), _TEXT), min_size=1,
+                max_size=12))
+def test_record_metrics_equal_the_official_scripts_on_any_texts(queries):
+    """Repeated answers and predictions (which our scorer normalises once) included."""
+    answers = [golds for golds, _ in queries]
+    predictions = [pred for _, pred in queries]
+    want_f1, want_em = _official_record(answers, predictions)
+    assert record_f1(answers, predictions) == pytest.approx(want_f1, abs=1e-15)
+    assert record_em(answers, predictions) == pytest.approx(want_em, abs=1e-15)
 
 
 def test_ax_g_gender_parity_and_accuracy_by_hand():

@@ -45,11 +45,15 @@ def normalize_answer(text: str) -> str:
 
 def token_f1(prediction: str, gold: str) -> float:
     """F1 of the normalised tokens of ``prediction`` against one gold answer."""
-    pred_tokens, gold_tokens = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    return _counts_f1(Counter(normalize_answer(prediction).split()),
+                      Counter(normalize_answer(gold).split()))
+
+
+def _counts_f1(pred_counts: Counter, gold_counts: Counter) -> float:
+    same = sum((pred_counts & gold_counts).values())
     if same == 0:
         return 0.0
-    precision, recall = same / len(pred_tokens), same / len(gold_tokens)
+    precision, recall = same / pred_counts.total(), same / gold_counts.total()
     return 2 * precision * recall / (precision + recall)
 
 
@@ -60,10 +64,19 @@ def exact_match(prediction: str, gold: str) -> float:
 
 def record_item_values(answers: Sequence[Sequence[str]], predictions: Sequence[str]
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(token F1, exact match) of each query: the best over its gold answers."""
+    """(token F1, exact match) of each query: the best over its gold answers. Each distinct
+    text is normalised once (answers and predicted entities repeat across queries)."""
     if len(answers) != len(predictions):
         raise ValueError(f"{len(answers)} queries with gold answers but "
                          f"{len(predictions)} predictions")
+    normalised: dict[str, tuple[str, Counter]] = {}
+
+    def tokens(text: str) -> tuple[str, Counter]:
+        if text not in normalised:
+            norm = normalize_answer(text)
+            normalised[text] = (norm, Counter(norm.split()))
+        return normalised[text]
+
     f1s, ems = np.empty(len(answers)), np.empty(len(answers))
     for i, (golds, pred) in enumerate(zip(answers, predictions, strict=True)):
         if not isinstance(pred, str):
@@ -71,8 +84,9 @@ def record_item_values(answers: Sequence[Sequence[str]], predictions: Sequence[s
                              "entity's text")
         if not golds:
             raise ValueError(f"query {i} has no gold answer; expected at least one")
-        f1s[i] = max(token_f1(pred, g) for g in golds)
-        ems[i] = max(exact_match(pred, g) for g in golds)
+        pred_norm, pred_counts = tokens(pred)
+        f1s[i] = max(_counts_f1(pred_counts, tokens(g)[1]) for g in golds)
+        ems[i] = max(float(pred_norm == tokens(g)[0]) for g in golds)
     return f1s, ems
 
 
