@@ -145,7 +145,10 @@ def test_quotas_hold_and_failed_submissions_do_not_count(live, zips):
         assert submit(dave, data, "one").status_code == 202
         assert submit(dave, data, "two").status_code == 202
         third = submit(dave, data, "three")
+        # over the quota, an upload is refused before its zip costs any checking
+        unread = submit(dave, b"not a zip at all", "four")
     assert third.status_code == 429
+    assert unread.status_code == 429, unread.text
     assert int(third.headers["Retry-After"]) > 3600  # a day's quota: about 24 hours
     assert "2 submissions in 24 hours" in third.json()["error"]
 

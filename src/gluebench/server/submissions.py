@@ -98,7 +98,11 @@ def check_zip(data: bytes, settings: Settings) -> bytes | None:
 
 def create(db: Database, user: User, meta: Metadata, data: bytes, settings: Settings
            ) -> Submission:
-    """Record a checked upload and queue its scoring, if the user's quotas allow one more."""
+    """Record a checked upload and queue its scoring, if the user's quotas allow one more
+    (checked before the zip, and again in the transaction that records it: two uploads at
+    once cannot both take the last place)."""
+    with db.read() as session:  # a user over a quota is refused before the zip costs CPU
+        quotas.check(session, user.id, settings, time.time())
     packed = check_zip(data, settings)  # outside the transaction: it is the slow part
     now = time.time()
     with db.write() as session:
