@@ -28,6 +28,7 @@ from gluebench.sweep.trials import Trial
 class SweepDir:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._view: tuple[tuple[int, int], SuiteView] | None = None
 
     @property
     def plan_path(self) -> Path:
@@ -63,8 +64,17 @@ class SweepDir:
         return read_json(self.plan_path)
 
     def view(self) -> SuiteView:
-        """The suite the sweep was planned on (GLUE when the plan names none)."""
-        return recorded_view(self.plan(), self.plan_path)
+        """The suite the sweep was planned on (GLUE when the plan names none). Read once per
+        version of sweep.json: comparing methods asks for it once per trial, and a plan of
+        thousands of trials takes milliseconds to parse."""
+        try:
+            stat = self.plan_path.stat()
+        except FileNotFoundError:
+            return recorded_view(self.plan(), self.plan_path)    # plan() says what is missing
+        version = (stat.st_mtime_ns, stat.st_size)
+        if self._view is None or self._view[0] != version:
+            self._view = (version, recorded_view(self.plan(), self.plan_path))
+        return self._view[1]
 
     def trials(self) -> list[Trial]:
         return [Trial.from_json(t) for t in self.plan()["trials"]]
