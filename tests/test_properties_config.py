@@ -57,3 +57,11 @@ def test_any_json_settings(tmp_path_factory, settings_):
 @given(name=st.sampled_from(sorted(FIELDS)), text=st.text(max_size=20))
 def test_any_flag_text(name, text):
     _outcome(lambda: build_config(**{name: text}))
+
+
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_a_value_with_a_line_break_is_still_one_error_line(name):
+    """Hypothesis found `--report-to '0\\n0'` printing the bad name over two lines; every
+    field's message must quote what it was given on one line."""
+    for text in ("0\n0", "tensorboard\nx", "x\r\ny"):
+        _outcome(lambda text=text: build_config(**{name: text}))
