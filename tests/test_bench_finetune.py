@@ -116,7 +116,7 @@ def test_headline_is_against_the_fastest_trainer_in_each_phase(bench):
 def test_benchmark_runs_every_side_and_ends_with_the_speedup_line(bench, tiny_model, tmp_path):
     cmd = [sys.executable, str(SCRIPT), "--task", "WNLI", "--device", "cpu", "--data-dir",
            "sample", "--model", str(tiny_model), "--max-train-examples", "16", "--batch-size",
-           "8", "--rounds", "1", "--sides", "gluebench,trainer-grouped,trainer-dynamic",
+           "8", "--rounds", "1", "--sides", "gluebench,trainer-dynamic",
            "--out", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": str(REPO / "src")})
@@ -127,8 +127,11 @@ def test_benchmark_runs_every_side_and_ends_with_the_speedup_line(bench, tiny_mo
     assert match, last
     result = json.loads((tmp_path / "cpu-WNLI.json").read_text())
     summary = result["summary"]
-    assert set(summary) == {"gluebench", "trainer-grouped", "trainer-dynamic"}
-    trainers = ("trainer-grouped", "trainer-dynamic")
+    # two sides: each is a process of its own (seconds of imports); trainer-grouped's own
+    # test is test_length_grouped_trainer_predicts_in_the_datasets_order, the choice of the
+    # fastest Trainer among several is test_headline_is_against_the_fastest_trainer_in_each_phase
+    assert set(summary) == {"gluebench", "trainer-dynamic"}
+    trainers = ("trainer-dynamic",)
     fastest_train = max(trainers, key=lambda s: summary[s]["train"])
     fastest_infer = max(trainers, key=lambda s: summary[s]["infer"])
     assert float(match[1]) == pytest.approx(summary[fastest_train]["ratio"]["train"], abs=0.01)

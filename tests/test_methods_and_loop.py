@@ -119,28 +119,36 @@ def test_padding_to_128_gives_the_same_logits(minilm_path):
 
 @pytest.mark.slow
 def test_padding_to_128_gives_the_same_model(minilm_path, glue_dir):
-    """Training: same seed, same batches; SST-2 dev metrics within 0.5 point.
+    """Training: same seed, same batches, padded or not: the same trained model.
 
     Dropout is switched off for this comparison: its random masks have the batch's
     padded shape, so with dropout the two paths draw different noise (seed-to-seed
-    variation, not a difference of the engine).
+    variation, not a difference of the engine). Four optimizer steps at a high learning
+    rate move the logits far more than the tolerance, so a padding leak (attention or
+    the loss reading padded positions) fails here; the logits are compared on
+    256 rows of the real SST-2 dev set.
     """
-    dev = load("SST-2", "dev", glue_dir)                  # 872 examples: 1 flip = 0.11 point
+    dev = load("SST-2", "dev", glue_dir).take(np.arange(256))
     train = load("SST-2", "train", "sample")
     ref = hf.resolve_model(None)
     tokenizer = hf.load_tokenizer(ref)
     engine = loop.Engine("cpu", False, False)
     dev_features = features.encode(tokenizer, dev, 128)
-    scores, predictions = [], []
+    train_features = features.encode_texts(
+        tokenizer, [column[:64] for column in features.texts_of(train)], 128)
+    torch.manual_seed(1)
+    initial, _ = hf.load_classifier(ref, 2, task=train.task)
+    before = loop.predict(initial, dev_features, build_config(), engine)
+    logits = []
     for pad in (False, True):
-        config = build_config(pad_to_max_length=pad, max_seq_length=128)
+        config = build_config(pad_to_max_length=pad, max_seq_length=128, batch_size=16)
         torch.manual_seed(1)
         model, _ = hf.load_classifier(ref, 2, task=train.task)
         _no_dropout(model)
-        loop.train(model, features.encode(tokenizer, train, 128), train.labels, config, engine,
-                   seed=1, learning_rate=1e-4, epochs=2)
-        logits = loop.predict(model, dev_features, build_config(), engine)
-        scores.append(100 * float((logits.argmax(1) == dev.labels).mean()))
-        predictions.append(logits.argmax(1))
-    assert abs(scores[0] - scores[1]) <= 0.5, scores
-    assert (predictions[0] == predictions[1]).mean() >= 0.98
+        loop.train(model, train_features, train.labels[:64], config, engine,
+                   seed=1, learning_rate=3e-4, epochs=1)
+        logits.append(loop.predict(model, dev_features, build_config(), engine))
+    moved = np.abs(logits[0] - before).max()
+    assert moved > 0.1, moved                              # training changed the model
+    np.testing.assert_allclose(logits[0], logits[1], atol=max(1e-3, moved / 100))
+    assert (logits[0].argmax(1) == logits[1].argmax(1)).mean() >= 0.99
