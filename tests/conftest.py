@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -156,9 +157,13 @@ def _feature_cache(tmp_path_factory, monkeypatch):
 def _converted_models(tmp_path_factory):
     """GGUF files converted once per test session and shared by the xdist workers (and the
     processes tests start): the folder beside the workers' own temporary folders."""
+    os.environ["GLUEBENCH_GGUF_CACHE"] = str(session_shared(tmp_path_factory) / "gguf-converted")
+
+
+def session_shared(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session sees (a plain run: its own temp folder)."""
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    os.environ["GLUEBENCH_GGUF_CACHE"] = str(shared / "gguf-converted")
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
@@ -225,18 +230,25 @@ def tiny_llama(tmp_path_factory) -> Path:
     ``initializer_range=0.2`` makes its log-probabilities depend strongly on every context
     token and on relative positions (test_lm_model checks), so equivalences on it can fail."""
     import torch
+    from filelock import FileLock
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from gluebench.lm.hf_backend import embedded_model
 
-    ref = embedded_model()
-    folder = tmp_path_factory.mktemp("tiny-random-smollm2")
-    torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, initializer_range=0.2,
-                         **SMOLLM2_SHAPE)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file).save_pretrained(folder)
+    # built once per session and shared by the xdist workers (reading the tokenizer from the
+    # GGUF file is the slow part); read-only for the tests
+    folder = session_shared(tmp_path_factory) / "tiny-random-smollm2"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "tokenizer.json").is_file():
+            ref = embedded_model()
+            tmp = tmp_path_factory.mktemp("tiny-random-smollm2")
+            torch.manual_seed(0)
+            config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                 num_attention_heads=4, num_key_value_heads=2,
+                                 initializer_range=0.2, **SMOLLM2_SHAPE)
+            LlamaForCausalLM(config).save_pretrained(tmp)
+            AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file).save_pretrained(tmp)
+            shutil.move(tmp, folder)
     return folder
 
 

@@ -51,14 +51,12 @@ def _save_tiny_llama(folder: Path, tokenizer, *, nan_head: bool = False) -> Path
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """{"ok": a 2-layer, 16-wide random Llama; "nan": the same with a NaN LM head}."""
+def tiny_models(tmp_path_factory, tiny_llama) -> dict[str, Path]:
+    """{"ok": a 2-layer, 16-wide random Llama; "nan": the same with a NaN LM head}, with
+    SmolLM2's tokenizer (as ``tiny_llama`` saved it from the GGUF file)."""
     from transformers import AutoTokenizer
 
-    from gluebench.lm.hf_backend import embedded_model
-
-    ref = embedded_model()
-    tokenizer = AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
     root = tmp_path_factory.mktemp("tiny-llama")
     return {"ok": _save_tiny_llama(root / "ok", tokenizer),
             "nan": _save_tiny_llama(root / "nan", tokenizer, nan_head=True)}
