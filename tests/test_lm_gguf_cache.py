@@ -1,10 +1,10 @@
 """A GGUF model converted once (gluebench.lm.gguf_cache): the converted folder computes what the
 GGUF file computes, is checked on every read, and is written whole or not at all.
 
-The real check is on the embedded SmolLM2-135M (slow): the model transformers reads from the
-GGUF file against the one read back from its converted folder — every weight bit for bit, the
-token ids of awkward texts, and the log-probabilities of a batch. The folder mechanics run on
-``tiny_llama`` (a normal model folder: seconds).
+The real check is on the embedded SmolLM2-135M (slow): its converted folder against the GGUF
+file as llama.cpp's own reader de-quantises it — every weight bit for bit, the shape settings,
+the vocabulary — and the token ids of awkward texts against transformers' GGUF tokenizer.
+The folder mechanics run on ``tiny_llama`` (a normal model folder: seconds).
 """
 
 from __future__ import annotations
@@ -30,46 +30,88 @@ def _tiny(tiny_llama):
             AutoTokenizer.from_pretrained(tiny_llama))
 
 
+# llama.cpp's names for a Llama's tensors (its convert_hf_to_gguf.py), ours after `{i}`
+GGUF_NAMES = {"token_embd": "model.embed_tokens", "output_norm": "model.norm",
+              "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+              "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+              "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+              "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+
+
+def _hf_name(gguf_name: str) -> str:
+    parts = gguf_name.split(".")   # token_embd.weight | blk.3.attn_q.weight
+    if parts[0] == "blk":
+        return f"model.layers.{parts[1]}.{GGUF_NAMES[parts[2]]}.{parts[3]}"
+    return f"{GGUF_NAMES[parts[0]]}.{parts[1]}"
+
+
+def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
+    """Undo llama.cpp's row permutation of q/k projections (its convert script's `permute`)."""
+    return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(
+        w.shape)
+
+
+def _field(reader, key):
+    field = reader.fields[key]
+    values = [field.parts[i] for i in field.data]
+    if len(values) == 1 and field.types[0].name != "ARRAY":
+        value = values[0]
+        return bytes(value).decode() if value.dtype == np.uint8 else value.item()
+    return [bytes(v).decode() if v.dtype == np.uint8 else v.item() for v in values]
+
+
 @pytest.mark.slow
-def test_smollm2_from_its_converted_folder_equals_smollm2_from_the_gguf_file(smollm2):
-    """The session's SmolLM2 came either from the GGUF file (this process converted it: it
-    still carries transformers' GGUF marker) or from the folder another process converted;
-    the other one is read here."""
-    import torch
+def test_smollm2_converted_folder_holds_exactly_what_its_gguf_file_holds(smollm2):
+    """The folder the session's SmolLM2 was converted to, against the GGUF file as llama.cpp's
+    own reader (the gguf package) reads and de-quantises it: every tensor bit for bit, the
+    shape settings, the vocabulary, merges and special tokens; and the token ids of awkward
+    texts against the tokenizer transformers builds from the GGUF file."""
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer
 
     ref = embedded_model()
-    folder = gguf_cache.folder_for(hf_backend.Path(ref.path) / ref.gguf_file)
+    gguf = hf_backend.Path(ref.path) / ref.gguf_file
+    folder = gguf_cache.folder_for(gguf)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert gguf_cache.verified(folder)
-    if getattr(smollm2.model, "hf_quantizer", None) is not None:   # read from the GGUF file
-        direct, direct_tok = smollm2.model, smollm2.tokenizer
-        converted, converted_tok = hf_backend._from_pretrained(ref, str(folder), None,
-                                                               torch.float32)
-    else:                                                          # read from the folder
-        converted, converted_tok = smollm2.model, smollm2.tokenizer
-        direct, direct_tok = hf_backend._from_pretrained(ref, ref.path, ref.gguf_file,
-                                                         torch.float32)
-    assert getattr(converted, "hf_quantizer", None) is None
-    assert type(converted) is type(direct)
+    reader = GGUFReader(gguf)
+    heads = {"attn_q": _field(reader, "llama.attention.head_count"),
+             "attn_k": _field(reader, "llama.attention.head_count_kv")}
+    saved = load_file(str(folder / "model.safetensors"))
+    assert len(saved) == len(reader.tensors)     # tied: no separate output.weight in either
+    for tensor in reader.tensors:
+        want = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
+        want = want.reshape([int(n) for n in reversed(tensor.shape)])
+        kind = tensor.name.split(".")[-2]
+        if kind in heads:
+            want = _unpermute(want, heads[kind])
+        got = saved[_hf_name(tensor.name)]
+        assert got.dtype == np.float32 and np.array_equal(got, want), tensor.name
 
-    want, got = direct.state_dict(), converted.state_dict()
-    assert set(want) == set(got)
-    for name in want:
-        assert torch.equal(want[name], got[name]), name
-    assert converted.lm_head.weight.data_ptr() == converted.model.embed_tokens.weight.data_ptr()
-    assert [converted_tok(t)["input_ids"] for t in TEXTS] == \
-        [direct_tok(t)["input_ids"] for t in TEXTS]
-    assert (converted_tok.bos_token, converted_tok.eos_token, converted_tok.pad_token) == \
-        (direct_tok.bos_token, direct_tok.eos_token, direct_tok.pad_token)
-    assert hf_backend._max_length(converted, converted_tok) == \
-        hf_backend._max_length(direct, direct_tok)
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["num_attention_heads"], config["num_key_value_heads"]) == \
+        (heads["attn_q"], heads["attn_k"])
+    assert config["num_hidden_layers"] == _field(reader, "llama.block_count")
+    rope = config.get("rope_theta") or config["rope_parameters"]["rope_theta"]  # 4.x | 5.x
+    assert rope == _field(reader, "llama.rope.freq_base")
+    assert config["max_position_embeddings"] == _field(reader, "llama.context_length")
+    assert config["rms_norm_eps"] == pytest.approx(
+        _field(reader, "llama.attention.layer_norm_rms_epsilon"), rel=1e-6)
+    assert config["tie_word_embeddings"] is True
 
-    batch = direct_tok(TEXTS[:4], return_tensors="pt", padding=True)
-    with torch.no_grad():
-        a = torch.log_softmax(direct(**batch).logits, -1)
-        b = torch.log_softmax(converted(**batch).logits, -1)
-    assert torch.equal(a, b)
+    converted = AutoTokenizer.from_pretrained(folder)
+    tokens = _field(reader, "tokenizer.ggml.tokens")
+    assert [converted.convert_ids_to_tokens(i) for i in range(len(tokens))] == tokens
+    assert converted.bos_token_id == _field(reader, "tokenizer.ggml.bos_token_id")
+    assert converted.eos_token_id == _field(reader, "tokenizer.ggml.eos_token_id")
+    from_gguf = AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file)
+    assert [converted(t)["input_ids"] for t in TEXTS] == [from_gguf(t)["input_ids"] for t in TEXTS]
+    # and the session's model (from the file or from the folder) is those weights
+    assert np.array_equal(smollm2.model.model.embed_tokens.weight.detach().numpy(),
+                          saved["model.embed_tokens.weight"])
 
 
 def test_a_converted_folder_is_checked_on_every_read(tmp_path, tiny_llama):
