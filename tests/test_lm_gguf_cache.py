@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_smollm2_converted_folder_holds_exactly_what_its_gguf_file_holds(smollm2
     from transformers import AutoTokenizer
 
     ref = embedded_model()
-    gguf = hf_backend.Path(ref.path) / ref.gguf_file
+    gguf = Path(ref.path) / ref.gguf_file
     folder = gguf_cache.folder_for(gguf)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -29,11 +29,9 @@ from pathlib import Path
 
 from gluebench.errors import GlueBenchWarning
 from gluebench.runs.cache import cache_root
+from gluebench.runs.integrity import sha256_file
 
 MANIFEST = "manifest.json"
-CHUNK = 1 << 20
-
-
 OFF = "none"   # GLUEBENCH_GGUF_CACHE=none: convert on every load, keep nothing
 
 
@@ -50,16 +48,8 @@ def folder_for(gguf_path: Path) -> Path:
     import transformers
 
     digest = hashlib.sha256(f"transformers {transformers.__version__}\n".encode())
-    digest.update(file_sha256(gguf_path).encode())
+    digest.update(sha256_file(gguf_path).encode())
     return cache_dir() / digest.hexdigest()[:32]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified(folder: Path) -> bool:
@@ -68,7 +58,7 @@ def verified(folder: Path) -> bool:
         return False
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-        good = all(file_sha256(folder / name) == sha for name, sha in manifest["files"].items())
+        good = all(sha256_file(folder / name) == sha for name, sha in manifest["files"].items())
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         good = False
     if not good:
@@ -99,7 +89,7 @@ def save(folder: Path, model, tokenizer) -> None:
         finally:
             _restore_gguf_marker(model, quantizer, config_quant)
         tokenizer.save_pretrained(tmp)
-        files = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         (tmp / MANIFEST).write_text(json.dumps({"files": files}, indent=1))
         os.replace(tmp, folder)
     finally:
