@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gluebench.errors import UsageError
+from gluebench.formats.fields import quote
 
 # tool -> (its adapter module, the module it needs, the extra that installs it)
 TOOLS = {
@@ -39,7 +40,7 @@ def parse_report_to(names) -> tuple[str, ...]:
     tools = tuple(dict.fromkeys(n.strip().lower() for n in items if n.strip()))
     unknown = [n for n in tools if n not in (*TOOLS, NONE)]
     if unknown:
-        raise UsageError(f"--report-to: unknown tracker {unknown[0]!r}; expected one or more "
+        raise UsageError(f"--report-to: unknown tracker {quote(unknown[0])}; expected one or more "
                          f"of: {', '.join(TOOLS)}, or none (comma-separated)")
     if NONE in tools and len(tools) > 1:
         raise UsageError("--report-to: 'none' cannot be combined with a tracker")
